@@ -1,0 +1,38 @@
+# jimaku — the two quick-start commands are `make demo` and `make test`.
+# Both create .venv (if missing), install every Python and Debian dependency, then run.
+
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.jimaku-installed
+PYTEST_ARGS ?=
+
+.PHONY: demo test lint typecheck system-deps bench clean
+
+demo: system-deps $(STAMP)
+	$(VENV)/bin/jimaku demo
+
+test: system-deps $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+# Debian packages the tests and the demo use (espeak-ng, sox, ffmpeg, nginx, PulseAudio, Chromium,
+# PostgreSQL, PortAudio). Installs only what is missing; a no-op on a prepared machine.
+system-deps:
+	@bash tools/ensure-system-deps.sh
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $@
+
+clean:
+	rm -rf $(VENV) demo-out bench-out .pytest_cache .mypy_cache .ruff_cache

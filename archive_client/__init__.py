@@ -1,0 +1,1 @@
+"""archive_client (placeholder: this component has not landed yet)."""

@@ -1,0 +1,1 @@
+"""archive_server (placeholder: this component has not landed yet)."""

@@ -1,0 +1,1 @@
+"""audio_io (placeholder: this component has not landed yet)."""

@@ -1,0 +1,1 @@
+"""broadcaster (placeholder: this component has not landed yet)."""

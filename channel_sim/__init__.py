@@ -1,0 +1,1 @@
+"""channel_sim (placeholder: this component has not landed yet)."""

@@ -1,0 +1,91 @@
+"""The ``jimaku`` command: one entry point, one subcommand per job.
+
+Each component contributes its subcommands through a ``register(subparsers)`` function in its own
+``cli`` module. Those modules import nothing heavy at import time (only :mod:`argparse`), so
+``jimaku --help`` works on a phone-class receiver that has not installed vosk or FastAPI; a
+subcommand whose optional dependencies are missing says which extra to install.
+
+Contract for a component's ``cli`` module::
+
+    def register(subparsers: argparse._SubParsersAction) -> None:
+        p = subparsers.add_parser("name", help="one line", description="a paragraph")
+        p.set_defaults(func=run, extra="server")   # extra: the pip extra the command needs
+    def run(args: argparse.Namespace) -> int: ...  # the exit code
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from jimaku import __version__
+
+__all__ = ["COMPONENT_CLIS", "build_parser", "main"]
+
+#: Modules that register subcommands, in the order ``jimaku --help`` lists them.
+COMPONENT_CLIS: tuple[str, ...] = (
+    "jimaku.demo.cli",
+    "jimaku.offline.cli",
+    "broadcaster.cli",
+    "archive_server.cli",
+    "receiver_app.cli",
+    "models.cli",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the ``jimaku`` argument parser with every component's subcommands.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        The parser; each subcommand sets ``func`` (the handler) in its namespace.
+    """
+    parser = argparse.ArgumentParser(
+        prog="jimaku",
+        description=(
+            "Live captions for any broadcast, shown on the viewer's phone. The broadcaster "
+            "recognises speech, stores each caption on the archive and embeds its ID as an "
+            "inaudible trigger in the programme audio; the receiver hears the trigger and shows "
+            "the caption."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"jimaku {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module_name in COMPONENT_CLIS:
+        module = importlib.import_module(module_name)
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``jimaku`` command.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments without the program name; ``sys.argv[1:]`` when omitted.
+
+    Returns
+    -------
+    int
+        The process exit code: 0 on success, 2 for bad input, 130 when interrupted.
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except ModuleNotFoundError as exc:
+        extra = getattr(args, "extra", None)
+        hint = f"pip install 'jimaku[{extra}]'" if extra else "pip install 'jimaku[all]'"
+        print(
+            f"jimaku {args.command}: the Python package {exc.name!r} is not installed; "
+            f"install it with: {hint}",
+            file=sys.stderr,
+        )
+        return 2

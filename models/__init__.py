@@ -1,0 +1,1 @@
+"""models (placeholder: this component has not landed yet)."""

@@ -1,0 +1,1 @@
+"""receiver_app (placeholder: this component has not landed yet)."""

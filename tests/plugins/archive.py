@@ -1,0 +1,1 @@
+"""Fixtures for the archive service (placeholder until its owner fills it in)."""

@@ -1,0 +1,1 @@
+"""Fixtures for the postgres service (placeholder until its owner fills it in)."""

@@ -1,0 +1,1 @@
+"""Fixtures for the pulse service (placeholder until its owner fills it in)."""

@@ -1,0 +1,1 @@
+"""Fixtures for the vosk service (placeholder until its owner fills it in)."""

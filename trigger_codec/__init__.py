@@ -1,0 +1,1 @@
+"""trigger_codec (placeholder: this component has not landed yet)."""
