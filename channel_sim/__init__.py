@@ -43,7 +43,12 @@ from channel_sim.chain import (
     apply_chain_detailed,
 )
 from channel_sim.codec import codec_round_trip
-from channel_sim.errors import BroadcastCodecError, ChainConfigError, ChannelSimError, ProgrammeError
+from channel_sim.errors import (
+    BroadcastCodecError,
+    ChainConfigError,
+    ChannelSimError,
+    ProgrammeError,
+)
 from channel_sim.mic import agc, mic_resample, quantise
 from channel_sim.noise import band_power, make_noise, occupied_band, pink_noise, white_noise
 from channel_sim.programme import make_programme, synth_music, synth_speech

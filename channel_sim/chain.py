@@ -12,7 +12,6 @@ sample rate (and, through the clock offset, the time scale).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Union
 
 import numpy as np
 
@@ -174,7 +173,7 @@ class Quantise:
         return f"q{self.bits}"
 
 
-Stage = Union[BroadcastCodec, Speaker, Room, Noise, Mic, Agc, Quantise]
+Stage = BroadcastCodec | Speaker | Room | Noise | Mic | Agc | Quantise
 
 
 @dataclass(frozen=True)
@@ -192,7 +191,9 @@ class Chain:
     def with_snr(self, snr_db: float, kind: str | None = None) -> Chain:
         """Copy with every Noise stage's ``snr_db`` (and optionally kind) replaced."""
         stages = tuple(
-            replace(s, snr_db=snr_db, level_dbfs=None, kind=kind or s.kind) if isinstance(s, Noise) else s
+            replace(s, snr_db=snr_db, level_dbfs=None, kind=kind or s.kind)
+            if isinstance(s, Noise)
+            else s
             for s in self.stages
         )
         return Chain(stages, self.name)
@@ -244,7 +245,9 @@ def _check_audio(audio: np.ndarray, name: str) -> np.ndarray:
     if x.ndim == 2 and x.shape[1] in (1, 2):
         x = x.mean(axis=1)
     if x.ndim != 1:
-        raise ChainConfigError(f"{name} must be mono, shape (n,), got shape {x.shape}; mix it down first")
+        raise ChainConfigError(
+            f"{name} must be mono, shape (n,), got shape {x.shape}; mix it down first"
+        )
     if x.dtype == np.int16:
         x = x.astype(np.float32) / 32768.0
     if not np.issubdtype(x.dtype, np.floating):
@@ -288,7 +291,9 @@ def apply_chain_detailed(
     x = _check_audio(audio, "audio")
     ref = None if reference is None else _check_audio(reference, "reference")
     if ref is not None and len(ref) != len(x):
-        raise ChainConfigError(f"reference has {len(ref)} samples but audio has {len(x)}; they must match")
+        raise ChainConfigError(
+            f"reference has {len(ref)} samples but audio has {len(x)}; they must match"
+        )
     res = ChainResult(audio=x, sample_rate_hz=sr)
     # The trigger's band comes from the reference as sent (before the chain): after a codec that
     # cuts the band, the surviving reference is mostly codec noise and its band would be wrong.
@@ -320,7 +325,10 @@ def apply_chain_detailed(
                 mask = active_mask(ref, cur_sr, band)
                 p_trig = band_power(ref, cur_sr, band, mask)
                 if p_trig <= 0:
-                    raise ChainConfigError("the reference has no power in the trigger band; nothing to set an SNR against")
+                    raise ChainConfigError(
+                        "the reference has no power in the trigger band; "
+                        "there is nothing to set an SNR against"
+                    )
                 p_noise_unit = band_power(noise, cur_sr, band)
                 target = p_trig / 10 ** (st.snr_db / 10)
                 noise = noise * np.float32(np.sqrt(target / max(p_noise_unit, 1e-30)))
@@ -334,7 +342,11 @@ def apply_chain_detailed(
                 noise = noise * np.float32(10 ** (st.level_dbfs / 20) / np.sqrt(max(p, 1e-30)))
             x = (x + noise).astype(np.float32)
         elif isinstance(st, Mic):
-            ppm = float(rng.uniform(-st.max_ppm, st.max_ppm)) if st.clock_ppm is None else st.clock_ppm
+            ppm = (
+                float(rng.uniform(-st.max_ppm, st.max_ppm))
+                if st.clock_ppm is None
+                else st.clock_ppm
+            )
             x = mic_resample(x, cur_sr, st.sample_rate_hz, ppm)
             if ref is not None:
                 ref = mic_resample(ref, cur_sr, st.sample_rate_hz, ppm)
@@ -394,28 +406,52 @@ PRESETS: dict[str, Chain] = {
         _preset("mp3-128", BroadcastCodec("mp3", 128)),
         _preset(
             "living-room",
-            BroadcastCodec("aac", 192), Speaker(), Room(0.4, 2.5, None), Noise("pink", 10.0),
-            Mic(44100, None), Agc(), Quantise(),
+            BroadcastCodec("aac", 192),
+            Speaker(),
+            Room(0.4, 2.5, None),
+            Noise("pink", 10.0),
+            Mic(44100, None),
+            Agc(),
+            Quantise(),
         ),
         _preset(
             "living-room-quiet",
-            BroadcastCodec("aac", 192), Speaker(), Room(0.4, 2.5, None), Noise("pink", None, -70.0),
-            Mic(44100, None), Agc(), Quantise(),
+            BroadcastCodec("aac", 192),
+            Speaker(),
+            Room(0.4, 2.5, None),
+            Noise("pink", None, -70.0),
+            Mic(44100, None),
+            Agc(),
+            Quantise(),
         ),
         _preset(
             "kitchen",
-            BroadcastCodec("aac", 128), Speaker(), Room(0.7, 4.0, None), Noise("babble", 0.0),
-            Mic(44100, None), Agc(), Quantise(),
+            BroadcastCodec("aac", 128),
+            Speaker(),
+            Room(0.7, 4.0, None),
+            Noise("babble", 0.0),
+            Mic(44100, None),
+            Agc(),
+            Quantise(),
         ),
         _preset(
             "bedroom",
-            BroadcastCodec("aac", 256), Speaker(), Room(0.2, 1.0, None), Noise("white", 10.0),
-            Mic(48000, None), Quantise(),
+            BroadcastCodec("aac", 256),
+            Speaker(),
+            Room(0.2, 1.0, None),
+            Noise("white", 10.0),
+            Mic(48000, None),
+            Quantise(),
         ),
         _preset(
             "radio-mp3",
-            BroadcastCodec("mp3", 128), Speaker(), Room(0.5, 2.0, None), Noise("pink", 0.0),
-            Mic(44100, None), Agc(), Quantise(),
+            BroadcastCodec("mp3", 128),
+            Speaker(),
+            Room(0.5, 2.0, None),
+            Noise("pink", 0.0),
+            Mic(44100, None),
+            Agc(),
+            Quantise(),
         ),
     )
 }

@@ -24,7 +24,9 @@ CODECS: dict[str, tuple[str, str]] = {
 _RATES = (32000, 44100, 48000)
 
 
-def _encode_decode(x: np.ndarray, sr: int, codec: str, bitrate_kbps: int, channels: int) -> np.ndarray:
+def _encode_decode(
+    x: np.ndarray, sr: int, codec: str, bitrate_kbps: int, channels: int
+) -> np.ndarray:
     import av
 
     fmt, enc_name = CODECS[codec]
@@ -32,15 +34,17 @@ def _encode_decode(x: np.ndarray, sr: int, codec: str, bitrate_kbps: int, channe
     try:
         with av.open(buf, mode="w", format=fmt) as out:
             stream = out.add_stream(enc_name, rate=sr)
+            assert isinstance(stream, av.AudioStream)
             stream.bit_rate = int(bitrate_kbps) * 1000
-            stream.layout = "stereo" if channels == 2 else "mono"
+            layout = "stereo" if channels == 2 else "mono"
+            stream.layout = layout
             planar = np.ascontiguousarray(np.tile(x.astype(np.float32)[None, :], (channels, 1)))
             frame_len = 1152 * 8
             for i in range(0, planar.shape[1], frame_len):
                 frame = av.AudioFrame.from_ndarray(
                     np.ascontiguousarray(planar[:, i : i + frame_len]),
                     format="fltp",
-                    layout=stream.layout.name,
+                    layout=layout,
                 )
                 frame.sample_rate = sr
                 for packet in stream.encode(frame):
@@ -55,7 +59,9 @@ def _encode_decode(x: np.ndarray, sr: int, codec: str, bitrate_kbps: int, channe
                 if frame.format.is_planar:
                     chunks.append(arr[0].astype(np.float32))
                 else:
-                    chunks.append(arr.reshape(-1, len(frame.layout.channels))[:, 0].astype(np.float32))
+                    chunks.append(
+                        arr.reshape(-1, len(frame.layout.channels))[:, 0].astype(np.float32)
+                    )
     except av.FFmpegError as exc:  # mapped at the boundary: callers see one exception tree
         raise BroadcastCodecError(
             f"{codec} {bitrate_kbps} kbit/s round trip at {sr} Hz failed in ffmpeg: {exc}"
@@ -148,4 +154,4 @@ def codec_round_trip(
     y = _encode_decode(x, sr, codec, bitrate_kbps, channels)[delay : delay + n]
     if len(y) < n:
         y = np.concatenate([y, np.zeros(n - len(y), dtype=np.float32)])
-    return np.clip(y, -1.0, 1.0).astype(np.float32)
+    return np.asarray(np.clip(y, -1.0, 1.0), dtype=np.float32)

@@ -10,7 +10,9 @@ from channel_sim.errors import ChainConfigError
 __all__ = ["agc", "mic_resample", "quantise"]
 
 
-def mic_resample(audio: np.ndarray, sr_in: int, sr_out: int = 44100, clock_ppm: float = 0.0) -> np.ndarray:
+def mic_resample(
+    audio: np.ndarray, sr_in: int, sr_out: int = 44100, clock_ppm: float = 0.0
+) -> np.ndarray:
     """Record ``audio`` with a microphone ADC running at ``sr_out`` with a clock error.
 
     A clock that runs ``clock_ppm`` parts per million fast takes ``sr_out * (1 + ppm/1e6)`` samples
@@ -43,11 +45,11 @@ def mic_resample(audio: np.ndarray, sr_in: int, sr_out: int = 44100, clock_ppm: 
     g = gcd(int(sr_in), int(sr_out))
     y = resample_poly(x, sr_out // g, sr_in // g) if sr_in != sr_out else x
     if clock_ppm:
-        n_out = int(round(len(x) * sr_out * (1 + clock_ppm * 1e-6) / sr_in))
+        n_out = round(len(x) * sr_out * (1 + clock_ppm * 1e-6) / sr_in)
         # pad so that FFT resampling's circular wrap-around lands in the padding, not the signal
         pad = min(len(y), 4096)
         yp = np.concatenate([y, np.zeros(pad)])
-        n_pad_out = int(round(len(yp) * n_out / len(y)))
+        n_pad_out = round(len(yp) * n_out / len(y))
         y = resample(yp, n_pad_out)[:n_out]
     return np.asarray(y, dtype=np.float32)
 

@@ -61,7 +61,7 @@ def pink_noise(n: int, rng: np.random.Generator) -> np.ndarray:
     warm = 2000
     y = lfilter(b, a, rng.standard_normal(n + warm))[warm:]
     y /= max(float(np.std(y)), 1e-12)
-    return y.astype(np.float32)
+    return np.asarray(y, dtype=np.float32)
 
 
 def babble_noise(
@@ -133,7 +133,7 @@ def _bandpass(x: np.ndarray, sr: int, band_hz: tuple[float, float]) -> np.ndarra
 
 
 def active_mask(reference: np.ndarray, sr: int, band_hz: tuple[float, float]) -> np.ndarray:
-    """Samples where the band-passed reference is within 30 dB of its peak envelope.
+    """Mark the samples where the band-passed reference is within 30 dB of its peak envelope.
 
     Returns
     -------
@@ -165,7 +165,7 @@ def band_power(
 
 
 def occupied_band(reference: np.ndarray, sr: int) -> tuple[float, float]:
-    """The band holding 99 % of the reference's power (0.5 % / 99.5 % spectral quantiles).
+    """Find the band holding 99 % of the reference's power (0.5 % / 99.5 % spectral quantiles).
 
     Returns
     -------
@@ -178,8 +178,8 @@ def occupied_band(reference: np.ndarray, sr: int) -> tuple[float, float]:
     spec = np.abs(np.fft.rfft(x)) ** 2
     freqs = np.fft.rfftfreq(len(x), 1 / sr)
     c = np.cumsum(spec) / np.sum(spec)
-    lo = float(freqs[np.searchsorted(c, 0.005)])
-    hi = float(freqs[min(np.searchsorted(c, 0.995), len(freqs) - 1)])
+    lo = float(freqs[int(np.searchsorted(c, 0.005))])
+    hi = float(freqs[min(int(np.searchsorted(c, 0.995)), len(freqs) - 1)])
     lo = max(lo, 20.0)
     hi = min(max(hi, lo + 100.0), sr / 2 * 0.999)
     return lo, hi

@@ -1,5 +1,7 @@
-"""Programme material: speech (espeak-ng), synthetic music with strong high-frequency content,
-speech-like noise, silence and noise. All mono float32 at a requested sample rate.
+"""Programme material: speech, music, speech-like noise, silence and noise.
+
+Speech comes from espeak-ng; music is synthesised with strong high-frequency content. All mono
+float32 at a requested sample rate.
 """
 
 from __future__ import annotations
@@ -80,7 +82,9 @@ def synth_speech(text: str, sr: int, voice: str = "ko", speed_wpm: int = 160) ->
 
     exe = shutil.which("espeak-ng")
     if exe is None:
-        raise ProgrammeError("espeak-ng is not installed; run tools/ensure-system-deps.sh (apt espeak-ng)")
+        raise ProgrammeError(
+            "espeak-ng is not installed; run tools/ensure-system-deps.sh (apt espeak-ng)"
+        )
     key = hashlib.sha256(f"{voice}|{speed_wpm}|{text}".encode()).hexdigest()[:20]
     path = _cache_dir() / f"{key}.wav"
     if not path.exists():
@@ -107,7 +111,7 @@ def synth_speech(text: str, sr: int, voice: str = "ko", speed_wpm: int = 160) ->
     rms = float(np.sqrt(np.mean(x * x))) if len(x) else 0.0
     if rms > 0:
         x *= 0.1 / rms
-    return x.astype(np.float32)
+    return np.asarray(x, dtype=np.float32)
 
 
 def synth_speechlike(duration_s: float, sr: int, rng: np.random.Generator) -> np.ndarray:
@@ -118,7 +122,7 @@ def synth_speechlike(duration_s: float, sr: int, rng: np.random.Generator) -> np
     np.ndarray [shape=(round(duration_s*sr),), dtype=float32]
         Unit-variance signal.
     """
-    n = int(round(duration_s * sr))
+    n = round(duration_s * sr)
     t = np.arange(n) / sr
     f0 = 110 + 40 * np.sin(2 * np.pi * 0.3 * t + rng.uniform(0, 6.28)) + rng.uniform(0, 80)
     phase = 2 * np.pi * np.cumsum(f0) / sr
@@ -138,7 +142,9 @@ def synth_speechlike(duration_s: float, sr: int, rng: np.random.Generator) -> np
     return out.astype(np.float32)
 
 
-def synth_music(duration_s: float, sr: int, rng: np.random.Generator, bpm: float | None = None) -> np.ndarray:
+def synth_music(
+    duration_s: float, sr: int, rng: np.random.Generator, bpm: float | None = None
+) -> np.ndarray:
     """Music with strong high-frequency content: kick, snare, hi-hats, crash cymbals, chords.
 
     Hi-hats and cymbals are noise bursts high-passed at 6-8 kHz with exponential decay, which put
@@ -150,7 +156,7 @@ def synth_music(duration_s: float, sr: int, rng: np.random.Generator, bpm: float
     np.ndarray [shape=(round(duration_s*sr),), dtype=float32]
         About -18 dBFS RMS, peak below 1.
     """
-    n = int(round(duration_s * sr))
+    n = round(duration_s * sr)
     out = np.zeros(n)
     bpm = float(bpm if bpm is not None else rng.uniform(80, 160))
     beat = 60.0 / bpm
@@ -231,7 +237,7 @@ def make_programme(
     """
     if duration_s < 0:
         raise ChainConfigError(f"duration_s={duration_s} must be >= 0")
-    n = int(round(duration_s * sr))
+    n = round(duration_s * sr)
     if kind == "silence":
         return np.zeros(n, dtype=np.float32)
     if kind == "noise":

@@ -102,7 +102,7 @@ def room_impulse_response(
     # remove that so sample 0 is the emission time, and scale the direct path to 1/r at 1 m.
     lead = pra.constants.get("frac_delay_length") // 2
     rir = rir[lead:]
-    direct = int(round(distance_m / SPEED_OF_SOUND_M_S * sr))
+    direct = round(distance_m / SPEED_OF_SOUND_M_S * sr)
     window = rir[max(0, direct - 8) : direct + 8]
     peak = float(np.max(np.abs(window))) if len(window) else float(np.max(np.abs(rir)))
     rir *= (1.0 / max(distance_m, 1e-3)) / max(peak, 1e-12)
@@ -135,7 +135,9 @@ def apply_room(
     np.ndarray [shape=(n,), dtype=float32]
         Sound at the microphone, same length (the reverberant tail past the end is dropped).
     """
-    rir = room_impulse_response(float(rt60_s), float(distance_m), int(sr), int(seed), tuple(room_dims_m))
+    rir = room_impulse_response(
+        float(rt60_s), float(distance_m), int(sr), int(seed), tuple(room_dims_m)
+    )
     x = np.asarray(audio, dtype=np.float32)
     if len(x) == 0:
         return x.copy()

@@ -43,9 +43,15 @@ def speaker_rolloff(
         The radiated sound (on-axis), same length.
     """
     nyq = sr / 2
-    for name, f in (("highpass_hz", highpass_hz), ("rolloff_hz", rolloff_hz), ("cutoff_hz", cutoff_hz)):
+    for name, f in (
+        ("highpass_hz", highpass_hz),
+        ("rolloff_hz", rolloff_hz),
+        ("cutoff_hz", cutoff_hz),
+    ):
         if f is not None and not 0 < f < nyq:
-            raise ChainConfigError(f"speaker {name}={f} Hz must be between 0 and Nyquist ({nyq} Hz)")
+            raise ChainConfigError(
+                f"speaker {name}={f} Hz must be between 0 and Nyquist ({nyq} Hz)"
+            )
     x = np.asarray(audio, dtype=np.float64)
     y = sosfilt(butter(2, highpass_hz, btype="highpass", fs=sr, output="sos"), x)
     y = sosfilt(butter(1, rolloff_hz, btype="lowpass", fs=sr, output="sos"), y)
