@@ -1,0 +1,203 @@
+"""``jimaku broadcast``: wire input, engine, output and the operator view together.
+
+Exit codes: 0 every caption is on the archive; 3 the run finished but some captions are still in
+the local spool (nothing lost: the next run sends them); 2 bad input or settings (the message says
+what to change); 1 a device failed for good.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Any
+
+from broadcaster.errors import BroadcasterError, DeviceError
+from broadcaster.settings import BroadcastSettings, load_settings
+
+__all__ = ["run_broadcast", "run_correct", "settings_from_args"]
+
+
+def settings_from_args(args: argparse.Namespace) -> BroadcastSettings:
+    """Build the settings from parsed arguments (plus file and environment)."""
+    phrases: tuple[str, ...] | None = None
+    if getattr(args, "phrases", None):
+        try:
+            with open(args.phrases, encoding="utf-8") as f:
+                phrases = tuple(line.strip() for line in f if line.strip())
+        except OSError as exc:
+            from broadcaster.errors import ConfigError
+
+            raise ConfigError(f"cannot read --phrases file {args.phrases!r}: {exc}") from exc
+    overrides: dict[str, Any] = {
+        "archive_url": args.archive, "channel": args.channel, "token": args.token,
+        "profile": getattr(args, "profile", None), "delay_s": getattr(args, "delay", None),
+        "model": getattr(args, "model", None), "phrases": phrases,
+        "state_dir": getattr(args, "state_dir", None),
+        "repeat_interval_s": getattr(args, "repeat_interval", None),
+        "caption_hold_s": getattr(args, "caption_hold", None),
+    }
+    return load_settings(overrides, getattr(args, "settings", None))
+
+
+def _device(spec: str) -> int | str | None:
+    if spec in ("default", ""):
+        return None
+    return int(spec) if spec.isdigit() else spec
+
+
+def _is_file(spec: str) -> bool:
+    return spec.lower().endswith((".wav", ".flac", ".ogg", ".mp3", ".m4a", ".aac", ".ts", ".mp4"))
+
+
+def _open_source(args: argparse.Namespace, s: BroadcastSettings) -> Any:
+    from broadcaster import ports
+
+    spec = args.input
+    if spec == "-":
+        return ports.RawSource(ports.stdin_binary(), args.pcm_rate, args.pcm_channels,
+                               args.pcm_format, s.block_s)
+    if _is_file(spec):
+        return ports.FileSource(spec, s.block_s)
+    return ports.DeviceSource(_device(spec), args.device_rate, args.device_channels,
+                              args.blocksize)
+
+
+def _open_sink(args: argparse.Namespace, rate: int, channels: int) -> Any:
+    from broadcaster import ports
+
+    spec = args.output
+    if spec == "-":
+        return ports.RawSink(ports.stdout_binary(), args.pcm_format)
+    if _is_file(spec):
+        return ports.FileSink(spec, rate, channels)
+    return ports.DeviceSink(_device(spec), rate, channels, args.blocksize)
+
+
+def _list_devices() -> int:
+    from audio_io import AudioDeviceError, list_devices
+
+    try:
+        devices = list_devices()
+    except AudioDeviceError as exc:
+        print(f"jimaku broadcast: {exc}", file=sys.stderr)
+        return 1
+    for d in devices:
+        print(f"{d.index:3d}  in {d.max_input_channels}  out {d.max_output_channels}  "
+              f"{d.default_samplerate_hz:7.0f} Hz  {d.name}")
+    return 0
+
+
+def run_broadcast(args: argparse.Namespace) -> int:
+    """Run the daemon until the input ends (file/stdin) or it is interrupted (device)."""
+    if args.list_devices:
+        return _list_devices()
+    if args.input is None or args.output is None:
+        print("jimaku broadcast: give --input DEVICE|FILE|- and --output DEVICE|FILE|- "
+              "(see --list-devices)", file=sys.stderr)
+        return 2
+    from broadcaster.status import EventSink
+
+    audio_on_stdout = args.output == "-"
+    mode = "json" if args.json else ("live" if sys.stderr.isatty() else "json")
+    sink_ev = EventSink(mode, sys.stderr if (audio_on_stdout or mode == "live") else sys.stdout)
+    retries = 0
+    try:
+        while True:
+            try:
+                return _run_once(args, sink_ev)
+            except DeviceError as exc:
+                retries += 1
+                sink_ev.emit({"type": "error", "kind": "device", "message": str(exc),
+                              "retry": retries, "max_retries": args.device_retries})
+                if retries > args.device_retries:
+                    return 1
+                time.sleep(args.device_retry_s)
+            except BroadcasterError as exc:
+                sink_ev.emit({"type": "error", "kind": "fatal", "message": str(exc)})
+                if mode == "live" or not args.json:
+                    print(f"jimaku broadcast: {exc}", file=sys.stderr)
+                return 2
+    finally:
+        sink_ev.close()
+
+
+def _run_once(args: argparse.Namespace, sink_ev: Any) -> int:
+    from archive_client import ArchiveClient
+    from broadcaster.engine import Broadcaster
+    from broadcaster.errors import InputFormatError
+
+    s = settings_from_args(args)
+    source = _open_source(args, s)
+    sink = None
+    try:
+        client = ArchiveClient(s.archive_url, token=s.token, timeout_s=args.archive_timeout)
+        eng = Broadcaster(s, sample_rate_hz=source.sample_rate_hz, channels=source.channels,
+                          client=client, emit=sink_ev.emit, lockstep=not source.realtime)
+        sink = _open_sink(args, source.sample_rate_hz, source.channels)
+        eng.start()
+        last_xruns = 0
+        try:
+            for block in source.blocks():
+                sink.write(eng.process(block))
+                xr = getattr(source, "xruns", 0) + getattr(sink, "xruns", 0)
+                if xr != last_xruns:
+                    last_xruns = xr
+                    sink_ev.emit({"type": "xruns", "count": xr})
+        finally:
+            eng.finish()
+            for tail in eng.flush_output():
+                sink.write(tail)
+        summary = eng.close()
+    except InputFormatError:
+        raise
+    finally:
+        if sink is not None:
+            sink.close()
+        source.close()
+    return 0 if summary["spooled"] == 0 and summary["rejected"] == 0 else 3
+
+
+def run_correct(args: argparse.Namespace) -> int:
+    """Send a corrected caption text as a new revision (spooled if the archive is down)."""
+    from archive_client import ArchiveClient, ArchiveError, ArchiveUnavailable, CaptionIn
+    from broadcaster.spool import Spool
+
+    if args.seq is None or args.text is None:
+        print("jimaku broadcast correct: give --seq S and --text TEXT", file=sys.stderr)
+        return 2
+    try:
+        s = settings_from_args(args)
+    except BroadcasterError as exc:
+        print(f"jimaku broadcast correct: {exc}", file=sys.stderr)
+        return 2
+    text = args.text.strip()
+    if not text or len(text) > 2000:
+        print(f"jimaku broadcast correct: the text must be 1-2000 characters (got {len(text)})",
+              file=sys.stderr)
+        return 2
+    client = ArchiveClient(s.archive_url, token=s.token, timeout_s=args.archive_timeout)
+    body: dict[str, Any] = {"text": text, "final": True, "language": s.language}
+    try:
+        old = client.get_caption(s.channel, args.seq)
+        if old is None:
+            print(f"jimaku broadcast correct: channel {s.channel} has no caption {args.seq} on "
+                  "the archive; check the seq in the operator view", file=sys.stderr)
+            return 2
+        body["language"] = old.language
+        body["start_at"] = old.start_at.isoformat() if old.start_at else None
+        body["end_at"] = old.end_at.isoformat() if old.end_at else None
+        new = client.put_caption(s.channel, args.seq, CaptionIn(**body))
+    except ArchiveUnavailable as exc:
+        spool = Spool(s.state_dir / "spool.sqlite")
+        spool.put(s.channel, args.seq, body)
+        spool.close()
+        print(f"archive unreachable ({exc}); correction spooled, the broadcaster will send it",
+              file=sys.stderr)
+        return 3
+    except ArchiveError as exc:
+        print(f"jimaku broadcast correct: the archive refused the correction: {exc}",
+              file=sys.stderr)
+        return 2
+    print(f"channel {s.channel} seq {args.seq}: revision {new.revision}: {new.text}")
+    return 0

@@ -1,0 +1,164 @@
+"""The broadcaster's one settings object and where its values come from.
+
+Precedence (lowest first): defaults, a TOML settings file (``--settings FILE`` or
+``$JIMAKU_SETTINGS``; keys are the field names below), environment (``JIMAKU_TOKEN``,
+``JIMAKU_ARCHIVE``, ``JIMAKU_CHANNEL``), command-line options.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from broadcaster.errors import ConfigError
+
+__all__ = ["BroadcastSettings", "default_state_dir", "load_settings"]
+
+
+def default_state_dir() -> Path:
+    """``$XDG_STATE_HOME/jimaku`` (default ``~/.local/state/jimaku``)."""
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "jimaku"
+
+
+@dataclass(frozen=True)
+class BroadcastSettings:
+    """Everything the daemon needs (validated on creation).
+
+    Attributes
+    ----------
+    archive_url : str
+        Base URL of the archive server.
+    channel : int
+        Broadcast channel ID, 0-4095.
+    token : str or None
+        The channel's bearer token for the archive.
+    profile : str
+        Trigger profile, ``"hf"`` (17-19.5 kHz, needs 44.1/48 kHz audio) or ``"robust"``.
+    delay_s : float
+        0 for live mode; > 0 for synchronous mode (programme delayed by this much, trigger placed
+        at the utterance's start as it airs).
+    model : str or None
+        Model directory or installed model name; None for the default Korean model.
+    phrases : tuple of str
+        Phrase hints (vosk runtime grammar) — empty for free recognition.
+    language : str or None
+        Caption language sent to the archive; None: the model's.
+    state_dir : Path
+        Where the sequence counter and the upload spool live.
+    repeat_interval_s : float
+        Time between repeats of a caption's trigger while it is on screen (s).
+    caption_hold_s : float
+        How long a caption counts as on screen after its first airing (s), unless a newer one
+        replaces it.
+    line_columns : int or None
+        Columns per caption line (full-width chars count 2); None: 31 for CJK models, 42 otherwise.
+    max_lines : int
+        Lines per caption.
+    max_caption_s : float
+        Longest stretch of speech in one caption (s).
+    partial_interval_s : float
+        Minimum time between partial uploads (s).
+    block_s : float
+        Block length for file/stdin input (s).
+    drain_timeout_s : float
+        With file input: how long to wait at the end for the archive to store every caption
+        before leaving the rest in the spool (s).
+    asr_queue_s : float
+        Audio the recogniser may fall behind by before device input is dropped for recognition
+        (the programme is never held back) (s).
+    """
+
+    archive_url: str = "http://127.0.0.1:8000"
+    channel: int = 0
+    token: str | None = None
+    profile: str = "hf"
+    delay_s: float = 0.0
+    model: str | None = None
+    phrases: tuple[str, ...] = ()
+    language: str | None = None
+    state_dir: Path = field(default_factory=default_state_dir)
+    repeat_interval_s: float = 2.5
+    caption_hold_s: float = 6.0
+    line_columns: int | None = None
+    max_lines: int = 2
+    max_caption_s: float = 7.0
+    partial_interval_s: float = 0.5
+    block_s: float = 0.1
+    drain_timeout_s: float = 10.0
+    asr_queue_s: float = 30.0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.channel <= 4095:
+            raise ConfigError(f"channel {self.channel} is out of range; use 0-4095")
+        if self.profile not in ("hf", "robust"):
+            raise ConfigError(f"profile {self.profile!r} is unknown; use 'hf' or 'robust'")
+        if self.delay_s < 0:
+            raise ConfigError(f"delay {self.delay_s} s is negative; use 0 (live) or more")
+        if not self.archive_url.startswith(("http://", "https://")):
+            raise ConfigError(
+                f"archive URL {self.archive_url!r} must start with http:// or https://"
+            )
+        for name in ("repeat_interval_s", "caption_hold_s", "max_caption_s", "block_s"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(f"{name} = {getattr(self, name)} must be positive")
+        if self.line_columns is not None and self.line_columns < 4:
+            raise ConfigError(f"line_columns {self.line_columns} is too small; use 4 or more")
+        if self.max_lines < 1:
+            raise ConfigError(f"max_lines {self.max_lines} must be at least 1")
+
+
+def _coerce(name: str, value: Any) -> Any:
+    if name == "state_dir":
+        return Path(value)
+    if name == "phrases":
+        return tuple(value)
+    return value
+
+
+def load_settings(overrides: dict[str, Any], settings_file: str | None = None) -> BroadcastSettings:
+    """Build :class:`BroadcastSettings` from file, environment and *overrides*.
+
+    Parameters
+    ----------
+    overrides : dict
+        Field values from the command line; ``None`` values are ignored.
+    settings_file : str, optional
+        TOML file; ``$JIMAKU_SETTINGS`` when omitted.
+
+    Raises
+    ------
+    ConfigError
+        Unreadable file, unknown key, bad value.
+    """
+    names = {f.name for f in dataclasses.fields(BroadcastSettings)}
+    values: dict[str, Any] = {}
+    path = settings_file or os.environ.get("JIMAKU_SETTINGS")
+    if path:
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read settings file {path!r}: {exc}") from exc
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ConfigError(
+                f"settings file {path!r} has unknown keys {unknown}; known: {sorted(names)}"
+            )
+        values.update({k: _coerce(k, v) for k, v in data.items()})
+    env = {"token": "JIMAKU_TOKEN", "archive_url": "JIMAKU_ARCHIVE", "channel": "JIMAKU_CHANNEL"}
+    for key, var in env.items():
+        if os.environ.get(var):
+            raw = os.environ[var]
+            try:
+                values[key] = int(raw) if key == "channel" else raw
+            except ValueError as exc:
+                raise ConfigError(f"${var}={raw!r} is not a whole number") from exc
+    values.update({k: _coerce(k, v) for k, v in overrides.items() if v is not None})
+    try:
+        return BroadcastSettings(**values)
+    except TypeError as exc:
+        raise ConfigError(f"bad settings: {exc}") from exc
