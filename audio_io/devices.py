@@ -32,8 +32,10 @@ __all__ = [
     "list_devices",
 ]
 
-#: Sample rates the trigger band needs (17-19.5 kHz): below 44.1 kHz it does not exist.
+#: Lowest rate accepted at all (the trigger band itself needs 44.1 or 48 kHz).
 _MIN_RATE_HZ = 8000
+#: Seconds an input stream may take to deliver its first block before it counts as stalled.
+_STARTUP_S = 6.0
 
 
 def _sd() -> ModuleType:
@@ -269,6 +271,7 @@ class InputStream(_StreamBase):
         super().__init__(device, samplerate, channels, blocksize, queue_blocks)
         self.stall_s = float(stall_s)
         self._last_block_t = time.monotonic()
+        self._got_first = False
         self.frames_read = 0
         self._open("input", self._callback)
 
@@ -281,6 +284,7 @@ class InputStream(_StreamBase):
         except queue.Full:
             self.overflows += 1
         self._last_block_t = time.monotonic()
+        self._got_first = True
 
     def start(self) -> None:
         """Start recording (see :meth:`_StreamBase.start`)."""
@@ -320,7 +324,10 @@ class InputStream(_StreamBase):
             if self._stopping:
                 return None
             now = time.monotonic()
-            if self._finished.is_set() or now - self._last_block_t > self.stall_s:
+            # The first connection to a sound server can take ~2 s (measured with PulseAudio
+            # through the ALSA pulse plugin), so the watchdog is looser until audio has flowed.
+            limit = self.stall_s if self._got_first else max(self.stall_s, _STARTUP_S)
+            if self._finished.is_set() or now - self._last_block_t > limit:
                 why = (
                     "the stream ended"
                     if self._finished.is_set()

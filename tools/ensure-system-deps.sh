@@ -14,6 +14,7 @@ needs=(
   "wrk:wrk"
   "/usr/lib/x86_64-linux-gnu/libportaudio.so.2:libportaudio2"
   "/usr/lib/x86_64-linux-gnu/libsndfile.so.1:libsndfile1"
+  "/usr/lib/x86_64-linux-gnu/alsa-lib/libasound_module_pcm_pulse.so:libasound2-plugins"
 )
 
 # PostgreSQL's server binaries live under /usr/lib/postgresql/<major>/bin.
