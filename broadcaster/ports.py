@@ -28,7 +28,7 @@ __all__ = [
     "Source",
 ]
 
-_DTYPES = {"s16le": np.dtype("<i2"), "f32le": np.dtype("<f4")}
+_DTYPES: dict[str, np.dtype[Any]] = {"s16le": np.dtype("<i2"), "f32le": np.dtype("<f4")}
 
 
 class Source:

@@ -28,7 +28,8 @@ def float_to_int16(x: np.ndarray) -> np.ndarray:
     -------
     np.ndarray [shape=(n,), dtype=int16]
     """
-    return np.round(np.clip(x, -1.0, 1.0) * 32767.0).astype(np.int16)
+    y: np.ndarray = np.round(np.clip(x, -1.0, 1.0) * 32767.0).astype(np.int16)
+    return y
 
 
 class StreamResampler:
