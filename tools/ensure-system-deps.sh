@@ -15,6 +15,7 @@ needs=(
   "/usr/lib/x86_64-linux-gnu/libportaudio.so.2:libportaudio2"
   "/usr/lib/x86_64-linux-gnu/libsndfile.so.1:libsndfile1"
   "/usr/lib/x86_64-linux-gnu/alsa-lib/libasound_module_pcm_pulse.so:libasound2-plugins"
+  "/usr/share/fonts/truetype/nanum/NanumGothic.ttf:fonts-nanum"
 )
 
 # PostgreSQL's server binaries live under /usr/lib/postgresql/<major>/bin.
