@@ -30,9 +30,11 @@ def default_model_dir() -> Path:
 @pytest.fixture(scope="session")
 def vosk_model() -> Any:
     """The default Korean vosk model, loaded once per test session."""
-    vosk = pytest.importorskip("vosk")
-    vosk.SetLogLevel(-1)
-    return vosk.Model(str(default_model_dir()))
+    pytest.importorskip("vosk")
+    # the broadcaster's loader caches per path, so the daemon under test reuses this one model
+    from broadcaster.asr import load_vosk_model
+
+    return load_vosk_model(default_model_dir())
 
 
 def run_plain_vosk(model: Any, path: str | Path) -> list[tuple[str, float, float]]:
