@@ -1,1 +1,20 @@
-"""See the package docstring of jimaku."""
+"""The end-to-end demo and the chain runner the system test and the latency bench share.
+
+``jimaku demo`` runs the whole chain the way a newcomer meets it: an archive server on loopback,
+the broadcaster on the bundled announcer recording, the simulated living room, the receiver, and
+a report of every caption's timing on the *programme clock* (see :mod:`jimaku.demo.timing` and
+``docs/demo.md``).
+
+Modules: :mod:`~jimaku.demo.errors` (the exception tree), :mod:`~jimaku.demo.programme` (the
+announcer programme and longer variants), :mod:`~jimaku.demo.archive_proc` (an archive server
+subprocess), :mod:`~jimaku.demo.stages` (running broadcaster, channel, receiver),
+:mod:`~jimaku.demo.timing` (the programme-clock model), :mod:`~jimaku.demo.chain` (the
+orchestration), :mod:`~jimaku.demo.plot` (the PNG timeline), :mod:`~jimaku.demo.report` (the
+console table), :mod:`~jimaku.demo.cli` (``jimaku demo``).
+
+Exception tree: ``DemoError -> ComponentMissing | StageFailed | ProgrammeError``.
+"""
+
+from jimaku.demo.errors import ComponentMissing, DemoError, ProgrammeError, StageFailed
+
+__all__ = ["ComponentMissing", "DemoError", "ProgrammeError", "StageFailed"]

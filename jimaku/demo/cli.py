@@ -1,11 +1,97 @@
-"""Subcommands of this component (placeholder until the component lands: registers none)."""
+"""``jimaku demo``: the whole chain on the bundled announcer recording, explained as it runs."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-__all__ = ["register"]
+__all__ = ["register", "run"]
+
+_DESCRIPTION = """\
+Run the whole jimaku chain on this machine: start an archive server (loopback, temporary SQLite),
+create a channel, run the broadcaster on the bundled announcer recording (speech recognition,
+captions stored, triggers mixed into the programme), play the on-air audio through a simulated
+living room into a phone microphone (44.1 kHz), run the receiver on that recording, and print every
+caption as the viewer saw it with its timing on the programme clock (see docs/demo.md).
+Writes DIR/ (default demo-out/): onair.wav, phone-recording.wav, captions.vtt, receiver.jsonl,
+broadcaster.jsonl, timeline.png, timings.json.
+With --live the on-air audio goes to the real speaker and the receiver listens on the real
+microphone instead of the simulated room."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Register this component's subcommands (none yet)."""
+    """Register ``jimaku demo``."""
+    p = subparsers.add_parser(
+        "demo", help="run the whole chain end to end on a bundled recording",
+        description=_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--out", type=Path, default=Path("demo-out"), metavar="DIR",
+                   help="output folder (default: demo-out)")
+    p.add_argument("--delay", type=float, default=0.0, metavar="S",
+                   help="synchronous mode: delay the programme by S seconds so captions appear "
+                        "with the speech (try 2.5); default 0 = live mode")
+    p.add_argument("--live", action="store_true",
+                   help="use the real sound devices: play the on-air audio on the speaker and "
+                        "listen with the microphone")
+    p.add_argument("--output-device", default=None, metavar="DEV",
+                   help="with --live: speaker device (name or index; default: system default)")
+    p.add_argument("--input-device", default=None, metavar="DEV",
+                   help="with --live: microphone device (name or index; default: system default)")
+    p.add_argument("--utterances", type=int, default=None, metavar="N",
+                   help="broadcast N sentences re-placed from the recording instead of it as is")
+    p.add_argument("--room", default="living-room", metavar="PRESET",
+                   help="channel_sim preset for the room (default: living-room)")
+    p.add_argument("--seed", type=int, default=20261128, help="seed for the room and layout")
+    p.add_argument("--no-plot", action="store_true", help="skip the PNG timeline")
+    p.set_defaults(func=run, extra="all")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the demo; returns the exit code (0 ok, 2 a clear error was printed)."""
+    import sys
+
+    from jimaku.demo.errors import DemoError
+
+    try:
+        if args.delay < 0 or args.delay > 30:
+            raise DemoError(f"--delay {args.delay} is out of range; use 0 (live) to 30 seconds")
+        if args.live:
+            from jimaku.demo.live import run_live_demo
+
+            return run_live_demo(args)
+        return _run_file_demo(args)
+    except DemoError as exc:
+        print(f"jimaku demo: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run_file_demo(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from jimaku.demo.chain import ChainSettings, run_chain
+    from jimaku.demo.errors import DemoError
+    from jimaku.demo.report import RichReporter, print_timings
+
+    try:
+        settings = ChainSettings(
+            out_dir=args.out, delay_s=args.delay, n_utterances=args.utterances,
+            seed=args.seed, room_preset=args.room, plot=not args.no_plot,
+        )
+    except ValueError as exc:
+        raise DemoError(str(exc)) from exc
+    console = Console()
+    console.print(
+        "[bold]jimaku demo[/bold]: broadcaster -> archive -> on-air audio -> living room -> "
+        f"phone -> captions ({'live' if not args.delay else f'delay {args.delay:g} s'})"
+    )
+    with RichReporter() as rep:
+        result = run_chain(settings, rep)
+    print_timings(result.timings, settings.delay_s, console)
+    console.print("\nwritten:")
+    for name, path in result.paths.items():
+        console.print(f"  {name:<16} {path}")
+    never = [t.seq for t in result.timings if t.shown_s is None]
+    if never:
+        console.print(f"[red]captions never shown: {never}")
+        return 1
+    return 0

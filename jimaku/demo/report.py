@@ -1,0 +1,174 @@
+"""The demo's console output: live progress while the chain runs, then every caption's timing."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any
+
+from jimaku.demo.timing import STAGES, CaptionTiming
+
+__all__ = ["RichReporter", "percentile", "print_timings", "stage_summary"]
+
+
+class RichReporter:
+    """Progress display (rich): one line per stage, with a bar where the amount of work is known.
+
+    Parameters
+    ----------
+    console : rich.console.Console, optional
+        Where to draw (stderr by default, so stdout stays clean for the caption table).
+    """
+
+    def __init__(self, console: Any = None) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self.console = console or Console(stderr=True)
+        self._progress = Progress(
+            SpinnerColumn(finished_text="[green]✓"),
+            TextColumn("[bold]{task.fields[name]:<15}"),
+            BarColumn(bar_width=30),
+            TextColumn("{task.fields[detail]}", markup=False),
+            TimeElapsedColumn(),
+            console=self.console,
+            transient=False,
+        )
+        self._task: Any = None
+
+    def __enter__(self) -> RichReporter:
+        self._progress.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._task is not None and exc is not None:
+            self._progress.update(self._task, detail=f"failed: {type(exc).__name__}")
+        self._progress.stop()
+
+    def stage(self, name: str, total: float | None = None) -> None:
+        """Begin a new stage (``total``: its amount of work, e.g. programme seconds)."""
+        self._task = self._progress.add_task("", total=total, name=name, detail="")
+
+    def advance(self, completed: float, detail: str = "") -> None:
+        """Report that the current stage has done ``completed`` of its total."""
+        if self._task is not None:
+            self._progress.update(self._task, completed=completed, detail=detail)
+
+    def done(self, detail: str = "") -> None:
+        """Mark the current stage as finished."""
+        if self._task is not None:
+            task = self._progress.tasks[-1]
+            total = task.total if task.total is not None else 1.0
+            self._progress.update(self._task, total=total, completed=total, detail=detail)
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Return the ``q``-th percentile (0-100) of ``values``, linear interpolation (NaN if empty)."""
+    if not values:
+        return float("nan")
+    xs = sorted(values)
+    k = (len(xs) - 1) * q / 100.0
+    lo = int(k)
+    hi = min(lo + 1, len(xs) - 1)
+    return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
+
+
+def stage_summary(timings: Sequence[CaptionTiming]) -> dict[str, dict[str, float | int]]:
+    """Median and p95 of every stage, the latency and the sync error over the captions.
+
+    Parameters
+    ----------
+    timings : sequence of CaptionTiming
+        The captions.
+
+    Returns
+    -------
+    dict
+        ``{name: {"n", "p50_s", "p95_s", "max_s"}}`` for each stage, ``latency`` and ``sync_error``
+        (and ``abs_sync_error``); names with no values are left out.
+    """
+    series: dict[str, list[float]] = {s: [] for s in STAGES}
+    series["latency"] = []
+    series["sync_error"] = []
+    series["abs_sync_error"] = []
+    for t in timings:
+        for s in STAGES:
+            v = t.stages.get(s)
+            if v is not None:
+                series[s].append(v)
+        if t.latency_s is not None:
+            series["latency"].append(t.latency_s)
+        if t.sync_error_s is not None:
+            series["sync_error"].append(t.sync_error_s)
+            series["abs_sync_error"].append(abs(t.sync_error_s))
+    return {
+        name: {
+            "n": len(v), "p50_s": statistics.median(v), "p95_s": percentile(v, 95),
+            "max_s": max(v),
+        }
+        for name, v in series.items() if v
+    }
+
+
+def _fmt(v: float | None) -> str:
+    return "—" if v is None else f"{v:6.2f}"
+
+
+def print_timings(timings: Sequence[CaptionTiming], delay_s: float, console: Any = None) -> None:
+    """Print each caption as the viewer saw it, with its timing on the programme clock.
+
+    Parameters
+    ----------
+    timings : sequence of CaptionTiming
+        The captions.
+    delay_s : float
+        The broadcaster's delay (0: live mode): picks the headline figure.
+    console : rich.console.Console, optional
+        Where to print (stdout by default).
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    con = console or Console()
+    mode = f"synchronous mode (--delay {delay_s:g} s)" if delay_s > 0 else "live mode"
+    table = Table(
+        title=f"Captions as the viewer saw them — {mode}; times in programme seconds",
+        title_justify="left", show_lines=False,
+    )
+    table.add_column("seq", justify="right")
+    table.add_column("caption shown", overflow="fold", min_width=18, max_width=34)
+    for name in ("speech\nstart", "speech\nend", "caption\nstored", "trigger\naired",
+                 "trigger\ndecoded", "caption\nshown"):
+        table.add_column(name, justify="right")
+    headline = "sync\nerror" if delay_s > 0 else "latency\n(end→shown)"
+    table.add_column(headline, justify="right", style="bold")
+    for t in timings:
+        figure = t.sync_error_s if delay_s > 0 else t.latency_s
+        table.add_row(
+            str(t.seq), t.shown_text if t.shown_text is not None else "[red](never shown)",
+            _fmt(t.speech_start_s), _fmt(t.speech_end_s), _fmt(t.stored_s),
+            _fmt(t.trigger_start_s), _fmt(t.decoded_s), _fmt(t.shown_s), _fmt(figure),
+        )
+    con.print(table)
+    summary = stage_summary(timings)
+    key = "abs_sync_error" if delay_s > 0 else "latency"
+    if key in summary:
+        s = summary[key]
+        label = "|sync error|" if delay_s > 0 else "speech end → caption shown"
+        con.print(
+            f"{label}: median {s['p50_s']:.2f} s, p95 {s['p95_s']:.2f} s, max {s['max_s']:.2f} s "
+            f"over {s['n']} captions"
+        )
+    parts = [f"{n} {summary[n]['p50_s']:.3f}" for n in STAGES if n in summary]
+    if parts:
+        con.print("median per stage (s): " + ", ".join(parts))
