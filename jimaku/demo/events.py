@@ -2,8 +2,9 @@
 
 The schemas are the components' own (``docs/broadcaster.md``, ``docs/receiver.md``); this module
 turns them into :mod:`jimaku.demo.timing`'s records. Wall-clock times come from the event itself
-when it carries one, else from ``_recv_wall`` (when the chain read the line; the components print
-each event as it happens, so the two differ by well under a millisecond).
+when it carries one (the broadcaster stamps every event with ``t``, POSIX seconds), else from
+``_recv_wall`` (when the chain read the line; the components print each event as it happens, so
+the two differ by well under a millisecond).
 """
 
 from __future__ import annotations
@@ -101,7 +102,7 @@ def broadcast_captions(
             if seconds is not None:
                 airings.setdefault(seq, []).append((int(ev.get("repeat", 0)), seconds))
         elif kind == "upload" and ev.get("state") == "stored":
-            t = wall_time(ev.get("stored_at")) or wall_time(ev.get("_recv_wall"))
+            t = wall_time(_first(ev, "t", "stored_at", "_recv_wall"))
             if t is not None:
                 stored.setdefault(seq, t)
     out: list[BroadcastCaption] = []
@@ -112,7 +113,7 @@ def broadcast_captions(
         if final_at is None and delay_s == 0.0:
             first = [s for r, s in air if r == 0]
             final_at = first[0] if first else None
-        final_wall = wall_time(_first(ev, "wall", "final_wall", "_recv_wall"))
+        final_wall = wall_time(_first(ev, "t", "_recv_wall"))
         upload = None
         if final_wall is not None and seq in stored:
             upload = max(0.0, stored[seq] - final_wall)

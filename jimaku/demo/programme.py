@@ -104,8 +104,6 @@ def load_announcer(directory: Path = ANNOUNCER_DIR) -> Programme:
     ProgrammeError
         The manifest or the audio is missing or unreadable, or a sentence lies outside the audio.
     """
-    from audio_io import AudioFileError, read_audio
-
     manifest_path = directory / "manifest.json"
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
@@ -119,6 +117,8 @@ def load_announcer(directory: Path = ANNOUNCER_DIR) -> Programme:
             f"cannot read the announcer manifest {manifest_path}: {exc}; regenerate it with "
             "`python audio_fixtures/announcer/make_announcer.py`"
         ) from exc
+    from audio_io import AudioFileError, read_audio
+
     try:
         data, rate = read_audio(audio_path)
     except AudioFileError as exc:

@@ -151,6 +151,15 @@ def run_jsonl_process(
             f"the {name} command `jimaku {args[0]}` is not available; install it with "
             f"pip install 'jimaku[{extra}]'"
         )
+    if not events:
+        # Some commands print their JSON lines on stderr (when stdout carries audio).
+        for line in stderr.splitlines():
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(event, dict):
+                events.append(event)
     if rc != 0:
         tail = " | ".join(stderr.strip().splitlines()[-8:]) or "(no stderr)"
         why = f"was killed after {timeout_s:.0f} s" if wall >= timeout_s else f"exited with {rc}"
@@ -196,9 +205,13 @@ def run_broadcaster(
     JsonlRun
         Its events.
     """
+    # A state directory of its own: the sequence counter starts afresh and no caption spooled by
+    # an earlier run (for another archive) is sent to this one.
+    state_dir = log_path.parent / "broadcaster-state"
     args = [
         "broadcast", "--input", str(input_path), "--output", str(output_path),
         "--archive", archive_url, "--channel", str(channel), "--token", token, "--json",
+        "--state-dir", str(state_dir),
     ]
     if delay_s > 0:
         args += ["--delay", f"{delay_s:g}"]
