@@ -45,6 +45,10 @@ __all__ = ["ASR_RATE_HZ", "Broadcaster", "CaptionRecord", "DelayLine"]
 
 #: Sample rate the vosk models are trained at.
 ASR_RATE_HZ = 16000
+#: The recogniser is fed fixed chunks of 0.1 s: vosk's output depends on where chunks end (and on
+#: PartialResult calls between them), so fixed chunks make results independent of the input's
+#: block size and rate, and equal to a plain streaming vosk client using the same chunk.
+ASR_CHUNK = 1600
 
 Emit = Callable[[dict[str, Any]], None]
 
@@ -172,6 +176,7 @@ class Broadcaster:
         self.mixer = self._make_mixer()
         self.delay = DelayLine(round(settings.delay_s * sample_rate_hz), channels)
         self.resampler = StreamResampler(sample_rate_hz, ASR_RATE_HZ)
+        self._pcm_buf = np.zeros(0, np.int16)
         self.seqs = SeqStore(settings.state_dir / "seq.sqlite")
         self.spool = Spool(settings.state_dir / "spool.sqlite")
         self.uploader = Uploader(
@@ -356,14 +361,12 @@ class Broadcaster:
             while True:
                 block = self._asr_q.get()
                 if block is None:
-                    tail = self.resampler.process(np.zeros(0), final=True)
-                    events = self.recognizer.accept(float_to_int16(tail)) if len(tail) else []
-                    self._handle(events + self.recognizer.finish())
+                    tail = float_to_int16(self.resampler.process(np.zeros(0), final=True))
+                    self._recognise(tail, final=True)
+                    self._handle(self.recognizer.finish())
                     break
-                mono = block.mean(axis=1) if block.shape[1] > 1 else block[:, 0]
-                pcm = float_to_int16(self.resampler.process(mono))
-                if len(pcm):
-                    self._handle(self.recognizer.accept(pcm))
+                mono = block.astype(np.float64).mean(axis=1)
+                self._recognise(float_to_int16(self.resampler.process(mono)))
                 with self._cond:
                     self._done += 1
                     self._cond.notify_all()
@@ -377,6 +380,16 @@ class Broadcaster:
             with self._cond:
                 self._done = self._fed
                 self._cond.notify_all()
+
+    def _recognise(self, pcm: np.ndarray, final: bool = False) -> None:
+        buf = np.concatenate([self._pcm_buf, pcm]) if len(self._pcm_buf) else pcm
+        n_full = len(buf) // ASR_CHUNK
+        for i in range(n_full):
+            self._handle(self.recognizer.accept(buf[i * ASR_CHUNK : (i + 1) * ASR_CHUNK]))
+        self._pcm_buf = buf[n_full * ASR_CHUNK :]
+        if final and len(self._pcm_buf):
+            self._handle(self.recognizer.accept(self._pcm_buf))
+            self._pcm_buf = self._pcm_buf[:0]
 
     def _caption_body(self, text: str, final: bool, cap: Caption | None) -> dict[str, Any]:
         body: dict[str, Any] = {"text": text, "final": final, "language": self.language}

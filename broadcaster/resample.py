@@ -18,7 +18,10 @@ __all__ = ["StreamResampler", "float_to_int16"]
 
 
 def float_to_int16(x: np.ndarray) -> np.ndarray:
-    """Convert samples in [-1, 1] to int16 (``round(clip(x) * 32767)``).
+    """Convert samples in [-1, 1] to int16 (``clip(round(x * 32768), -32768, 32767)``).
+
+    The inverse of reading 16-bit PCM as ``k / 32768``, so 16-bit files reach vosk unchanged
+    (vosk's text changes with the least significant bit).
 
     Parameters
     ----------
@@ -28,7 +31,9 @@ def float_to_int16(x: np.ndarray) -> np.ndarray:
     -------
     np.ndarray [shape=(n,), dtype=int16]
     """
-    y: np.ndarray = np.round(np.clip(x, -1.0, 1.0) * 32767.0).astype(np.int16)
+    y: np.ndarray = np.clip(np.round(np.asarray(x, np.float64) * 32768.0), -32768, 32767).astype(
+        np.int16
+    )
     return y
 
 
