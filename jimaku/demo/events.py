@@ -176,6 +176,8 @@ def shown_captions(events: Sequence[Mapping[str, Any]]) -> list[ShownCaption]:
                 display_s=display,
                 decoded_to_shown_s=total,
                 stale=bool(ev.get("stale", False)),
+                decoded_wall=decoded,
+                shown_wall=shown,
             )
         )
     return out

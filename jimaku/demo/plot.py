@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -89,12 +88,12 @@ def plot_timeline(
     from scipy.signal import spectrogram
 
     family = _font_family()
-    rc: dict[str, Any] = {"font.size": 10}
-    if family:
-        rc["font.family"] = [family, "DejaVu Sans"]
     on = onair.mean(axis=1) if onair.ndim == 2 else onair
     duration = max(len(on) / onair_rate_hz, len(phone) / phone_rate_hz)
-    with plt.rc_context(rc):
+    with plt.rc_context():
+        plt.rcParams["font.size"] = 10
+        if family:
+            plt.rcParams["font.family"] = [family, "DejaVu Sans"]
         fig, axes = plt.subplots(
             3, 1, figsize=(max(14.0, duration / 2.5), 9.5), sharex=True,
             gridspec_kw={"height_ratios": [1.0, 1.6, 1.3]},

@@ -148,6 +148,9 @@ class ShownCaption:
         Wall-clock seconds decoded -> shown (used when the split is unknown).
     stale : bool
         The receiver marked it as not live.
+    decoded_wall, shown_wall : float or None
+        POSIX times of the decoding and the display (used by ``--live``, where wall time is
+        the programme clock shifted by the broadcaster's start).
     """
 
     channel: int
@@ -158,6 +161,8 @@ class ShownCaption:
     display_s: float | None = None
     decoded_to_shown_s: float | None = None
     stale: bool = False
+    decoded_wall: float | None = None
+    shown_wall: float | None = None
 
 
 @dataclass(frozen=True)
