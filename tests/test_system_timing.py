@@ -231,3 +231,31 @@ def test_timeline_plot_writes_a_png(tmp_path: Path, rng: np.random.Generator) ->
                   [AiredTrigger(5, 7, 3.82, 4.07)], [DecodedTrigger(5, 7, 3.83, 4.08, 4.14)], 5)
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert out.stat().st_size > 20_000
+
+
+def test_missing_subcommand_names_the_extra(tmp_path: Path) -> None:
+    from jimaku.demo import ComponentMissing
+    from jimaku.demo.stages import run_jsonl_process
+
+    with pytest.raises(ComponentMissing, match=r"pip install 'jimaku\[all\]'"):
+        run_jsonl_process("receiver", ["no-such-command"], tmp_path / "log.jsonl")
+
+
+def test_failed_stage_quotes_its_stderr(tmp_path: Path) -> None:
+    from jimaku.demo import StageFailed
+    from jimaku.demo.stages import run_jsonl_process
+
+    with pytest.raises(StageFailed, match=r"the demo .* exited with 2: .*out of range"):
+        run_jsonl_process("demo", ["demo", "--delay", "-5"], tmp_path / "log.jsonl")
+
+
+def test_archive_that_dies_at_startup_is_reported(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from jimaku.demo import StageFailed, archive_proc
+
+    def fake_command(*args: str) -> list[str]:
+        return [sys.executable, "-c", "import sys; print('port is taken'); sys.exit(3)"]
+
+    monkeypatch.setattr(archive_proc, "jimaku_command", fake_command)
+    with pytest.raises(StageFailed, match=r"exited with 3 at start-up: port is taken"):
+        archive_proc.ArchiveProcess(tmp_path).start()

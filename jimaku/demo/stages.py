@@ -142,6 +142,8 @@ def run_jsonl_process(
             proc.kill()
             proc.wait()
     err_reader.join(timeout=5)
+    proc.stdout.close()
+    proc.stderr.close()
     stderr = b"".join(err_chunks).decode("utf-8", errors="replace")
     wall = time.monotonic() - t0
     rc = int(proc.returncode)
