@@ -1,0 +1,264 @@
+"""The whole daemon with the real vosk model, a real archive server and the real trigger codec.
+
+Captions must equal what plain vosk returns for the same audio (count, order, times exact; text by
+word similarity, see tests/plugins/vosk.py for why), every caption must be on the archive, and
+every caption's ID must be decodable from the output audio where the daemon said it aired.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import soundfile as sf
+from scipy.signal import resample_poly
+
+from tests.plugins.vosk import assert_same_captions
+
+tc = pytest.importorskip("trigger_codec")
+ac = pytest.importorskip("archive_client")
+if not hasattr(tc, "TriggerMixer") or not hasattr(ac, "ArchiveClient"):
+    pytest.skip("trigger_codec / archive_client have not landed yet", allow_module_level=True)
+
+from archive_client import ArchiveClient  # noqa: E402
+from broadcaster.engine import Broadcaster  # noqa: E402
+from broadcaster.settings import BroadcastSettings  # noqa: E402
+from jimaku.cli import main as jimaku_main  # noqa: E402
+
+pytestmark = pytest.mark.vosk
+
+ROOT = Path(__file__).resolve().parents[1]
+ANNOUNCER = ROOT / "audio_fixtures" / "announcer" / "announcer.flac"
+MANIFEST = json.loads((ANNOUNCER.parent / "manifest.json").read_text())
+JIMAKU = str(Path(sys.executable).parent / "jimaku")
+RATE = 48000
+
+
+class ArchiveProc:
+    """A real archive server (``jimaku archive serve``) on loopback; can stop and restart."""
+
+    def __init__(self, tmp: Path, port: int) -> None:
+        self.db = f"sqlite+aiosqlite:///{tmp / 'archive.db'}"
+        out = subprocess.run([JIMAKU, "archive", "add-channel", "test", "--db", self.db, "--json"],
+                             capture_output=True, text=True, check=True)
+        info = json.loads(out.stdout.strip().splitlines()[-1])
+        self.channel, self.token = int(info["channel"]), str(info["token"])
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [JIMAKU, "archive", "serve", "--db", self.db, "--host", "127.0.0.1", "--port",
+             str(self.port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = ArchiveClient(self.url)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if client.health():
+                    return
+            except Exception:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("archive server did not start")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+            self.proc = None
+
+    def client(self) -> Any:
+        return ArchiveClient(self.url, token=self.token)
+
+
+@pytest.fixture
+def archive(tmp_path: Path, free_port: int) -> Iterator[ArchiveProc]:
+    a = ArchiveProc(tmp_path, free_port)
+    a.start()
+    yield a
+    a.stop()
+
+
+def _speech(seconds: float, channels: int = 1) -> np.ndarray:
+    data, rate = sf.read(str(ANNOUNCER), dtype="float64")
+    x = resample_poly(data[: int(seconds * rate)], RATE // rate, 1)
+    return np.repeat(x[:, None], channels, axis=1)
+
+
+@pytest.fixture(scope="module")
+def speech_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The first three sentences of the announcer recording, 48 kHz mono 16-bit."""
+    p = tmp_path_factory.mktemp("speech") / "speech.wav"
+    sf.write(p, _speech(MANIFEST["sentences"][2]["end_s"] + 1.5), RATE, subtype="PCM_16")
+    return p
+
+
+def _decode(path: Path) -> list[Any]:
+    data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    dec = tc.Decoder(sample_rate=rate)
+    dets = []
+    for i in range(0, len(data), 4800):
+        dets += dec.feed(data[i : i + 4800, 0])
+    return dets + dec.flush()
+
+
+def _events(out: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
+def test_file_to_file_cli_stores_every_caption_and_airs_its_id(
+    archive: ArchiveProc, speech_wav: Path, vosk_reference: Any, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    onair = tmp_path / "onair.wav"
+    rc = jimaku_main([
+        "broadcast", "--input", str(speech_wav), "--output", str(onair), "--archive", archive.url,
+        "--channel", str(archive.channel), "--token", archive.token, "--json",
+        "--state-dir", str(tmp_path / "state"),
+    ])
+    events = _events(capsys.readouterr().out)
+    assert rc == 0, events[-3:]
+    summary = next(e for e in events if e["type"] == "summary")
+    caps = summary["captions"]
+    # nothing lost, duplicated or reordered: the captions are plain vosk's finals
+    assert_same_captions([(c["text"], c["start_s"], c["end_s"]) for c in caps],
+                         vosk_reference(speech_wav))
+    assert [c["seq"] for c in caps] == list(range(len(caps)))
+    client = archive.client()
+    for c in caps:
+        stored = client.get_caption(archive.channel, c["seq"])
+        assert stored is not None and stored.text == c["text"] and stored.final
+        assert c["state"] == "stored" and c["stored_at"]
+    # output keeps the input's format; every ID decodes where the daemon said it aired
+    info, src = sf.info(str(onair)), sf.info(str(speech_wav))
+    assert (info.samplerate, info.channels) == (src.samplerate, src.channels)
+    assert info.frames >= src.frames
+    dets = _decode(onair)
+    assert {(d.channel, d.seq) for d in dets} == {(archive.channel, c["seq"]) for c in caps}
+    for c in caps:
+        first = c["airings"][0]["seconds"]
+        assert first >= c["end_s"]  # live mode: the trigger follows the caption
+        found = [d.start_s for d in dets if d.seq == c["seq"]]
+        assert min(abs(s - first) for s in found) < 0.05, (c, found)
+
+
+def test_synchronous_mode_places_trigger_at_speech_start_stereo(
+    archive: ArchiveProc, vosk_reference: Any, tmp_path: Path
+) -> None:
+    delay = 2.5
+    x = _speech(MANIFEST["sentences"][1]["end_s"] + 1.5, channels=2).astype(np.float32)
+    ref_wav = tmp_path / "in.wav"
+    sf.write(ref_wav, x, RATE, subtype="FLOAT")
+    events: list[dict[str, Any]] = []
+    s = BroadcastSettings(archive_url=archive.url, channel=archive.channel, token=archive.token,
+                          delay_s=delay, state_dir=tmp_path / "state")
+    eng = Broadcaster(s, sample_rate_hz=RATE, channels=2, client=archive.client(),
+                      emit=events.append, lockstep=True)
+    eng.start()
+    out = [eng.process(x[i : i + 4800]) for i in range(0, len(x), 4800)]
+    eng.finish()
+    out += eng.flush_output()
+    summary = eng.close(drain_timeout_s=20)
+    y = np.concatenate(out)
+    assert y.shape[1] == 2 and len(y) >= len(x) + round(delay * RATE)
+    # the programme comes out `delay` late (compare below the trigger band)
+    d = round(delay * RATE)
+    lp = lambda v: resample_poly(v, 1, 6)  # noqa: E731  (8 kHz: far below any trigger)
+    np.testing.assert_allclose(lp(y[d : d + len(x), 0]), lp(x[:, 0]), atol=0.02)
+    caps = summary["captions"]
+    assert_same_captions([(c["text"], c["start_s"], c["end_s"]) for c in caps],
+                         vosk_reference(ref_wav))
+    assert summary["all_stored"]
+    wav = tmp_path / "onair.wav"
+    sf.write(wav, y, RATE, subtype="FLOAT")
+    dets = _decode(wav)
+    for c in caps:
+        starts = [e.start_s for e in dets if e.seq == c["seq"]]
+        assert starts, c
+        assert abs(min(starts) - (c["start_s"] + delay)) < 0.05
+
+
+def test_archive_outage_loses_nothing(
+    archive: ArchiveProc, speech_wav: Path, tmp_path: Path
+) -> None:
+    x, _ = sf.read(str(speech_wav), dtype="float32", always_2d=True)
+    events: list[dict[str, Any]] = []
+    s = BroadcastSettings(archive_url=archive.url, channel=archive.channel, token=archive.token,
+                          state_dir=tmp_path / "state")
+    eng = Broadcaster(s, sample_rate_hz=RATE, channels=1, client=archive.client(),
+                      emit=events.append, lockstep=True)
+    archive.stop()  # down for the first two captions
+    eng.start()
+    half = round(MANIFEST["sentences"][2]["start_s"] * RATE)
+    for i in range(0, half, 4800):
+        eng.process(x[i : min(i + 4800, half)])
+    deadline = time.monotonic() + 10
+    while not any(e["type"] == "upload" and e["state"] == "spooled" for e in events):
+        assert time.monotonic() < deadline, "no upload attempt while the archive was down"
+        time.sleep(0.05)
+    assert eng.spool.count() >= 1
+    archive.start()
+    for i in range(half, len(x), 4800):
+        eng.process(x[i : i + 4800])
+    eng.finish()
+    summary = eng.close(drain_timeout_s=60)
+    assert summary["all_stored"] and summary["spooled"] == 0
+    client = archive.client()
+    for c in summary["captions"]:
+        got = client.get_caption(archive.channel, c["seq"])
+        assert got is not None and got.text == c["text"]
+    assert any(e["type"] == "archive" and e["healthy"] is False for e in events)
+
+
+def test_spool_and_counter_survive_a_restart(
+    archive: ArchiveProc, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    one = tmp_path / "one.wav"
+    sf.write(one, _speech(MANIFEST["sentences"][0]["end_s"] + 1.5), RATE, subtype="PCM_16")
+    settings = tmp_path / "b.toml"
+    settings.write_text(f'drain_timeout_s = 1.0\nstate_dir = "{tmp_path / "state"}"\n')
+    args = ["broadcast", "--input", str(one), "--output", str(tmp_path / "o.wav"),
+            "--channel", str(archive.channel), "--token", archive.token, "--json",
+            "--settings", str(settings)]
+    archive.stop()
+    assert jimaku_main([*args, "--archive", archive.url]) == 3  # finished, caption spooled
+    first = _events(capsys.readouterr().out)
+    seq0 = [c["seq"] for c in next(e for e in first if e["type"] == "summary")["captions"]]
+    assert seq0 == [0]
+    archive.start()
+    assert jimaku_main([*args, "--archive", archive.url]) == 0
+    second = _events(capsys.readouterr().out)
+    assert next(e for e in second if e["type"] == "started")["spooled_from_earlier"] == 1
+    seq1 = [c["seq"] for c in next(e for e in second if e["type"] == "summary")["captions"]]
+    assert seq1 == [1]  # the counter continued: no reuse of 0
+    client = archive.client()
+    assert client.get_caption(archive.channel, 0) is not None
+    assert client.get_caption(archive.channel, 1) is not None
+
+
+def test_correct_sends_a_new_revision(
+    archive: ArchiveProc, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from archive_client import CaptionIn
+
+    client = archive.client()
+    client.put_caption(archive.channel, 5, CaptionIn(text="오타 있는 자막", final=True,
+                                                      language="ko"))
+    rc = jimaku_main(["broadcast", "correct", "--archive", archive.url, "--channel",
+                      str(archive.channel), "--token", archive.token, "--seq", "5", "--text",
+                      "고친 자막", "--state-dir", str(tmp_path / "s")])
+    assert rc == 0, capsys.readouterr()
+    got = client.get_caption(archive.channel, 5)
+    assert got is not None and got.text == "고친 자막" and got.revision == 2
+    rc = jimaku_main(["broadcast", "correct", "--archive", archive.url, "--channel",
+                      str(archive.channel), "--token", archive.token, "--seq", "999", "--text",
+                      "x", "--state-dir", str(tmp_path / "s")])
+    assert rc == 2 and "has no caption 999" in capsys.readouterr().err
