@@ -19,6 +19,8 @@ The programme's own energy in the band is not counted as noise: it is part of th
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from scipy.signal import butter, lfilter, sosfiltfilt
 
@@ -96,13 +98,26 @@ def babble_noise(
             start = int(rng.integers(0, len(src)))
             voice = long[start : start + n]
         else:
-            from channel_sim.programme import synth_speechlike
-
-            voice = synth_speechlike(n / sr, sr, rng)[:n].astype(np.float64)
+            pool = _speechlike_pool(sr)
+            start = int(rng.integers(0, len(pool)))
+            idx = (start + np.arange(n)) % len(pool)
+            voice = pool[idx].astype(np.float64)
         voice = voice / max(float(np.std(voice)), 1e-12)
         out += voice * rng.uniform(0.5, 1.0)
     out /= max(float(np.std(out)), 1e-12)
     return out.astype(np.float32)
+
+
+@lru_cache(maxsize=4)
+def _speechlike_pool(sr: int) -> np.ndarray:
+    # 20 s of speech-like material per sample rate; synthesis is slow, so talkers are cut from
+    # this pool at random offsets
+
+    from channel_sim.programme import synth_speechlike
+
+    out = synth_speechlike(20.0, sr, np.random.default_rng(7))
+    out.setflags(write=False)
+    return out
 
 
 def make_noise(kind: str, n: int, sr: int, rng: np.random.Generator) -> np.ndarray:
