@@ -1,0 +1,112 @@
+"""Bad input to the broadcaster: each case is a clear error (or warning) and loses nothing."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from broadcaster.errors import ConfigError, InputFormatError, ModelLoadError
+from broadcaster.ports import FileSink, RawSink, RawSource
+from broadcaster.settings import BroadcastSettings
+from jimaku.cli import main as jimaku_main
+
+
+def _settings(tmp_path: Path, **kw: Any) -> BroadcastSettings:
+    return BroadcastSettings(archive_url="http://127.0.0.1:9", channel=1,
+                             state_dir=tmp_path / "state", **kw)
+
+
+def _engine(tmp_path: Path, rate: int = 48000, **kw: Any) -> Any:
+    from broadcaster.engine import Broadcaster
+
+    return Broadcaster(_settings(tmp_path, **kw), sample_rate_hz=rate, channels=1, client=None,
+                       emit=lambda e: None, lockstep=True)
+
+
+def test_rate_below_speech_recognition_is_rejected(tmp_path: Path) -> None:
+    with pytest.raises(InputFormatError, match="8000 Hz is below the 16000 Hz"):
+        _engine(tmp_path, rate=8000)
+
+
+def test_missing_model_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ModelLoadError, match="no model at"):
+        _engine(tmp_path, model=str(tmp_path / "no-such-model"))
+
+
+@pytest.mark.vosk
+def test_broken_model_dir_maps_vosk_exception(tmp_path: Path) -> None:
+    broken = tmp_path / "vosk-model-small-ko-broken"
+    for rel in ("am/final.mdl", "conf/model.conf", "graph/HCLr.fst", "graph/Gr.fst"):
+        (broken / rel).parent.mkdir(parents=True, exist_ok=True)
+        (broken / rel).write_bytes(b"not a model")
+    with pytest.raises(ModelLoadError, match="vosk could not load the model"):
+        _engine(tmp_path, model=str(broken))
+
+
+def test_cli_reports_missing_model_with_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if not hasattr(pytest.importorskip("audio_io"), "read_audio"):
+        pytest.skip("audio_io.read_audio has not landed yet")
+    wav = tmp_path / "in.wav"
+    sf.write(wav, np.zeros(48000, np.float32), 48000)
+    rc = jimaku_main(["broadcast", "--input", str(wav), "--output", str(tmp_path / "o.wav"),
+                      "--archive", "http://127.0.0.1:9", "--channel", "1", "--json",
+                      "--model", str(tmp_path / "nope"), "--state-dir", str(tmp_path / "s")])
+    assert rc == 2
+    errors = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{")]
+    assert errors[-1]["type"] == "error" and "no model at" in errors[-1]["message"]
+
+
+def test_settings_errors_are_config_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="must start with http"):
+        BroadcastSettings(archive_url="127.0.0.1:8000")
+    with pytest.raises(ConfigError, match="repeat_interval_s = 0"):
+        _settings(tmp_path, repeat_interval_s=0)
+
+
+def test_raw_pcm_source_decodes_and_rejects_empty_input() -> None:
+    x = np.array([[0, 16384], [-32768, 32767]], "<i2")
+    src = RawSource(io.BytesIO(x.tobytes() + b"\x01"), 48000, 2, "s16le", 0.1)
+    blocks = list(src.blocks())
+    np.testing.assert_array_equal(np.concatenate(blocks), x / 32768.0)
+    with pytest.raises(InputFormatError, match="ended without any audio"):
+        list(RawSource(io.BytesIO(b""), 48000, 1, "s16le", 0.1).blocks())
+    with pytest.raises(InputFormatError, match="PCM format 'u8'"):
+        RawSource(io.BytesIO(b""), 48000, 1, "u8", 0.1)
+
+
+def test_raw_sink_round_trips_the_source_format() -> None:
+    x = np.array([[0.0], [0.5], [-1.0], [0.999969482421875]], np.float32)
+    buf = io.BytesIO()
+    RawSink(buf, "s16le").write(x)
+    back = np.frombuffer(buf.getvalue(), "<i2") / 32768.0
+    np.testing.assert_array_equal(back, x[:, 0])
+
+
+def test_file_sink_rejects_unknown_suffix(tmp_path: Path) -> None:
+    with pytest.raises(InputFormatError, match=r"unsupported suffix '.mp3'"):
+        FileSink(str(tmp_path / "out.mp3"), 48000, 1)
+
+
+def test_dead_device_is_retried_then_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    audio_io = pytest.importorskip("audio_io")
+    if not hasattr(audio_io, "InputStream"):
+        pytest.skip("audio_io exports have not landed yet")
+    rc = jimaku_main(["broadcast", "--input", "9999", "--output", str(tmp_path / "o.wav"),
+                      "--archive", "http://127.0.0.1:9", "--channel", "1", "--json",
+                      "--device-retries", "1", "--device-retry-s", "0",
+                      "--state-dir", str(tmp_path / "s")])
+    assert rc == 1
+    evs = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{")]
+    dev = [e for e in evs if e["type"] == "error" and e["kind"] == "device"]
+    assert [e["retry"] for e in dev] == [1, 2]
+    assert "9999" in dev[0]["message"]
