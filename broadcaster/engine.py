@@ -200,6 +200,7 @@ class Broadcaster:
         self._last_clip_warn_at = -1e9
         self._worker = threading.Thread(target=self._asr_loop, name="jimaku-asr", daemon=True)
         self._finished = False
+        self.started = False
 
     # ----------------------------------------------------------------- set-up
     def _make_mixer(self) -> Any:
@@ -228,6 +229,7 @@ class Broadcaster:
         })
         self._worker.start()
         self.uploader.start()
+        self.started = True
 
     # ------------------------------------------------------ real-time path
     def process(self, block: np.ndarray) -> np.ndarray:
@@ -477,6 +479,10 @@ class Broadcaster:
 
     def close(self, drain_timeout_s: float | None = None) -> dict[str, Any]:
         """Wait (bounded) for uploads, stop threads, close state; return the run summary."""
+        if not self._finished:
+            self._finished = True
+            self._asr_q.put(None)
+            self._worker.join(timeout=30)
         timeout = self.settings.drain_timeout_s if drain_timeout_s is None else drain_timeout_s
         drained = self.uploader.drain(timeout)
         self.uploader.stop()

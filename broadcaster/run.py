@@ -125,11 +125,12 @@ def run_broadcast(args: argparse.Namespace) -> int:
 def _run_once(args: argparse.Namespace, sink_ev: Any) -> int:
     from archive_client import ArchiveClient
     from broadcaster.engine import Broadcaster
-    from broadcaster.errors import InputFormatError
 
     s = settings_from_args(args)
     source = _open_source(args, s)
     sink = None
+    eng = None
+    summary: dict[str, Any] = {"spooled": 0, "rejected": 0}
     try:
         client = ArchiveClient(s.archive_url, token=s.token, timeout_s=args.archive_timeout)
         eng = Broadcaster(s, sample_rate_hz=source.sample_rate_hz, channels=source.channels,
@@ -137,21 +138,19 @@ def _run_once(args: argparse.Namespace, sink_ev: Any) -> int:
         sink = _open_sink(args, source.sample_rate_hz, source.channels)
         eng.start()
         last_xruns = 0
-        try:
-            for block in source.blocks():
-                sink.write(eng.process(block))
-                xr = getattr(source, "xruns", 0) + getattr(sink, "xruns", 0)
-                if xr != last_xruns:
-                    last_xruns = xr
-                    sink_ev.emit({"type": "xruns", "count": xr})
-        finally:
-            eng.finish()
-            for tail in eng.flush_output():
-                sink.write(tail)
-        summary = eng.close()
-    except InputFormatError:
-        raise
+        for block in source.blocks():
+            sink.write(eng.process(block))
+            xr = getattr(source, "xruns", 0) + getattr(sink, "xruns", 0)
+            if xr != last_xruns:
+                last_xruns = xr
+                sink_ev.emit({"type": "xruns", "count": xr})
+        eng.finish()
+        for tail in eng.flush_output():
+            sink.write(tail)
     finally:
+        # also on Ctrl-C or a device failure: stop the threads, keep unsent captions spooled
+        if eng is not None and eng.started:
+            summary = eng.close()
         if sink is not None:
             sink.close()
         source.close()
