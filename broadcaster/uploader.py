@@ -63,6 +63,7 @@ class Uploader:
         self.backoff_initial_s = backoff_initial_s
         self.backoff_max_s = backoff_max_s
         self._backoff_s = backoff_initial_s
+        self._retry_at = 0.0
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._partial: tuple[int, int, dict[str, Any]] | None = None
@@ -125,6 +126,8 @@ class Uploader:
             self._wake.wait(timeout=0.25)
             self._wake.clear()
             self._send_partial()
+            if self.healthy is False and time.monotonic() < self._retry_at:
+                continue  # archive down: one probe per backoff step, not one per new caption
             for item in self.spool.due():
                 if self._stop.is_set() or not self._send_final(item):
                     break
@@ -156,6 +159,7 @@ class Uploader:
         except ArchiveUnavailable as exc:
             self._set_health(False, str(exc))
             self.spool.retry_later(item, self._backoff_s, str(exc), "spooled")
+            self._retry_at = time.monotonic() + self._backoff_s
             self.emit({"type": "upload", "channel": item.channel, "seq": item.seq,
                        "state": "spooled", "attempts": item.attempts + 1, "error": str(exc),
                        "retry_in_s": self._backoff_s})
@@ -169,6 +173,7 @@ class Uploader:
             return True
         except ArchiveError as exc:  # e.g. ArchiveAuthError: keep it, retry slowly
             self.spool.retry_later(item, self.backoff_max_s, str(exc), "spooled")
+            self._retry_at = time.monotonic() + self.backoff_max_s
             self.emit({"type": "upload", "channel": item.channel, "seq": item.seq,
                        "state": "failed", "error": str(exc), "retry_in_s": self.backoff_max_s})
             return False
