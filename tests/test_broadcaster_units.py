@@ -171,3 +171,33 @@ def test_settings_precedence_and_validation(
     monkeypatch.setenv("JIMAKU_CHANNEL", "seven")
     with pytest.raises(ConfigError, match="JIMAKU_CHANNEL='seven'"):
         load_settings({})
+
+
+def test_event_sink_writes_json_lines_and_board_folds_events() -> None:
+    import io
+    import json
+
+    from broadcaster.status import EventSink
+
+    buf = io.StringIO()
+    sink = EventSink("json", buf)
+    sink.emit({"type": "started", "channel": 3, "profile": "hf", "mode": "live", "model": "m",
+               "next_seq": 4})
+    sink.emit({"type": "caption", "seq": 4, "text": "자막", "start_s": 1.0, "end_s": 2.0})
+    sink.emit({"type": "upload", "seq": 4, "state": "stored", "stored_at": "x"})
+    sink.emit({"type": "airing", "seq": 4, "sample": 96000, "seconds": 2.0, "repeat": 0})
+    sink.emit({"type": "archive", "healthy": False, "detail": "refused"})
+    sink.close()
+    lines = [json.loads(x) for x in buf.getvalue().splitlines()]
+    assert [e["type"] for e in lines] == ["started", "caption", "upload", "airing", "archive"]
+    assert all(isinstance(e["t"], float) for e in lines)
+    b = sink.board
+    assert b.by_seq[4] == {"seq": 4, "text": "자막", "state": "stored", "airings": 1}
+    assert b.archive.startswith("DOWN") and b.airings == 1
+
+    from rich.console import Console
+
+    con = Console(file=io.StringIO(), width=100)
+    con.print(b.render())
+    text = con.file.getvalue()  # type: ignore[attr-defined]
+    assert "자막" in text and "stored" in text and "DOWN" in text
