@@ -262,3 +262,22 @@ def test_correct_sends_a_new_revision(
                       str(archive.channel), "--token", archive.token, "--seq", "999", "--text",
                       "x", "--state-dir", str(tmp_path / "s")])
     assert rc == 2 and "has no caption 999" in capsys.readouterr().err
+
+
+def test_stdin_to_stdout_raw_pcm_with_clipped_input_and_archive_down(tmp_path: Path) -> None:
+    x = np.clip(_speech(MANIFEST["sentences"][0]["end_s"] + 1.5)[:, 0] * 4.0, -1, 1)
+    pcm = np.clip(np.round(x * 32768), -32768, 32767).astype("<i2").tobytes()
+    settings = tmp_path / "b.toml"
+    settings.write_text("drain_timeout_s = 0.5\n")
+    proc = subprocess.run(
+        [JIMAKU, "broadcast", "--input", "-", "--output", "-", "--pcm-rate", str(RATE),
+         "--archive", "http://127.0.0.1:9", "--channel", "9", "--json", "--settings",
+         str(settings), "--state-dir", str(tmp_path / "state")],
+        input=pcm, capture_output=True, timeout=120)
+    events = _events(proc.stderr.decode())  # audio on stdout: status goes to stderr
+    assert proc.returncode == 3, events[-3:]  # captions kept in the spool, nothing lost
+    assert len(proc.stdout) >= len(pcm) and len(proc.stdout) % 2 == 0
+    assert any(e["type"] == "warning" and e["kind"] == "clipping" for e in events)
+    summary = next(e for e in events if e["type"] == "summary")
+    assert summary["spooled"] == len(summary["captions"]) >= 1
+    assert all(c["state"] == "spooled" for c in summary["captions"])
