@@ -153,7 +153,8 @@ def test_file_to_file_cli_stores_every_caption_and_airs_its_id(
 def test_synchronous_mode_places_trigger_at_speech_start_stereo(
     archive: ArchiveProc, vosk_reference: Any, tmp_path: Path
 ) -> None:
-    delay = 2.5
+    # the delay must cover the utterance (~3 s) plus vosk's endpoint wait and recognition (~1 s)
+    delay = 5.0
     x = _speech(MANIFEST["sentences"][1]["end_s"] + 1.5, channels=2).astype(np.float32)
     ref_wav = tmp_path / "in.wav"
     sf.write(ref_wav, x, RATE, subtype="FLOAT")
@@ -177,6 +178,7 @@ def test_synchronous_mode_places_trigger_at_speech_start_stereo(
     assert_same_captions([(c["text"], c["start_s"], c["end_s"]) for c in caps],
                          vosk_reference(ref_wav))
     assert summary["all_stored"]
+    assert not [e for e in events if e["type"] == "warning" and e["kind"] == "late_trigger"]
     wav = tmp_path / "onair.wav"
     sf.write(wav, y, RATE, subtype="FLOAT")
     dets = _decode(wav)
