@@ -23,6 +23,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -76,7 +77,25 @@ ROOMS = [
     (0.35, 0.8),
     (0.55, 2.0),
 ]
-NOISES = ["pink", "babble", "white"]
+NOISES = ["pink", "babble+white", "white"]
+
+
+def noise_stages(kind: str, snr_db: float, band: tuple[float, float]) -> tuple[Noise, ...]:
+    """Build the noise stages of a segment.
+
+    Babble (if named) is added at a conversational -30 dBFS, and the named stationary noise at
+    the in-band SNR: babble alone has almost no energy in the trigger bands, so an in-band SNR
+    for it would mean clipping-loud babble.
+    """
+    stages: list[Noise] = []
+    for part in kind.split("+"):
+        if part == "babble":
+            stages.append(Noise("babble", snr_db=None, level_dbfs=-30.0))
+        else:
+            stages.append(Noise(part, snr_db=snr_db, band_hz=band))
+    return tuple(stages)
+
+
 PROGRAMMES = ["speech", "music", "speechlike", "silence", "noise"]
 #: chain name -> broadcast codec stage; every chain is codec + TV speaker + room + noise + mic
 #: (44.1 kHz, clock error uniform in +-200 ppm) + AGC (20 dB range) + 16-bit quantisation
@@ -134,30 +153,36 @@ def jimaku_profiles() -> tuple[list[Profile], str | None]:
         from trigger_codec import PROFILES, Decoder, encode
     except ImportError as exc:
         return [], f"trigger_codec not importable: {exc}"
-    names = [p for p in ("hf", "robust") if p in PROFILES]
-    out = []
-    for name in names:
-        out.append(
-            Profile(
-                name,
-                lambda c, s, name=name: np.asarray(
-                    encode(channel=c, seq=s, sample_rate=SR_TX, profile=name), dtype=np.float32
-                ),
-                lambda: Decoder(sample_rate=SR_RX),
-                SR_RX,
-                "jimaku",
-            )
+
+    def wave(channel: int, seq: int, profile: str) -> np.ndarray:
+        return np.asarray(
+            encode(channel=channel, seq=seq, sample_rate=SR_TX, profile=profile), dtype=np.float32
         )
-    return out, None
+
+    def decoder() -> Any:
+        return Decoder(sample_rate=SR_RX)
+
+    names = [p for p in ("hf", "robust") if p in PROFILES]
+    return [
+        Profile(name, functools.partial(wave, profile=name), decoder, SR_RX, "jimaku")
+        for name in names
+    ], None
 
 
 def ggwave_profiles(names: Sequence[str]) -> list[Profile]:
     """GGwave ultrasound protocols (decoded at 48 kHz after polyphase resampling)."""
+
+    def decoder() -> Any:
+        return GgwaveDecoder(48000)
+
+    def wave(channel: int, seq: int, protocol_id: int) -> np.ndarray:
+        return gg_encode(channel, seq, SR_TX, protocol_id)
+
     return [
         Profile(
             name,
-            lambda c, s, pid=GGWAVE_PROTOCOLS[name]: gg_encode(c, s, SR_TX, pid),
-            lambda: GgwaveDecoder(48000),
+            functools.partial(wave, protocol_id=GGWAVE_PROTOCOLS[name]),
+            decoder,
             48000,
             "ggwave",
         )
@@ -257,7 +282,7 @@ def run_detection(
         for snr in snrs:
             post = Chain(
                 (
-                    Noise(noise_kind, snr_db=snr, band_hz=band),
+                    *noise_stages(noise_kind, snr, band),
                     Mic(SR_RX, clock_ppm=None, max_ppm=max_ppm),
                     Agc(20.0, 1.5),
                     Quantise(16),
@@ -320,7 +345,7 @@ def false_material(chain_name: str, minutes: float, seed: int) -> np.ndarray:
                 CODECS[chain_name],
                 Speaker(),
                 Room(rt60, dist, seed=i),
-                Noise(NOISES[i % len(NOISES)], snr_db=None, level_dbfs=-60.0),
+                Noise("babble" if i % 2 else "pink", snr_db=None, level_dbfs=-45.0 + 5 * i),
                 Mic(SR_RX, clock_ppm=None, max_ppm=200),
                 Agc(20.0, 1.5),
                 Quantise(16),

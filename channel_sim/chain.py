@@ -64,7 +64,7 @@ class Speaker:
     """Small TV loudspeaker (see :func:`channel_sim.speaker.speaker_rolloff`)."""
 
     highpass_hz: float = 180.0
-    rolloff_hz: float = 10000.0
+    rolloff_hz: float = 14000.0
     cutoff_hz: float | None = None
 
     @property
@@ -189,10 +189,13 @@ class Chain:
         return self.name or "+".join(s.label for s in self.stages) or "direct"
 
     def with_snr(self, snr_db: float, kind: str | None = None) -> Chain:
-        """Copy with every Noise stage's ``snr_db`` (and optionally kind) replaced."""
+        """Copy with the ``snr_db`` (and optionally kind) of every SNR-set Noise stage replaced.
+
+        Noise stages at an absolute ``level_dbfs`` (e.g. background babble) stay as they are.
+        """
         stages = tuple(
-            replace(s, snr_db=snr_db, level_dbfs=None, kind=kind or s.kind)
-            if isinstance(s, Noise)
+            replace(s, snr_db=snr_db, kind=kind or s.kind)
+            if isinstance(s, Noise) and s.snr_db is not None
             else s
             for s in self.stages
         )
@@ -393,7 +396,8 @@ def _preset(name: str, *stages: Stage) -> Chain:
     return Chain(tuple(stages), name)
 
 
-#: Named chains. SNR-bearing presets use Noise(snr_db=...) and so need ``reference=``; the
+#: Named chains (see docs/channel-bench.md for what each stands for). SNR-bearing presets use
+#: Noise(snr_db=...) and so need ``reference=``; the
 #: ``*-quiet`` and ``studio`` presets need none.
 PRESETS: dict[str, Chain] = {
     c.name: c
@@ -429,7 +433,11 @@ PRESETS: dict[str, Chain] = {
             BroadcastCodec("aac", 128),
             Speaker(),
             Room(0.7, 4.0, None),
-            Noise("babble", 0.0),
+            # people talking at a conversational level; babble has almost nothing at 12-20 kHz,
+            # so an in-band SNR for it would mean absurdly loud (clipping) babble: it gets an
+            # absolute level and white noise (fan, tap) sets the in-band SNR
+            Noise("babble", None, -30.0),
+            Noise("white", 0.0),
             Mic(44100, None),
             Agc(),
             Quantise(),

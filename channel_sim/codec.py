@@ -14,7 +14,13 @@ import numpy as np
 
 from channel_sim.errors import BroadcastCodecError, ChainConfigError
 
-__all__ = ["CODECS", "codec_delay_samples", "codec_round_trip"]
+__all__ = [
+    "CODECS",
+    "codec_delay_samples",
+    "codec_response_db",
+    "codec_round_trip",
+    "measure_cutoff_hz",
+]
 
 #: codec name -> (container format, PyAV encoder name)
 CODECS: dict[str, tuple[str, str]] = {
@@ -155,3 +161,50 @@ def codec_round_trip(
     if len(y) < n:
         y = np.concatenate([y, np.zeros(n - len(y), dtype=np.float32)])
     return np.asarray(np.clip(y, -1.0, 1.0), dtype=np.float32)
+
+
+def codec_response_db(
+    codec: str, bitrate_kbps: int, sr: int = 48000, channels: int = 2, seconds: float = 8.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Measure a codec setting's magnitude response with white noise at -20 dBFS RMS.
+
+    Parameters
+    ----------
+    codec, bitrate_kbps, sr, channels
+        As in :func:`codec_round_trip`.
+    seconds : float
+        Length of the noise probe.
+
+    Returns
+    -------
+    freqs_hz : np.ndarray [shape=(k,), dtype=float64]
+    gain_db : np.ndarray [shape=(k,), dtype=float64]
+        Output/input power spectral density ratio (Welch, 2048-point segments), dB.
+    """
+    from scipy.signal import welch
+
+    rng = np.random.default_rng(2026)
+    x = (rng.standard_normal(int(seconds * sr)) * 0.1).astype(np.float32)
+    y = codec_round_trip(x, sr, codec, bitrate_kbps, channels)
+    f, pxx = welch(x, sr, nperseg=2048)
+    _, pyy = welch(y, sr, nperseg=2048)
+    return f, 10 * np.log10(np.maximum(pyy, 1e-30) / np.maximum(pxx, 1e-30))
+
+
+def measure_cutoff_hz(
+    codec: str, bitrate_kbps: int, sr: int = 48000, channels: int = 2, drop_db: float = 10.0
+) -> float:
+    """Find a codec setting's cutoff frequency.
+
+    The cutoff is the lowest frequency above 4 kHz where the response falls ``drop_db`` below its
+    1-8 kHz median.
+
+    Returns
+    -------
+    float
+        Cutoff in Hz (Nyquist if the response never drops that far).
+    """
+    f, g = codec_response_db(codec, bitrate_kbps, sr, channels)
+    ref = float(np.median(g[(f >= 1000) & (f <= 8000)]))
+    below = np.nonzero((f > 4000) & (g < ref - drop_db))[0]
+    return float(f[below[0]]) if len(below) else sr / 2

@@ -22,7 +22,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from scipy.signal import butter, lfilter, sosfiltfilt
+from scipy.signal import lfilter
 
 from channel_sim.errors import ChainConfigError
 
@@ -143,8 +143,13 @@ def _bandpass(x: np.ndarray, sr: int, band_hz: tuple[float, float]) -> np.ndarra
             f"band {lo}-{hi} Hz is not inside 0-{sr / 2} Hz (Nyquist at {sr} Hz); pick a band "
             "below Nyquist"
         )
-    sos = butter(8, [lo, hi], btype="bandpass", fs=sr, output="sos")
-    return np.asarray(sosfiltfilt(sos, np.asarray(x, dtype=np.float64)))
+    # brick-wall band-pass in the frequency domain: exactly the band the SNR is defined over
+    # (a Butterworth's skirts would count out-of-band noise for narrow bands)
+    xx = np.asarray(x, dtype=np.float64)
+    spec = np.fft.rfft(xx)
+    freqs = np.fft.rfftfreq(len(xx), 1 / sr)
+    spec[(freqs < lo) | (freqs > hi)] = 0
+    return np.fft.irfft(spec, len(xx))
 
 
 def active_mask(reference: np.ndarray, sr: int, band_hz: tuple[float, float]) -> np.ndarray:

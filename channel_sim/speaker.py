@@ -19,7 +19,7 @@ def speaker_rolloff(
     audio: np.ndarray,
     sr: int,
     highpass_hz: float = 180.0,
-    rolloff_hz: float = 10000.0,
+    rolloff_hz: float = 14000.0,
     cutoff_hz: float | None = None,
 ) -> np.ndarray:
     """Filter ``audio`` like a small TV loudspeaker.
@@ -33,7 +33,9 @@ def speaker_rolloff(
     highpass_hz : float
         Corner of the 12 dB/octave bass cut, Hz.
     rolloff_hz : float
-        Corner of the 6 dB/octave treble roll-off, Hz (10 kHz: -6 dB at 18 kHz).
+        Corner of the 6 dB/octave treble roll-off, Hz (14 kHz: -3.7 dB at 15 kHz,
+        -6.5 dB at 18 kHz, -8.7 dB at 19.5 kHz at 48 kHz; bilinear warping makes it steeper
+        near Nyquist).
     cutoff_hz : float or None
         If set, an 8th-order Butterworth low-pass at this frequency, Hz.
 
