@@ -1,0 +1,381 @@
+"""The receiver: listen, decode, fetch, apply the display rules, hand the screen to the outputs.
+
+Threads and who owns what::
+
+    audio (PortAudio callback, devices only)  -> bounded queue in audio_io.InputStream
+    decode worker   source.blocks() -> trigger_codec.Decoder.feed -> events queue
+    fetch workers   archive GET ?wait (CaptionFetcher)              -> events queue
+    live follower   WS /live (LiveFollower, optional)               -> events queue
+    event loop      (run(); any thread) owns CaptionDisplay, the trigger order and the outputs
+
+Captions reach the display in the order their triggers were heard, so a slow answer for an
+earlier trigger holds later ones back (up to ``order_hold_s`` when listening live; without limit
+in ``--fast`` file mode, where the fetcher's give-up bounds it). Stale captions (on air longer ago
+than ``stale_after_s``) are not shown as live; with ``timeshift`` they are shown marked
+"recorded".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from receiver_app.display import CaptionDisplay, CaptionItem, DisplayEvent, ScreenState
+from receiver_app.errors import ReceiverError
+from receiver_app.fetcher import CaptionFetcher, FetchResult
+from receiver_app.settings import ReceiverSettings
+from receiver_app.source import AudioSource
+
+__all__ = ["Output", "ReceiverApp", "ShownRecord", "TriggerHeard"]
+
+
+@dataclass
+class TriggerHeard:
+    """A detected trigger and what became of it.
+
+    Attributes
+    ----------
+    channel, seq : int
+        From the trigger.
+    profile : str
+        Codec profile it was heard in.
+    start_s, end_s : float
+        Where it is in the input stream, seconds from its first sample.
+    snr_db : float
+        Decoder's estimate.
+    decoded_wall : float
+        When the decoder reported it (Unix time, seconds).
+    """
+
+    channel: int
+    seq: int
+    profile: str
+    start_s: float
+    end_s: float
+    snr_db: float
+    decoded_wall: float
+    decoded_mono: float
+    result: FetchResult | None = None
+    resolved_mono: float | None = None
+
+
+@dataclass(frozen=True)
+class ShownRecord:
+    """One line of ``--json`` output (the schema is documented in docs/receiver.md)."""
+
+    event: str
+    channel: int
+    seq: int
+    text: str
+    final: bool
+    stale: bool
+    profile: str
+    trigger_start_s: float
+    trigger_end_s: float
+    decoded_wall: float
+    shown_wall: float
+    stream_start_wall: float | None
+    on_air: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """As a JSON-ready dict."""
+        return dict(self.__dict__)
+
+
+class Output(Protocol):
+    """Something that shows the receiver's state (terminal, web view, JSON log)."""
+
+    def screen(self, state: ScreenState) -> None:
+        """Show the new screen."""
+
+    def shown(self, record: ShownRecord) -> None:
+        """Record a caption that appeared (``"shown"``) or changed in place (``"updated"``)."""
+
+    def status(self, message: str) -> None:
+        """Tell the viewer something (archive down, stale caption ignored, ...), in one line."""
+
+
+def _parse_time(value: Any) -> dt.datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        t = value
+    else:
+        try:
+            t = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
+
+
+@dataclass
+class ReceiverApp:
+    """The receiver application (see the module docstring).
+
+    Parameters
+    ----------
+    settings : ReceiverSettings
+        Everything configurable.
+    source : AudioSource
+        Where audio comes from.
+    outputs : list of Output
+        Where the screen, shown captions and status go.
+    order_hold_s : float or None
+        Longest wait for an earlier trigger's caption before later ones are shown (None: wait
+        until the earlier one resolves; used for ``--fast`` files).
+    """
+
+    settings: ReceiverSettings
+    source: AudioSource
+    outputs: list[Output] = field(default_factory=list)
+    order_hold_s: float | None = 3.0
+    clock: Callable[[], float] = time.monotonic
+
+    def __post_init__(self) -> None:
+        self._events: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self.display = CaptionDisplay(self.settings.display)
+        self._heard: dict[tuple[int, int], TriggerHeard] = {}
+        self._order: list[TriggerHeard] = []
+        self._stop = threading.Event()
+        self._eof = False
+        self.error: ReceiverError | None = None
+        self.current_channel: int | None = self.settings.channel
+        self.ignored_other_channel = 0
+        self.stale_suppressed = 0
+        self.missing = 0
+        self._fetcher: CaptionFetcher | None = None
+        self._live: Any = None
+
+    # -- producers (other threads) -----------------------------------------------------------
+    def _decode_worker(self) -> None:
+        from trigger_codec import Decoder
+
+        try:
+            dec = Decoder(sample_rate=self.source.sample_rate)
+            for block in self.source.blocks():
+                if self._stop.is_set():
+                    break
+                for d in dec.feed(block):
+                    self._events.put(("det", (d, time.time(), self.clock())))
+            for d in dec.flush():
+                self._events.put(("det", (d, time.time(), self.clock())))
+        except ReceiverError as exc:
+            self._events.put(("error", exc))
+        except Exception as exc:
+            self._events.put(("error", ReceiverError(f"decoding failed: {exc!r}")))
+        self._events.put(("eof", None))
+
+    def _status(self, msg: str) -> None:
+        self._events.put(("status", msg))
+
+    # -- the event loop ----------------------------------------------------------------------
+    def run(self) -> int:
+        """Listen until the input ends (files) or :meth:`stop` is called.
+
+        Returns
+        -------
+        int
+            0, or 1 when the input failed (the error is in :attr:`error` and was reported).
+        """
+        self._fetcher = CaptionFetcher(
+            self.settings, lambda r: self._events.put(("fetched", r)), self._status
+        )
+        if self.settings.live:
+            from receiver_app.live import LiveFollower
+
+            self._live = LiveFollower(
+                self.settings,
+                on_caption=lambda c: self._events.put(("live", c)),
+                on_status=self._status,
+            )
+            if self.current_channel is not None:
+                self._live.follow(self.current_channel)
+        worker = threading.Thread(target=self._decode_worker, name="decode", daemon=True)
+        worker.start()
+        try:
+            while not self._stop.is_set():
+                now = self.clock()
+                deadline = self.display.next_deadline(now)
+                timeout = 0.2 if deadline is None else min(0.2, max(0.0, deadline - now))
+                try:
+                    kind, payload = self._events.get(timeout=timeout)
+                except queue.Empty:
+                    kind, payload = "tick", None
+                self._handle(kind, payload)
+                self._emit(self.display.tick(self.clock()))
+                self._release()
+                if self._eof and self._finished():
+                    break
+        finally:
+            self._stop.set()
+            self.source.close()
+            if self._live is not None:
+                self._live.close()
+            self._fetcher.close()
+            worker.join(timeout=2.0)
+        return 1 if self.error is not None else 0
+
+    def stop(self) -> None:
+        """Ask :meth:`run` to return (from any thread)."""
+        self._stop.set()
+        self._events.put(("tick", None))
+
+    def _finished(self) -> bool:
+        return not self._order and self.display.pending == 0
+
+    def _handle(self, kind: str, payload: Any) -> None:
+        if kind == "det":
+            self._on_detection(*payload)
+        elif kind == "fetched":
+            self._on_fetched(payload)
+        elif kind == "live":
+            self._on_live(payload)
+        elif kind == "status":
+            for o in self.outputs:
+                o.status(payload)
+        elif kind == "error":
+            self.error = payload
+            for o in self.outputs:
+                o.status(f"error: {payload}")
+        elif kind == "eof":
+            self._eof = True
+
+    def _on_detection(self, det: Any, wall: float, mono: float) -> None:
+        ch, seq = int(det.channel), int(det.seq)
+        if self.settings.channel is not None and ch != self.settings.channel:
+            self.ignored_other_channel += 1
+            return
+        if (ch, seq) in self._heard:
+            return  # a repeat of the same trigger costs nothing
+        if ch != self.current_channel:
+            if self.current_channel is not None:
+                for o in self.outputs:
+                    o.status(f"now following channel {ch} (was {self.current_channel})")
+            self.current_channel = ch
+            if self._live is not None:
+                self._live.follow(ch)
+        heard = TriggerHeard(
+            ch, seq, str(det.profile), float(det.start_s), float(det.end_s),
+            float(det.snr_db), wall, mono,
+        )
+        self._heard[(ch, seq)] = heard
+        if len(self._heard) > 4 * self.settings.cache_size:
+            for k in list(self._heard)[: len(self._heard) // 2]:
+                del self._heard[k]
+        self._order.append(heard)
+        assert self._fetcher is not None
+        self._fetcher.request(ch, seq)
+
+    def _on_fetched(self, result: FetchResult) -> None:
+        heard = self._heard.get((result.channel, result.seq))
+        if heard is None or heard.result is not None:
+            return
+        heard.result = result
+        heard.resolved_mono = self.clock()
+
+    def _on_live(self, caption: Any) -> None:
+        assert self._fetcher is not None
+        key = (int(caption.channel), int(caption.seq))
+        self._fetcher.cache.put(key, caption)
+        heard = self._heard.get(key)
+        if heard is None or heard.result is None:
+            return  # not heard yet: the cache makes its trigger resolve without a request
+        # Already on (or through) the screen: a partial growing or a correction.
+        if self._is_stale(caption) and not self.settings.timeshift:
+            return
+        item = self._item(caption)
+        self._emit(self.display.offer(item, self.clock()))
+
+    def _release(self) -> None:
+        """Hand resolved captions to the display in the order their triggers were heard."""
+        now = self.clock()
+        while self._order:
+            head = self._order[0]
+            if head.result is None:
+                later_done = any(h.result is not None for h in self._order[1:])
+                if not (
+                    later_done
+                    and self.order_hold_s is not None
+                    and now - head.decoded_mono > self.order_hold_s
+                ):
+                    return
+            self._order.pop(0)
+            if head.result is not None:
+                self._deliver(head, head.result)
+
+    def _is_stale(self, caption: Any) -> bool:
+        on_air = _parse_time(getattr(caption, "end_at", None)) or _parse_time(
+            getattr(caption, "start_at", None)
+        )
+        if on_air is None:
+            return False
+        age = (dt.datetime.now(dt.UTC) - on_air).total_seconds()
+        return age > self.settings.stale_after_s
+
+    def _item(self, caption: Any) -> CaptionItem:
+        stale = self._is_stale(caption)
+        return CaptionItem(
+            channel=int(caption.channel),
+            seq=int(caption.seq),
+            text=str(caption.text),
+            final=bool(getattr(caption, "final", True)),
+            marker="recorded" if stale else None,
+        )
+
+    def _deliver(self, heard: TriggerHeard, result: FetchResult) -> None:
+        cap = result.caption
+        if cap is None:
+            self.missing += 1
+            why = {
+                "unreachable": "the archive stayed unreachable",
+                "missing": "the archive has no caption for it",
+            }.get(result.reason, result.reason)
+            for o in self.outputs:
+                o.status(f"no caption for channel {heard.channel} #{heard.seq}: {why}")
+            return
+        if self._is_stale(cap) and not self.settings.timeshift:
+            self.stale_suppressed += 1
+            on_air = getattr(cap, "end_at", None) or getattr(cap, "start_at", None)
+            for o in self.outputs:
+                o.status(
+                    f"not shown: caption {heard.channel} #{heard.seq} was on air at {on_air}, "
+                    f"over {self.settings.stale_after_s:g} s ago (a recording or replayed "
+                    "trigger); use --timeshift to show recorded programmes' captions"
+                )
+            return
+        self._emit(self.display.offer(self._item(cap), self.clock()))
+
+    def _emit(self, events: list[DisplayEvent]) -> None:
+        if not events:
+            return
+        state = self.display.screen
+        for o in self.outputs:
+            o.screen(state)
+        for ev in events:
+            if ev.item is None:
+                continue
+            heard = self._heard.get(ev.item.key)
+            cap = self._fetcher.cache.get(ev.item.key) if self._fetcher else None
+            on_air = getattr(cap, "start_at", None) if cap is not None else None
+            rec = ShownRecord(
+                event=ev.kind,
+                channel=ev.item.channel,
+                seq=ev.item.seq,
+                text=ev.item.text,
+                final=ev.item.final,
+                stale=ev.item.marker == "recorded",
+                profile=heard.profile if heard else "",
+                trigger_start_s=round(heard.start_s, 4) if heard else -1.0,
+                trigger_end_s=round(heard.end_s, 4) if heard else -1.0,
+                decoded_wall=round(heard.decoded_wall, 4) if heard else -1.0,
+                shown_wall=round(time.time(), 4),
+                stream_start_wall=getattr(self.source, "start_wall", None),
+                on_air=on_air.isoformat() if isinstance(on_air, dt.datetime) else on_air,
+            )
+            for o in self.outputs:
+                o.shown(rec)

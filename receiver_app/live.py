@@ -1,0 +1,104 @@
+"""Following the archive's live WebSocket for partial text and corrections.
+
+A background thread runs an asyncio loop with :class:`archive_client.AsyncArchiveClient` and
+follows ``WS /v1/channels/{ch}/live`` for the channel the receiver currently hears. Every event's
+caption goes to ``on_caption`` (the app caches it, and updates it in place if it is on screen).
+When the connection drops it reconnects with backoff and resumes from the last cursor seen, so no
+correction is missed; on a channel switch it follows the new channel (each channel keeps its own
+cursor).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from receiver_app.settings import ReceiverSettings
+
+__all__ = ["LiveFollower"]
+
+
+class LiveFollower:
+    """Follow one channel's live caption stream in a background thread.
+
+    Parameters
+    ----------
+    settings : ReceiverSettings
+        Archive URL and backoff.
+    on_caption : callable
+        Called (from the follower's thread) with each event's ``Caption``.
+    on_status : callable
+        Called with one-line statuses (connection lost / restored).
+    """
+
+    def __init__(
+        self,
+        settings: ReceiverSettings,
+        on_caption: Callable[[Any], None],
+        on_status: Callable[[str], None],
+    ) -> None:
+        self.settings = settings
+        self._on_caption = on_caption
+        self._on_status = on_status
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="live", daemon=True)
+        self._thread.start()
+        self._task: concurrent.futures.Future[None] | None = None
+        self.cursors: dict[int, int] = {}
+        self.events = 0
+        self.reconnects = 0
+        self.channel: int | None = None
+
+    def follow(self, channel: int) -> None:
+        """Follow ``channel`` (stops following the previous one)."""
+        if channel == self.channel:
+            return
+        self.channel = channel
+        if self._task is not None:
+            self._task.cancel()
+        self._task = asyncio.run_coroutine_threadsafe(self._run(channel), self._loop)
+
+    async def _run(self, channel: int) -> None:
+        from archive_client import ArchiveError, AsyncArchiveClient
+
+        backoff = self.settings.retry_initial_s
+        down = False
+        while True:
+            try:
+                async with AsyncArchiveClient(
+                    self.settings.archive_url, timeout_s=self.settings.http_timeout_s
+                ) as ac:
+                    async for ev in ac.live(channel, after_cursor=self.cursors.get(channel)):
+                        if down:
+                            self._on_status(f"live captions for channel {channel} resumed")
+                            down = False
+                        backoff = self.settings.retry_initial_s
+                        self.cursors[channel] = int(ev.cursor)
+                        self.events += 1
+                        self._on_caption(ev.caption)
+            except asyncio.CancelledError:
+                raise
+            except (ArchiveError, OSError) as exc:
+                if not down:
+                    self._on_status(
+                        f"live captions for channel {channel} interrupted ({exc}); reconnecting"
+                    )
+                    down = True
+            self.reconnects += 1
+            await asyncio.sleep(backoff)
+            backoff = min(self.settings.retry_max_s, backoff * 2)
+
+    def close(self) -> None:
+        """Stop following and end the thread."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(Exception):
+                self._task.result(timeout=2.0)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=2.0)
+        if not self._thread.is_alive():
+            self._loop.close()
