@@ -15,6 +15,7 @@ from any thread.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 from importlib import resources
@@ -136,9 +137,13 @@ class WebView:
         if self._server is not None:
             async def _close() -> None:
                 self._server.close()
-                await self._server.wait_closed()
+                # A browser may hold an idle HTTP keep-alive connection open; do not wait on it.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._server.wait_closed(), 2.0)
 
             fut = asyncio.run_coroutine_threadsafe(_close(), self._loop)
             fut.result(timeout=5)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
+        if not self._thread.is_alive():
+            self._loop.close()
