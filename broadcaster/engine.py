@@ -183,7 +183,12 @@ class Broadcaster:
             client, self.spool, self._on_upload, partial_interval_s=settings.partial_interval_s
         )
         qsize = max(4, int(settings.asr_queue_s / max(settings.block_s, 0.005)))
-        self._asr_q: queue.Queue[np.ndarray | None] = queue.Queue(maxsize=qsize)
+        self._asr_q: queue.Queue[tuple[int, np.ndarray] | None] = queue.Queue(maxsize=qsize)
+        # blocks dropped for recognition leave gaps: (recogniser time s, gap length s), so word
+        # times can be mapped back to programme time
+        self._gaps: list[tuple[float, float]] = []
+        self._asr_in_pos = 0
+        self._last_drop_report = -1e9
         self._sched_q: queue.SimpleQueue[_Sched] = queue.SimpleQueue()
         self._cond = threading.Condition()
         self._fed = 0
@@ -258,14 +263,19 @@ class Broadcaster:
             block = block[:, None]
         self._meter(block)
         try:
-            self._asr_q.put(block.copy(), block=self.lockstep)
+            start = self.input_samples - len(block)
+            self._asr_q.put((start, block.copy()), block=self.lockstep)
             with self._cond:
                 self._fed += 1
         except queue.Full:
             self.asr_dropped_blocks += 1
-            self.emit({"type": "error", "kind": "asr_overflow", "dropped_blocks":
-                       self.asr_dropped_blocks, "message": "speech recognition cannot keep up; "
-                       "audio was skipped for recognition (the programme is unaffected)"})
+            now = time.monotonic()
+            if now - self._last_drop_report >= 1.0:  # at most one report a second
+                self._last_drop_report = now
+                self.emit({"type": "error", "kind": "asr_overflow", "dropped_blocks":
+                           self.asr_dropped_blocks, "message": "speech recognition cannot keep "
+                           "up; audio was skipped for recognition (the programme is "
+                           "unaffected; caption times stay on the programme clock)"})
         if self.lockstep:
             with self._cond:
                 self._cond.wait_for(lambda: self._done >= self._fed or self._error is not None)
@@ -361,12 +371,18 @@ class Broadcaster:
     def _asr_loop(self) -> None:
         try:
             while True:
-                block = self._asr_q.get()
-                if block is None:
+                item = self._asr_q.get()
+                if item is None:
                     tail = float_to_int16(self.resampler.process(np.zeros(0), final=True))
                     self._recognise(tail, final=True)
                     self._handle(self.recognizer.finish())
                     break
+                start, block = item
+                if start > self._asr_in_pos:
+                    fed = self.recognizer.samples_fed + len(self._pcm_buf)
+                    self._gaps.append((fed / ASR_RATE_HZ,
+                                       (start - self._asr_in_pos) / self.sample_rate_hz))
+                self._asr_in_pos = start + len(block)
                 mono = block.astype(np.float64).mean(axis=1)
                 self._recognise(float_to_int16(self.resampler.process(mono)))
                 with self._cond:
@@ -393,6 +409,10 @@ class Broadcaster:
             self._handle(self.recognizer.accept(self._pcm_buf))
             self._pcm_buf = self._pcm_buf[:0]
 
+    def _to_programme_s(self, t: float) -> float:
+        """Map recogniser stream time to input time (adds the gaps of dropped blocks)."""
+        return t + sum(g for at, g in self._gaps if at <= t)
+
     def _caption_body(self, text: str, final: bool, cap: Caption | None) -> dict[str, Any]:
         body: dict[str, Any] = {"text": text, "final": final, "language": self.language}
         if cap is not None:
@@ -418,6 +438,9 @@ class Broadcaster:
                                              self._caption_body(ev.text, False, None))
                 continue
             captions = self.segmenter.split(ev)
+            if self._gaps:
+                captions = [Caption(c.text, c.words, self._to_programme_s(c.start_s),
+                                    self._to_programme_s(c.end_s)) for c in captions]
             # an empty final after partials keeps its reserved seq for the next utterance: the ID
             # was never aired, so reusing it cannot show a viewer the wrong text
             for i, cap in enumerate(captions):
