@@ -26,6 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--input", help="sound device (index or name; 'default'), audio file, or - "
                    "for raw PCM on stdin")
     p.add_argument("--output", help="sound device, .wav/.flac file, or - for raw PCM on stdout")
+    p.add_argument("--input-device", help="sound device to record from (index or name); "
+                   "same as --input DEVICE, never taken for a file")
+    p.add_argument("--output-device", help="sound device to play to (index or name)")
     p.add_argument("--archive", help="archive URL (or $JIMAKU_ARCHIVE / settings file)")
     p.add_argument("--channel", type=int, help="channel ID 0-4095 (or $JIMAKU_CHANNEL)")
     p.add_argument("--token", help="channel token (better: $JIMAKU_TOKEN or the settings file)")

@@ -54,6 +54,9 @@ def _open_source(args: argparse.Namespace, s: BroadcastSettings) -> Any:
     from broadcaster import ports
 
     spec = args.input
+    if args.input_device is not None:
+        return ports.DeviceSource(_device(args.input_device), args.device_rate,
+                                  args.device_channels, args.blocksize)
     if spec == "-":
         return ports.RawSource(ports.stdin_binary(), args.pcm_rate, args.pcm_channels,
                                args.pcm_format, s.block_s)
@@ -67,6 +70,8 @@ def _open_sink(args: argparse.Namespace, rate: int, channels: int) -> Any:
     from broadcaster import ports
 
     spec = args.output
+    if args.output_device is not None:
+        return ports.DeviceSink(_device(args.output_device), rate, channels, args.blocksize)
     if spec == "-":
         return ports.RawSink(ports.stdout_binary(), args.pcm_format)
     if _is_file(spec):
@@ -92,6 +97,10 @@ def run_broadcast(args: argparse.Namespace) -> int:
     """Run the daemon until the input ends (file/stdin) or it is interrupted (device)."""
     if args.list_devices:
         return _list_devices()
+    if args.input_device is not None:
+        args.input = args.input or f"device:{args.input_device}"
+    if args.output_device is not None:
+        args.output = args.output or f"device:{args.output_device}"
     if args.input is None or args.output is None:
         print("jimaku broadcast: give --input DEVICE|FILE|- and --output DEVICE|FILE|- "
               "(see --list-devices)", file=sys.stderr)
