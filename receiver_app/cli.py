@@ -88,7 +88,12 @@ def run(args: argparse.Namespace) -> int:
             fetch_give_up_s=args.give_up,
             live=not args.no_live,
             sample_rate_hz=args.sample_rate,
-            display=DisplayRules(max_lines=args.max_lines),
+            # --fast analyses a file: nobody reads along, so captions are not held on screen.
+            display=DisplayRules(max_lines=args.max_lines)
+            if not args.fast
+            else DisplayRules(
+                max_lines=args.max_lines, min_display_s=0, display_s_per_char=0, max_hold_s=0
+            ),
         )
         source = _make_source(args, settings)
     except ReceiverError as exc:
