@@ -63,6 +63,10 @@ class ChainSettings:
         Extra flags for ``jimaku broadcast`` / ``jimaku receive``.
     plot : bool
         Draw the PNG timeline (``timeline.png``).
+    receiver_realtime : bool
+        Play the phone recording to the receiver in real time (default), so its display rules
+        and clock behave as for a viewer; ``False`` runs it ``--fast`` (decode times then come
+        from the chain's own decoder pass, and display holds are not meaningful).
     """
 
     out_dir: Path
@@ -74,6 +78,7 @@ class ChainSettings:
     broadcaster_args: tuple[str, ...] = ()
     receiver_args: tuple[str, ...] = ()
     plot: bool = False
+    receiver_realtime: bool = True
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.delay_s <= 30.0:
@@ -255,15 +260,17 @@ def run_chain(settings: ChainSettings, reporter: Reporter | None = None) -> Chai
 
         def on_receive(event: dict[str, Any]) -> None:
             nonlocal n_seen
-            n_seen += 1
-            rep.advance(n_seen, str(event.get("text", ""))[:40])
+            if event.get("event") == "shown":
+                n_seen += 1
+                rep.advance(n_seen, f"#{event.get('seq')} {event.get('text', '')}"[:40])
 
         paths["receiver_log"] = out / "receiver.jsonl"
         r_run = run_receiver(
             paths["phone"], archive.url, paths["receiver_log"], on_receive, settings.receiver_args,
+            realtime=settings.receiver_realtime,
         )
         _account(r_run, "receiver", cpu, wall)
-        shown = shown_captions(r_run.events)
+        shown = shown_captions(r_run.events, realtime=settings.receiver_realtime)
         rep.done(f"{len(shown)} captions shown")
 
         rep.stage("archive export")

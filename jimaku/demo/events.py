@@ -131,7 +131,9 @@ def broadcast_captions(
     return out
 
 
-def shown_captions(events: Sequence[Mapping[str, Any]]) -> list[ShownCaption]:
+def shown_captions(
+    events: Sequence[Mapping[str, Any]], realtime: bool = True,
+) -> list[ShownCaption]:
     """Collect the captions the receiver showed, from its ``--json`` lines, in its order.
 
     A line counts when it carries ``seq`` and ``text`` (and is not a ``type`` other than a shown
@@ -142,11 +144,15 @@ def shown_captions(events: Sequence[Mapping[str, Any]]) -> list[ShownCaption]:
     ----------
     events : sequence of mapping
         The parsed JSON lines.
+    realtime : bool
+        The receiver was paced in real time (not ``--fast``): its ``decoded_wall`` minus its
+        ``stream_start_wall`` is then the stream position of the decoding.
 
     Returns
     -------
     list of ShownCaption
-        One per shown caption line (duplicates kept).
+        One per shown caption line (duplicates kept; ``"updated"`` lines, i.e. changes in place,
+        are not new captions and are skipped).
     """
     out: list[ShownCaption] = []
     for ev in events:
@@ -159,6 +165,10 @@ def shown_captions(events: Sequence[Mapping[str, Any]]) -> list[ShownCaption]:
         decoded = wall_time(_first(ev, "decoded_wall", "decoded_at", "detected_wall"))
         fetched = wall_time(_first(ev, "fetched_wall", "fetched_at"))
         shown = wall_time(_first(ev, "shown_wall", "shown_at"))
+        start = wall_time(ev.get("stream_start_wall"))
+        dec_stream = None
+        if realtime and start is not None and decoded is not None:
+            dec_stream = decoded - start
         fetch = display = total = None
         if decoded is not None and shown is not None:
             total = max(0.0, shown - decoded)
@@ -178,6 +188,7 @@ def shown_captions(events: Sequence[Mapping[str, Any]]) -> list[ShownCaption]:
                 stale=bool(ev.get("stale", False)),
                 decoded_wall=decoded,
                 shown_wall=shown,
+                decoded_stream_s=dec_stream,
             )
         )
     return out

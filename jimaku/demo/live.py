@@ -122,13 +122,16 @@ def run_live_demo(args: argparse.Namespace) -> int:
     prog_path = out / "programme.wav"
     write_programme(programme, prog_path, AIR_RATE_HZ)
     out_dev = args.output_device or "default"
-    in_dev = args.input_device or "default"
+    in_dev = args.input_device
     with RichReporter() as rep, ArchiveProcess(out / "archive") as archive:
         rep.stage("archive server")
         channel, token = archive.add_channel("jimaku live demo")
         rep.done(f"{archive.url}, channel {channel}")
         rep.stage("receiver (mic)")
-        r_cmd = jimaku_command("receive", "--input", in_dev, "--json", "--archive", archive.url)
+        r_cmd = jimaku_command(
+            "receive", *(["--input-device", in_dev] if in_dev else []), "--json", "--tui", "off",
+            "--archive", archive.url,
+        )
         r_err = (out / "receiver.stderr").open("wb")
         recv = subprocess.Popen(r_cmd, stdout=subprocess.PIPE, stderr=r_err,
                                 stdin=subprocess.DEVNULL,
@@ -141,9 +144,10 @@ def run_live_demo(args: argparse.Namespace) -> int:
             if recv.poll() is not None:
                 r_err.close()
                 text = (out / "receiver.stderr").read_text(errors="replace").strip()
-                raise StageFailed(f"the receiver could not listen on {in_dev!r}: "
+                mic = in_dev or "the default microphone"
+                raise StageFailed(f"the receiver could not listen on {mic}: "
                                   f"{text.splitlines()[-1] if text else recv.returncode}")
-            rep.done(f"listening on {in_dev}")
+            rep.done(f"listening on {in_dev or 'the default microphone'}")
             rep.stage("broadcaster", total=programme.duration_s)
 
             def on_event(ev: dict[str, Any]) -> None:

@@ -25,6 +25,7 @@ from jimaku.demo.errors import ComponentMissing, StageFailed
 
 __all__ = [
     "PHONE_RATE_HZ",
+    "RECEIVER_STALE_AFTER_S",
     "ROOM_PRESET",
     "EventCallback",
     "JsonlRun",
@@ -222,11 +223,19 @@ def run_broadcaster(
     )
 
 
+#: Stale limit handed to the receiver (s). The chain plays the phone recording after the whole
+#: broadcast was processed, so its captions are older than in a live run by that processing time.
+RECEIVER_STALE_AFTER_S = 3600.0
+
+
 def run_receiver(
     input_path: Path, archive_url: str, log_path: Path, on_event: EventCallback | None = None,
-    extra_args: tuple[str, ...] = (), timeout_s: float = 600.0,
+    extra_args: tuple[str, ...] = (), timeout_s: float = 900.0, realtime: bool = True,
 ) -> JsonlRun:
-    """Run ``jimaku receive --fast --json`` on a phone recording.
+    """Run ``jimaku receive --json`` on a phone recording, paced in real time (or ``--fast``).
+
+    Paced in real time, the receiver's display rules (minimum display time, roll-up) act on the
+    clock a viewer lives in, and its wall times are the recording's positions plus its start.
 
     Parameters
     ----------
@@ -242,6 +251,8 @@ def run_receiver(
         More ``jimaku receive`` flags.
     timeout_s : float
         Kill it after this long.
+    realtime : bool
+        Pace the recording in real time (default) instead of ``--fast``.
 
     Returns
     -------
@@ -249,8 +260,9 @@ def run_receiver(
         Its events.
     """
     args = [
-        "receive", "--input", str(input_path), "--fast", "--json", "--archive", archive_url,
-        *extra_args,
+        "receive", "--input", str(input_path), "--json", "--archive", archive_url,
+        "--stale-after", f"{RECEIVER_STALE_AFTER_S:g}", "--tui", "off",
+        *([] if realtime else ["--fast"]), *extra_args,
     ]
     return run_jsonl_process("receiver", args, log_path, on_event, timeout_s)
 

@@ -14,12 +14,14 @@ A stage is timed in one of two ways:
 - **by audio position** when it happens because audio arrived: speech start/end (where the
   programme maker placed it; :mod:`jimaku.demo.programme`), the ASR final (the input position
   vosk had consumed when it emitted the final), a trigger's airing (where it sits in the on-air
-  audio), its decoding (the phone-recording position at which ``trigger_codec.Decoder`` returned
-  it when fed in microphone-sized blocks);
+  audio), its decoding (the receiver, paced in real time through the phone recording, reports
+  its wall time and the wall time its stream started: the difference is the recording position;
+  for ``--fast`` runs, the position at which ``trigger_codec.Decoder`` returns it when fed in
+  microphone-sized blocks);
 - **by measured wall-clock duration** when it is computation or network work that starts from an
   audio-timed event: the upload (final emitted -> archive acknowledged) and the fetch and display
-  (trigger decoded -> caption fetched -> caption on screen). These durations are added to the
-  audio-timed event they follow.
+  (trigger decoded -> caption fetched -> caption on screen, the receiver's wall times). These
+  durations are added to the audio-timed event they follow.
 
 This is exact for a live broadcast as long as every process keeps up with real time (vosk's real-
 time factor here is ~0.4, the decoder's ~0.002), which the bench checks and reports. The figures
@@ -151,6 +153,10 @@ class ShownCaption:
     decoded_wall, shown_wall : float or None
         POSIX times of the decoding and the display (used by ``--live``, where wall time is
         the programme clock shifted by the broadcaster's start).
+    decoded_stream_s : float or None
+        When the receiver decoded the trigger, in seconds of its input stream: its decoding wall
+        time minus the wall time its stream started, for a receiver paced in real time (``None``
+        for ``--fast`` runs, whose wall clock is not the stream's).
     """
 
     channel: int
@@ -163,6 +169,7 @@ class ShownCaption:
     stale: bool = False
     decoded_wall: float | None = None
     shown_wall: float | None = None
+    decoded_stream_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -303,7 +310,10 @@ def build_timings(
                 airing = min(airings, key=lambda a: abs(a.start_s - dec.start_s))
         trig_start = airing.start_s if airing else None
         trig_end = airing.end_s if airing else None
-        decoded_s = dec.returned_at_s if dec else None
+        # The receiver's own clock when it ran in real time, else where the decoder returns it.
+        decoded_s = show.decoded_stream_s if show and show.decoded_stream_s is not None else (
+            dec.returned_at_s if dec else None
+        )
         fetch_s = show.fetch_s if show else None
         display_s = show.display_s if show else None
         shown_s = None
