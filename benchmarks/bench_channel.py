@@ -121,16 +121,16 @@ class Cell:
     audio_s: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
-        lat = np.asarray(self.latencies_s) if self.latencies_s else np.asarray([np.nan])
+        lat = np.asarray(self.latencies_s) if self.latencies_s else None
         return {
             "sent": self.sent,
             "found": self.found,
             "rate": self.found / self.sent if self.sent else None,
             "wrong_id": self.wrong,
             "duplicates": self.duplicates,
-            "latency_median_ms": float(np.nanmedian(lat) * 1000),
-            "latency_p95_ms": float(np.nanpercentile(lat, 95) * 1000),
-            "latency_max_ms": float(np.nanmax(lat) * 1000),
+            "latency_median_ms": None if lat is None else float(np.median(lat) * 1000),
+            "latency_p95_ms": None if lat is None else float(np.percentile(lat, 95) * 1000),
+            "latency_max_ms": None if lat is None else float(np.max(lat) * 1000),
             "cpu_ms_per_audio_s": 1000 * self.cpu_s / self.audio_s if self.audio_s else None,
         }
 
@@ -288,7 +288,14 @@ def run_detection(
                     Quantise(16),
                 )
             )
-            res = apply_chain_detailed(pre_res.audio, SR_TX, post, rng, reference=pre_res.reference)
+            res = apply_chain_detailed(
+                pre_res.audio,
+                SR_TX,
+                post,
+                rng,
+                reference=pre_res.reference,
+                reference_after_noise=False,
+            )
             dets, when, cpu = decode_stream(profile, res.audio, res.sample_rate_hz, 0.01)
             cell = cells[snr]
             cell.sent += k

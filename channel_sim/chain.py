@@ -266,6 +266,7 @@ def apply_chain_detailed(
     chain: Chain,
     rng: np.random.Generator,
     reference: np.ndarray | None = None,
+    reference_after_noise: bool = True,
 ) -> ChainResult:
     """Run ``audio`` (and optionally a trigger-only ``reference``) through ``chain``.
 
@@ -282,6 +283,9 @@ def apply_chain_detailed(
         The trigger-only signal (what was mixed into ``audio``). Needed by ``Noise(snr_db=...)``;
         it runs through the same stages (codec round trip included, no noise) so that the SNR
         is measured at the microphone.
+    reference_after_noise : bool
+        Keep taking the reference through the stages after the last Noise stage (set False to
+        save time when ``ChainResult.reference`` is not needed).
 
     Returns
     -------
@@ -302,7 +306,10 @@ def apply_chain_detailed(
     # cuts the band, the surviving reference is mostly codec noise and its band would be wrong.
     ref_band = None if ref is None or not np.any(ref) else occupied_band(ref, sr)
     cur_sr = sr
-    for st in chain.stages:
+    last_noise = max((i for i, s in enumerate(chain.stages) if isinstance(s, Noise)), default=-1)
+    for i_st, st in enumerate(chain.stages):
+        if not reference_after_noise and i_st > last_noise >= 0:
+            ref = None
         if isinstance(st, BroadcastCodec):
             x = codec_round_trip(x, cur_sr, st.codec, st.bitrate_kbps, st.channels)
             if ref is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy.fft import next_fast_len
 from scipy.signal import resample, resample_poly
 
 from channel_sim.errors import ChainConfigError
@@ -46,11 +47,12 @@ def mic_resample(
     y = resample_poly(x, sr_out // g, sr_in // g) if sr_in != sr_out else x
     if clock_ppm:
         n_out = round(len(x) * sr_out * (1 + clock_ppm * 1e-6) / sr_in)
-        # pad so that FFT resampling's circular wrap-around lands in the padding, not the signal
-        pad = min(len(y), 4096)
-        yp = np.concatenate([y, np.zeros(pad)])
-        n_pad_out = round(len(yp) * n_out / len(y))
-        y = resample(yp, n_pad_out)[:n_out]
+        # FFT resampling by the exact ratio; zero padding takes the circular wrap-around, and a
+        # fast padded input length keeps pocketfft quick (lengths with large prime factors are
+        # ~10x slower; the output length cannot also be chosen without changing the ratio)
+        lp = next_fast_len(len(y) + min(len(y), 4096), real=True)
+        yp = np.concatenate([y, np.zeros(lp - len(y))])
+        y = resample(yp, round(lp * n_out / len(y)))[:n_out]
     return np.asarray(y, dtype=np.float32)
 
 

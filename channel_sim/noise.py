@@ -22,6 +22,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
+from scipy.fft import next_fast_len
 from scipy.signal import lfilter
 
 from channel_sim.errors import ChainConfigError
@@ -145,11 +146,14 @@ def _bandpass(x: np.ndarray, sr: int, band_hz: tuple[float, float]) -> np.ndarra
         )
     # brick-wall band-pass in the frequency domain: exactly the band the SNR is defined over
     # (a Butterworth's skirts would count out-of-band noise for narrow bands)
+    # (zero-padded to a fast FFT length: pocketfft on a length with a large prime factor is
+    # ~50x slower)
     xx = np.asarray(x, dtype=np.float64)
-    spec = np.fft.rfft(xx)
-    freqs = np.fft.rfftfreq(len(xx), 1 / sr)
+    nfft = next_fast_len(len(xx), real=True)
+    spec = np.fft.rfft(xx, nfft)
+    freqs = np.fft.rfftfreq(nfft, 1 / sr)
     spec[(freqs < lo) | (freqs > hi)] = 0
-    return np.fft.irfft(spec, len(xx))
+    return np.fft.irfft(spec, nfft)[: len(xx)]
 
 
 def active_mask(reference: np.ndarray, sr: int, band_hz: tuple[float, float]) -> np.ndarray:
