@@ -259,3 +259,20 @@ def test_archive_that_dies_at_startup_is_reported(tmp_path: Path,
     monkeypatch.setattr(archive_proc, "jimaku_command", fake_command)
     with pytest.raises(StageFailed, match=r"exited with 3 at start-up: port is taken"):
         archive_proc.ArchiveProcess(tmp_path).start()
+
+
+def test_realtime_receiver_clock_gives_the_decode_time() -> None:
+    line = {"event": "shown", "channel": 5, "seq": 7, "text": "hello", "final": True,
+            "stale": False, "trigger_start_s": 3.83, "trigger_end_s": 4.08,
+            "decoded_wall": 1000.16, "shown_wall": 1000.19, "stream_start_wall": 996.0}
+    updated = {**line, "event": "updated", "text": "hello!"}
+    (s,) = shown_captions([line, updated])
+    assert s.decoded_stream_s == pytest.approx(4.16) and s.trigger_s == 3.83
+    assert shown_captions([line], realtime=False)[0].decoded_stream_s is None
+    cap = BroadcastCaption(seq=7, text="hello", speech_start_s=1.1, speech_end_s=2.9,
+                           final_at_s=3.8, upload_s=0.05)
+    decoded = [DecodedTrigger(5, 7, 3.83, 4.08, 4.14)]  # the chain's own pass says 4.14
+    (t,) = build_timings([cap], [AiredTrigger(5, 7, 3.82, 4.07)], decoded, [s], SENTENCES, 5)
+    assert t.decoded_s == pytest.approx(4.16)  # the receiver's real clock wins
+    assert t.shown_s == pytest.approx(4.19)
+    assert t.latency_s == pytest.approx(1.19)
