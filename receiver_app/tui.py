@@ -14,7 +14,7 @@ from typing import Any
 from receiver_app.app import ReceiverApp, ShownRecord
 from receiver_app.display import ScreenState
 
-__all__ = ["run_tui"]
+__all__ = ["build_ui", "run_tui"]
 
 _THEMES = (("#ffffff", "#000000"), ("#ffd700", "#000000"), ("#000000", "#ffffff"))
 
@@ -31,6 +31,25 @@ def run_tui(app: ReceiverApp) -> int:
     -------
     int
         The receiver's exit code.
+    """
+    result: Any = build_ui(app).run()
+    return int(result or 0)
+
+
+def build_ui(app: ReceiverApp, start_receiver: bool = True) -> Any:
+    """Build the textual app for ``app`` (and add its bridge to ``app.outputs``).
+
+    Parameters
+    ----------
+    app : ReceiverApp
+        The receiver.
+    start_receiver : bool
+        Run ``app.run()`` in a worker thread once mounted (False: the caller feeds the UI).
+
+    Returns
+    -------
+    textual.app.App
+        The UI; ``.bridge`` is the :class:`~receiver_app.app.Output` that updates it.
     """
     from rich.text import Text
     from textual.app import App, ComposeResult
@@ -56,6 +75,7 @@ def run_tui(app: ReceiverApp) -> int:
             super().__init__()
             self.code = 0
             self.theme_i = 0
+            self.bridge: Any = None
 
         def compose(self) -> ComposeResult:
             yield Static("listening…", id="status")
@@ -65,7 +85,9 @@ def run_tui(app: ReceiverApp) -> int:
 
         def on_mount(self) -> None:
             self._apply_theme()
-            threading.Thread(target=self._run_receiver, name="receiver", daemon=True).start()
+            if start_receiver:
+                threading.Thread(target=self._run_receiver, name="receiver", daemon=True
+                ).start()
 
         def _run_receiver(self) -> None:
             code = app.run()
@@ -121,6 +143,7 @@ def run_tui(app: ReceiverApp) -> int:
         def status(self, message: str) -> None:
             ui.call_from_thread(ui.set_status, message)
 
-    app.outputs.append(_Bridge())
-    result: Any = ui.run()
-    return int(result or 0)
+    bridge = _Bridge()
+    ui.bridge = bridge
+    app.outputs.append(bridge)
+    return ui
