@@ -431,6 +431,69 @@ def run_false(
 
 
 # ----------------------------------------------------------------------------------- main
+def print_tables(out: dict[str, Any]) -> None:
+    """Print the detection, airtime and false-trigger tables of a result dict."""
+    args = out["args"]
+    detection = out["detection"]
+    snr_keys = sorted({k for p in detection.values() for c in p.values() for k in c}, key=float)
+    print()
+    print("Detection rate (found/sent) vs in-band SNR; chain = codec + TV speaker + room + noise +")
+    print(
+        f"mic 44.1 kHz (+-{args['max_ppm']:g} ppm) + AGC 20 dB + 16-bit; "
+        f"trigger RMS {args['trigger_dbfs']:g} dBFS; latency/CPU over all SNRs"
+    )
+    head = (
+        f"{'profile':13s} {'chain':8s} "
+        + " ".join(f"{float(s):>+8g}dB" for s in snr_keys)
+        + "  wrong  lat50  lat95  cpu ms/s"
+    )
+    print(head)
+    print("-" * len(head))
+    for pname, per_chain in detection.items():
+        for c, d in per_chain.items():
+            rates = " ".join(
+                f"{100 * d[s]['rate']:9.1f}%" if s in d else f"{'-':>10s}" for s in snr_keys
+            )
+            cells = [d[s] for s in snr_keys if s in d]
+            wrong = sum(x["wrong_id"] for x in cells)
+            lat = [x["latency_median_ms"] for x in cells if x["found"]]
+            l95 = [x["latency_p95_ms"] for x in cells if x["found"]]
+            cpu = float(np.mean([x["cpu_ms_per_audio_s"] for x in cells]))
+            lat50 = float(np.median(lat)) if lat else float("nan")
+            lat95 = float(np.max(l95)) if l95 else float("nan")
+            print(f"{pname:13s} {c:8s} {rates}  {wrong:5d} {lat50:6.0f} {lat95:6.0f} {cpu:9.2f}")
+    print()
+    print(f"{'profile':13s} airtime s")
+    for name, a in out["airtime_s"].items():
+        print(f"{name:13s} {a:.3f}")
+    print()
+    print(
+        "False triggers in trigger-free programme "
+        "(speech, music, speech-like, silence, noise; variants)"
+    )
+    for fam, r in out["false_triggers"].items():
+        print(
+            f"{fam:8s} {r['hours']:.2f} h: {r['false_triggers']} false triggers "
+            f"({r['per_hour']:.3f}/h), decoder CPU {r['cpu_ms_per_audio_s']:.2f} ms per audio s"
+        )
+
+
+def merge(paths: Sequence[str], out_path: str) -> int:
+    """Merge result files of partial runs (e.g. jimaku and ggwave run separately)."""
+    parts = [json.loads(Path(p).read_text()) for p in paths]
+    out = dict(parts[0])
+    for key in ("airtime_s", "detection", "false_triggers", "chains"):
+        out[key] = {k: v for part in parts for k, v in part[key].items()}
+    out["merged_from"] = list(paths)
+    out["wall_s"] = sum(p["wall_s"] for p in parts)
+    out["cpu_s"] = sum(p["cpu_s"] for p in parts)
+    print_tables(out)
+    Path(out_path).parent.mkdir(parents=True, exist_ok=True)
+    Path(out_path).write_text(json.dumps(out, indent=2))
+    print(f"\nwrote {out_path}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the bench (see module docstring)."""
     ap = argparse.ArgumentParser(
@@ -453,7 +516,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--max-ppm", type=float, default=200.0, help="receiver clock error bound, ppm")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", default="bench-out/channel.json")
+    ap.add_argument("--merge", nargs="+", metavar="JSON", help="merge partial results into --out")
     args = ap.parse_args(argv)
+    if args.merge:
+        return merge(args.merge, args.out)
 
     full = bool(args.full)
     n = args.n or (200 if full else 20)
@@ -499,46 +565,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         groups, chains, {"jimaku": false_hours, "ggwave": gg_false_hours}, minutes, args.seed, log
     )
 
-    # ---- tables
-    print()
-    print("Detection rate (found/sent) vs in-band SNR; chain = codec + TV speaker + room + noise +")
-    print(
-        f"mic 44.1 kHz (+-{args.max_ppm:g} ppm) + AGC 20 dB + 16-bit; "
-        f"trigger RMS {args.trigger_dbfs:g} dBFS"
-    )
-    head = (
-        f"{'profile':13s} {'chain':8s} "
-        + " ".join(f"{s:>+8g}dB" for s in snrs)
-        + "  wrong  lat50  lat95  cpu ms/s"
-    )
-    print(head)
-    print("-" * len(head))
-    for p in profiles:
-        for c in chains:
-            d = detection[p.name][c]
-            rates = " ".join(f"{100 * d[f'{s:g}']['rate']:9.1f}%" for s in snrs)
-            wrong = sum(d[f"{s:g}"]["wrong_id"] for s in snrs)
-            lat = [d[f"{s:g}"]["latency_median_ms"] for s in snrs if d[f"{s:g}"]["found"]]
-            l95 = [d[f"{s:g}"]["latency_p95_ms"] for s in snrs if d[f"{s:g}"]["found"]]
-            cpu = np.mean([d[f"{s:g}"]["cpu_ms_per_audio_s"] for s in snrs])
-            lat50 = np.median(lat) if lat else float("nan")
-            lat95 = np.max(l95) if l95 else float("nan")
-            print(f"{p.name:13s} {c:8s} {rates}  {wrong:5d} {lat50:6.0f} {lat95:6.0f} {cpu:9.2f}")
-    print()
-    print(f"{'profile':13s} airtime s")
-    for name, a in airtime.items():
-        print(f"{name:13s} {a:.3f}")
-    print()
-    print(
-        "False triggers in trigger-free programme "
-        "(speech, music, speech-like, silence, noise; variants)"
-    )
-    for fam, r in false.items():
-        print(
-            f"{fam:8s} {r['hours']:.2f} h: {r['false_triggers']} false triggers "
-            f"({r['per_hour']:.3f}/h), decoder CPU {r['cpu_ms_per_audio_s']:.2f} ms per audio s"
-        )
-
     out = {
         "mode": "full" if full else "quick",
         "args": vars(args),
@@ -557,6 +583,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "cpu_s": resource.getrusage(resource.RUSAGE_SELF).ru_utime,
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
     }
+    print_tables(out)
     path = Path(args.out)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(out, indent=2))
