@@ -1,0 +1,288 @@
+"""`jimaku receive` end to end: real recordings, a real archive server on loopback, the real CLI.
+
+Recordings are made here with trigger_codec.TriggerMixer (the triggers and their positions are
+known from how the recording was made), passed through channel_sim's living room, and the
+captions are PUT on a real ``jimaku archive serve`` (SQLite) — so the expected output comes from
+the fixture, never from running the receiver.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+tc = pytest.importorskip("trigger_codec")
+ac = pytest.importorskip("archive_client")
+if not hasattr(tc, "TriggerMixer") or not hasattr(ac, "ArchiveClient"):
+    pytest.skip("trigger_codec / archive_client have not landed yet", allow_module_level=True)
+
+from archive_client import ArchiveClient, CaptionIn  # noqa: E402
+
+JIMAKU = str(Path(sys.executable).parent / "jimaku")
+RATE = 48000
+
+
+class Archive:
+    """A real archive server (``jimaku archive serve``, SQLite) that can stop and start."""
+
+    def __init__(self, tmp: Path, port: int, channels: tuple[int, ...]) -> None:
+        self.db = f"sqlite+aiosqlite:///{tmp / 'archive.db'}"
+        self.tokens: dict[int, str] = {}
+        for ch in channels:
+            out = subprocess.run(
+                [JIMAKU, "archive", "add-channel", f"ch{ch}", "--id", str(ch), "--db", self.db,
+                 "--json"], capture_output=True, text=True, check=True, timeout=60)
+            info = json.loads(out.stdout.strip().splitlines()[-1])
+            self.tokens[int(info["channel"])] = str(info["token"])
+        self.url = f"http://127.0.0.1:{port}"
+        self.port = port
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [JIMAKU, "archive", "serve", "--db", self.db, "--host", "127.0.0.1", "--port",
+             str(self.port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = ArchiveClient(self.url)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if client.health():
+                    return
+            except Exception:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("archive server did not start")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+            self.proc = None
+
+    def put(self, ch: int, seq: int, text: str, age_s: float = 0.0) -> None:
+        on_air = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=age_s)
+        ArchiveClient(self.url, token=self.tokens[ch]).put_caption(
+            ch, seq, CaptionIn(text=text, final=True, language="ko", start_at=on_air,
+                               end_at=on_air + dt.timedelta(seconds=1), words=None))
+
+
+@pytest.fixture
+def archive(tmp_path: Path, free_port: int) -> Iterator[Archive]:
+    a = Archive(tmp_path, free_port, (7, 9))
+    a.start()
+    yield a
+    a.stop()
+
+
+def make_recording(
+    path: Path,
+    triggers: list[tuple[float, int, int, str]],
+    duration_s: float,
+    rng: np.random.Generator,
+    room: bool = True,
+) -> Path:
+    """Programme noise with triggers (at_s, channel, seq, profile), optionally via the room."""
+    from channel_sim import PRESETS, apply_chain, make_programme
+
+    prog = make_programme("speechlike", duration_s, RATE, rng).astype(np.float32) * 0.5
+    mixers = {p: tc.TriggerMixer(sample_rate=RATE, profile=p, channels=1) for p in ("hf", "robust")}
+    refs = {p: tc.TriggerMixer(sample_rate=RATE, profile=p, channels=1) for p in ("hf", "robust")}
+    for at_s, ch, seq, profile in triggers:
+        mixers[profile].schedule(ch, seq, at_sample=int(at_s * RATE))
+        refs[profile].schedule(ch, seq, at_sample=int(at_s * RATE))
+    out, ref = [], []
+    for i in range(0, len(prog), 4800):
+        block = prog[i : i + 4800]
+        out.append(mixers["robust"].process(mixers["hf"].process(block)))
+        zero = np.zeros_like(block)
+        ref.append(refs["robust"].process(refs["hf"].process(zero)))
+    mix = np.concatenate(out).astype(np.float32)
+    if room:
+        rec, sr = apply_chain(mix, RATE, PRESETS["living-room"], rng,
+                              reference=np.concatenate(ref).astype(np.float32))
+    else:
+        rec, sr = mix, RATE
+    sf.write(path, rec, sr, subtype="PCM_16")
+    return path
+
+
+def receive(*args: str, timeout: float = 120, env: dict[str, str] | None = None
+            ) -> tuple[int, list[dict[str, Any]], str]:
+    p = subprocess.run([JIMAKU, "receive", "--json", *args], capture_output=True, text=True,
+                       timeout=timeout, env=env)
+    lines = [json.loads(x) for x in p.stdout.splitlines() if x.startswith("{")]
+    return p.returncode, lines, p.stderr
+
+
+def shown(lines: list[dict[str, Any]]) -> list[tuple[int, int, str]]:
+    return [(r["channel"], r["seq"], r["text"]) for r in lines if r["event"] == "shown"]
+
+
+STORED = {
+    (7, 100): "오늘 서울은 맑겠습니다",
+    (7, 101): "내일은 전국에 비가 오겠습니다",
+    (7, 102): "바람이 강하게 불겠습니다",
+    (7, 103): "다음 소식입니다",
+}
+
+
+@pytest.fixture(scope="module")
+def living_room_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    rng = np.random.default_rng(5)
+    trig = [(0.5, 7, 100, "hf"), (3.0, 7, 101, "hf"), (5.5, 7, 101, "hf"),  # a repeat
+            (8.0, 7, 102, "robust"), (10.5, 7, 103, "hf")]
+    return make_recording(tmp_path_factory.mktemp("rec") / "living.wav", trig, 13.0, rng)
+
+
+def test_living_room_recording_gives_exactly_the_stored_captions(
+    archive: Archive, living_room_wav: Path
+) -> None:
+    for (ch, seq), text in STORED.items():
+        archive.put(ch, seq, text)
+    archive.put(7, 104, "방송되지 않은 자막")  # stored but never triggered: must not appear
+    code, lines, err = receive("--input", str(living_room_wav), "--fast", "--archive", archive.url)
+    assert code == 0, err
+    assert shown(lines) == [(ch, seq, text) for (ch, seq), text in STORED.items()], err
+    rec = next(r for r in lines if r["seq"] == 102)
+    assert rec["profile"] == "robust" and rec["stale"] is False
+    assert 8.0 < rec["trigger_end_s"] < 12.0
+    assert all(r["shown_wall"] >= r["decoded_wall"] for r in lines)
+
+
+def test_channel_switch_and_pin(archive: Archive, tmp_path: Path, rng: np.random.Generator
+                                ) -> None:
+    archive.put(7, 1, "칠번 하나")
+    archive.put(9, 1, "구번 하나")
+    archive.put(9, 2, "구번 둘")
+    archive.put(7, 2, "칠번 둘")
+    wav = make_recording(tmp_path / "switch.wav",
+                         [(0.3, 7, 1, "hf"), (2.3, 9, 1, "hf"), (4.3, 9, 2, "hf"),
+                          (6.3, 7, 2, "hf")], 8.5, rng, room=False)
+    code, lines, err = receive("--input", str(wav), "--fast", "--archive", archive.url)
+    assert code == 0, err
+    assert shown(lines) == [(7, 1, "칠번 하나"), (9, 1, "구번 하나"), (9, 2, "구번 둘"),
+                            (7, 2, "칠번 둘")]
+    assert "now following channel 9" in err
+    code, lines, err = receive("--input", str(wav), "--fast", "--archive", archive.url,
+                               "--channel", "9")
+    assert shown(lines) == [(9, 1, "구번 하나"), (9, 2, "구번 둘")]
+
+
+def test_stale_trigger_not_shown_unless_timeshift(
+    archive: Archive, tmp_path: Path, rng: np.random.Generator
+) -> None:
+    archive.put(7, 50, "두 시간 전 재난 경보", age_s=7200)
+    archive.put(7, 51, "지금 자막")
+    wav = make_recording(tmp_path / "stale.wav", [(0.3, 7, 50, "hf"), (2.3, 7, 51, "hf")], 4.5,
+                         rng, room=False)
+    code, lines, err = receive("--input", str(wav), "--fast", "--archive", archive.url)
+    assert code == 0
+    assert shown(lines) == [(7, 51, "지금 자막")]
+    assert "not shown: caption 7 #50" in err and "--timeshift" in err
+    code, lines, err = receive("--input", str(wav), "--fast", "--archive", archive.url,
+                               "--timeshift")
+    assert [(r["seq"], r["stale"]) for r in lines] == [(50, True), (51, False)]
+
+
+def test_caption_that_arrives_two_seconds_later(
+    archive: Archive, tmp_path: Path, rng: np.random.Generator
+) -> None:
+    wav = make_recording(tmp_path / "late.wav", [(0.3, 7, 60, "hf")], 2.0, rng, room=False)
+    t0 = time.time()
+    timer = threading.Timer(2.0, archive.put, (7, 60, "늦게 도착한 자막"))
+    timer.start()
+    try:
+        code, lines, err = receive("--input", str(wav), "--fast", "--archive", archive.url)
+    finally:
+        timer.join()
+    assert code == 0, err
+    assert shown(lines) == [(7, 60, "늦게 도착한 자막")]
+    assert lines[0]["shown_wall"] - t0 >= 2.0
+
+
+def test_archive_down_then_up(archive: Archive, tmp_path: Path, rng: np.random.Generator
+                              ) -> None:
+    archive.put(7, 70, "서버가 돌아왔습니다")
+    archive.stop()
+    wav = make_recording(tmp_path / "down.wav", [(0.3, 7, 70, "hf")], 3.0, rng, room=False)
+    proc = subprocess.Popen([JIMAKU, "receive", "--json", "--input", str(wav), "--archive",
+                             archive.url], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    time.sleep(3.0)  # the trigger has been heard; the archive is down all this time
+    archive.start()
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    lines = [json.loads(x) for x in out.splitlines()]
+    assert shown(lines) == [(7, 70, "서버가 돌아왔습니다")]
+    assert "unreachable" in err and "still listening" in err and "reachable again" in err
+    assert "Traceback" not in err
+
+
+def test_silent_and_corrupt_and_missing_input(archive: Archive, tmp_path: Path) -> None:
+    silent = tmp_path / "silent.wav"
+    sf.write(silent, np.zeros(RATE * 2, np.float32), RATE)
+    code, lines, err = receive("--input", str(silent), "--fast", "--archive", archive.url)
+    assert (code, lines) == (0, [])
+    corrupt = tmp_path / "corrupt.wav"
+    corrupt.write_bytes(b"RIFF" + os.urandom(5000))
+    code, lines, err = receive("--input", str(corrupt), "--fast", "--archive", archive.url)
+    assert code == 2 and "corrupt.wav" in err and "Traceback" not in err
+    code, _, err = receive("--input", str(tmp_path / "nope.wav"), "--archive", archive.url)
+    assert code == 2 and "does not exist" in err
+    code, _, err = receive("--input", str(silent), "--sample-rate", "22050")
+    assert code == 2 and "22050" in err
+    # stdin: a WAV piped in works; garbage on stdin is a clear error.
+    p = subprocess.run([JIMAKU, "receive", "--json", "--fast", "--input", "-", "--archive",
+                        archive.url], input=b"not audio", capture_output=True, timeout=60)
+    assert p.returncode == 2 and b"stdin" in p.stderr
+
+
+@pytest.mark.audio_device
+def test_nonexistent_device(pulse_server: Any) -> None:
+    env = {**os.environ, "PULSE_SERVER": pulse_server.server}
+    code, _, err = receive("--input-device", "no-such-mic", env=env, timeout=60)
+    assert code == 2 and "no-such-mic" in err and "--list-devices" in err
+    p = subprocess.run([JIMAKU, "receive", "--list-devices"], capture_output=True, text=True,
+                       env=env, timeout=60)
+    assert p.returncode == 0 and "pulse" in p.stdout
+
+
+@pytest.mark.audio_device
+def test_capture_through_pulseaudio_virtual_card(
+    archive: Archive, pulse_server: Any, tmp_path: Path, rng: np.random.Generator
+) -> None:
+    from audio_io.devices import OutputStream
+
+    archive.put(9, 300, "마이크로 들은 자막")
+    wav = make_recording(tmp_path / "air.wav", [(1.0, 9, 300, "hf")], 2.5, rng, room=False)
+    data, sr = sf.read(wav, dtype="float32")
+    env = {**os.environ, "PULSE_SERVER": pulse_server.server}
+    proc = subprocess.Popen(
+        [JIMAKU, "receive", "--json", "--input-device", "pulse", "--archive", archive.url],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        time.sleep(3.0)  # the receiver opens the monitor (first connection ~2 s)
+        out = OutputStream(device="pulse", samplerate=sr, blocksize=1024)
+        out.start()
+        out.write(data)
+        out.drain()
+        out.close()
+        time.sleep(2.0)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=30)
+    lines = [json.loads(x) for x in stdout.splitlines() if x.startswith("{")]
+    assert shown(lines) == [(9, 300, "마이크로 들은 자막")], stderr
