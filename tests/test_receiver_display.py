@@ -146,3 +146,17 @@ def test_settings_are_validated() -> None:
         ReceiverSettings(channel=5000)
     with pytest.raises(SettingsError, match="ftp://x"):
         ReceiverSettings(archive_url="ftp://x")
+
+
+def test_package_exports() -> None:
+    import receiver_app
+
+    assert sorted(receiver_app.__all__) == sorted(
+        ["ArchiveUnavailable", "AudioDeviceError", "AudioInputError", "CaptionDisplay",
+         "CaptionItem", "DisplayRules", "ReceiverError", "ReceiverSettings", "SettingsError",
+         "wrap_caption"]
+    )
+    for name in receiver_app.__all__:
+        assert getattr(receiver_app, name) is not None
+    for err in ("SettingsError", "AudioInputError", "AudioDeviceError", "ArchiveUnavailable"):
+        assert issubclass(getattr(receiver_app, err), receiver_app.ReceiverError)
