@@ -265,7 +265,9 @@ class ReceiverApp:
         )
         self._heard[(ch, seq)] = heard
         if len(self._heard) > 4 * self.settings.cache_size:
-            for k in list(self._heard)[: len(self._heard) // 2]:
+            # Forget the oldest resolved triggers (never one still waiting for its caption).
+            old = [k for k, h in self._heard.items() if h.result is not None]
+            for k in old[: len(old) // 2]:
                 del self._heard[k]
         self._order.append(heard)
         assert self._fetcher is not None
