@@ -275,23 +275,38 @@ class ReceiverApp:
 
     def _on_fetched(self, result: FetchResult) -> None:
         heard = self._heard.get((result.channel, result.seq))
-        if heard is None or heard.result is not None:
+        if heard is None:
+            return
+        if heard.result is not None:
+            # It was shown early from a live partial; the fetched final text replaces it.
+            if result.caption is not None and heard not in self._order:
+                self._update_in_place(result.caption)
+            heard.result = result if result.caption is not None else heard.result
             return
         heard.result = result
         heard.resolved_mono = self.clock()
+
+    def _update_in_place(self, caption: Any) -> None:
+        if self._is_stale(caption) and not self.settings.timeshift:
+            return
+        self._emit(self.display.offer(self._item(caption), self.clock()))
 
     def _on_live(self, caption: Any) -> None:
         assert self._fetcher is not None
         key = (int(caption.channel), int(caption.seq))
         self._fetcher.cache.put(key, caption)
         heard = self._heard.get(key)
-        if heard is None or heard.result is None:
+        if heard is None:
             return  # not heard yet: the cache makes its trigger resolve without a request
-        # Already on (or through) the screen: a partial growing or a correction.
-        if self._is_stale(caption) and not self.settings.timeshift:
+        if heard.result is None:
+            if not bool(getattr(caption, "final", True)):
+                # Heard, and its text is still being spoken: show the partial now, the final
+                # text replaces it in place when the fetch completes.
+                heard.result = FetchResult(key[0], key[1], caption, "partial", 0)
+                heard.resolved_mono = self.clock()
             return
-        item = self._item(caption)
-        self._emit(self.display.offer(item, self.clock()))
+        # Already on (or through) the screen: a partial growing or a correction.
+        self._update_in_place(caption)
 
     def _release(self) -> None:
         """Hand resolved captions to the display in the order their triggers were heard."""
