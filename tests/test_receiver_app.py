@@ -286,3 +286,21 @@ def test_capture_through_pulseaudio_virtual_card(
         stdout, stderr = proc.communicate(timeout=30)
     lines = [json.loads(x) for x in stdout.splitlines() if x.startswith("{")]
     assert shown(lines) == [(9, 300, "마이크로 들은 자막")], stderr
+
+
+@pytest.mark.audio_device
+def test_sound_server_going_away_stops_with_a_clear_error(
+    pulse_server: Any, pulse_factory: Any, free_port: int
+) -> None:
+    private = pulse_factory()
+    env = {**os.environ, "PULSE_SERVER": private.server}
+    proc = subprocess.Popen(
+        [JIMAKU, "receive", "--json", "--input-device", "pulse", "--archive",
+         f"http://127.0.0.1:{free_port}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, env=env)
+    time.sleep(4.0)  # listening (the first connection to a new server takes ~2 s)
+    assert proc.poll() is None
+    private.stop()
+    _out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 1, err
+    assert "stopped delivering audio" in err and "Traceback" not in err
