@@ -1,0 +1,340 @@
+"""Streaming trigger decoder: one batched short-time FFT front end for both profiles.
+
+Pipeline per 10 ms frame (``N = sample_rate / 100`` samples, hop ``N / 2``: frame ``j`` starts
+at absolute sample ``j * N // 2``, so frame boundaries never depend on how the stream is split
+into blocks):
+
+1. ``scipy.fft.rfft`` of all complete frames at once; keep only the bins of the profiles' tone
+   slots (power ``P``, 47 bins of 221/241).
+2. Per profile, normalise: ``E = P / (F + m)`` where ``F`` is a per-bin exponential average of
+   past frames (200 ms: the reverberation/noise floor of that bin) and ``m`` the frame's mean
+   power over the profile's bins (instant level). ``E`` is independent of gain (40 dB steps, AGC)
+   and DC (bin 0 is never looked at).
+3. Sync: for every candidate start frame ``j`` the preamble metric is the mean over the 4
+   preamble symbols (frames ``j + 2k``) of the share ``E[tone] / sum(E)`` of the known tone in
+   its frame. Random noise gives ~1/n_slots (0.04); a clean trigger 0.5-0.9. Candidates with
+   mean >= ``SYNC_MEAN`` and every share >= ``SYNC_MIN`` are demodulated.
+4. Demodulation: each data symbol takes the strongest of its 16 candidate tones, confidence
+   = log ratio of best to second best; Reed-Solomon errors-and-erasures + CRC decide.
+5. The same ID from the same profile within 150 ms of a previous start is the same airing
+   (both frame phases of one trigger can decode) and is reported once.
+
+Cost: one rfft per 5 ms of audio plus a few vectorised operations per block (measured in
+``benchmarks/bench_codec_cost.py``). Memory: a sample buffer of < 2 frames plus the last
+``HISTORY`` frames of the band grid, whatever the stream length.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import scipy.fft
+from scipy import signal
+
+from trigger_codec.encoder import LEAD_FRAMES
+from trigger_codec.errors import AudioFormatError, ParameterError
+from trigger_codec.framing import decode_symbols
+from trigger_codec.modem import data_slots, preamble_slots
+from trigger_codec.profiles import (
+    DATA_SYMBOLS,
+    N_SYMBOLS,
+    PROFILES,
+    Profile,
+    airtime_s,
+    frame_length,
+)
+
+__all__ = ["SYNC_MEAN", "SYNC_MIN", "Decoder", "Detection"]
+
+#: preamble metric thresholds (share of the known tone in its frame, see module docstring)
+SYNC_MEAN = 0.30
+SYNC_MIN = 0.10
+#: frames of history kept: one full trigger (2 frames per symbol) plus margin
+_SPAN = 2 * (N_SYMBOLS - 1) + 1
+HISTORY = _SPAN + 8
+#: floor tracker time constant in frames (hop 5 ms -> 200 ms)
+_FLOOR_FRAMES = 40.0
+#: same ID within this many frames (5 ms each) of a previous start = the same airing
+_DEDUP_FRAMES = 30
+#: power added to every denominator so digital silence gives E = 0, not 0/0
+_TINY = 1e-20
+
+
+@dataclass(frozen=True)
+class Detection:
+    """One decoded trigger.
+
+    Attributes
+    ----------
+    channel : int
+        0..4095.
+    seq : int
+        0..1,048,575.
+    profile : str
+        ``"hf"`` or ``"robust"``.
+    start_s : float
+        Time of the trigger waveform's first sample (the start of :func:`encode`'s output),
+        seconds from the first sample fed to the decoder.
+    end_s : float
+        ``start_s + airtime_s(profile)``.
+    snr_db : float
+        Estimated SNR in the trigger band, dB: tone power over noise power across the
+        profile's slots, measured in the trigger's own frames.
+    """
+
+    channel: int
+    seq: int
+    profile: str
+    start_s: float
+    end_s: float
+    snr_db: float
+
+
+class _Band:
+    """Per-profile state: column indices into the bin grid and the floor tracker."""
+
+    def __init__(self, profile: Profile, col0: int) -> None:
+        self.profile = profile
+        self.cols = np.arange(profile.n_slots) + (profile.first_bin - col0)
+        self.pre = preamble_slots(profile)
+        self.data = data_slots(profile)
+        self.alpha = 1.0 / _FLOOR_FRAMES
+        self.floor = np.zeros(profile.n_slots)
+        self.E = np.zeros((0, profile.n_slots))
+        self.share = np.zeros((0, profile.n_slots))
+
+    def normalise(self, P: npt.NDArray[np.float64]) -> None:
+        """Append the normalised grid of new frames ``P`` [shape=(k, n_slots)]."""
+        a = self.alpha
+        zi = ((1.0 - a) * self.floor)[None, :]
+        y, _ = signal.lfilter([a], [1.0, -(1.0 - a)], P, axis=0, zi=zi)
+        prev = np.vstack([self.floor[None, :], y[:-1]])
+        self.floor = y[-1].copy()
+        m = P.mean(axis=1, keepdims=True)
+        E = P / (prev + m + _TINY)
+        share = E / (E.sum(axis=1, keepdims=True) + _TINY)
+        self.E = np.vstack([self.E, E])
+        self.share = np.vstack([self.share, share])
+
+    def trim(self) -> None:
+        """Forget all but the last ``HISTORY`` frames (bounded memory)."""
+        self.E = self.E[-HISTORY:]
+        self.share = self.share[-HISTORY:]
+
+
+class Decoder:
+    """Streaming decoder listening for every profile that fits below Nyquist.
+
+    Parameters
+    ----------
+    sample_rate : int
+        Hz, a multiple of 100 (44100 or 48000 in practice). At 32000 Hz only ``robust`` is
+        heard; below that no profile fits and :class:`ParameterError` is raised.
+
+    Notes
+    -----
+    Not thread-safe; use one decoder per stream. Results do not depend on the block split.
+    """
+
+    def __init__(self, sample_rate: int) -> None:
+        self.sample_rate = int(frame_length(sample_rate) * 100)
+        self._n = self.sample_rate // 100
+        fitting = [p for p in PROFILES.values() if self.sample_rate / 2 > p.f_hi_hz]
+        if not fitting:
+            raise ParameterError(
+                f"sample rate {sample_rate} Hz is too low for every trigger profile (the lowest "
+                f"band ends at {min(p.f_hi_hz for p in PROFILES.values()) / 1000:g} kHz); "
+                "record at 44100 or 48000 Hz"
+            )
+        self._col0 = min(p.first_bin for p in fitting)
+        self._col1 = max(p.last_bin for p in fitting) + 1
+        self._bands = [_Band(p, self._col0) for p in fitting]
+        self._reset()
+
+    # ------------------------------------------------------------------ state
+    def _reset(self) -> None:
+        n = self._n
+        self._buf = np.zeros(4 * n + 8, dtype=np.float64)
+        self._buf_start = 0  # absolute sample index of self._buf[0]
+        self._buf_len = 0
+        self._total = 0  # samples fed so far
+        self._next_frame = 0  # index of the next frame to compute
+        self._next_cand = 0  # next candidate start frame to evaluate
+        self._recent: list[tuple[str, int, int, int]] = []  # (profile, ch, seq, start frame)
+        for b in self._bands:
+            b.floor = np.zeros(b.profile.n_slots)
+            b.E = np.zeros((0, b.profile.n_slots))
+            b.share = np.zeros((0, b.profile.n_slots))
+
+    @property
+    def position(self) -> int:
+        """Samples fed since the start of the stream."""
+        return self._total
+
+    # ------------------------------------------------------------------ input
+    @staticmethod
+    def _as_samples(block: object) -> npt.NDArray[np.float64]:
+        if not isinstance(block, np.ndarray):
+            raise AudioFormatError(
+                f"block must be a numpy array, got {type(block).__name__}; pass "
+                "np.asarray(samples, dtype=np.float32)"
+            )
+        if block.ndim != 1:
+            raise AudioFormatError(
+                f"block must be mono with shape (n,), got shape {block.shape}; mix channels "
+                "down first, e.g. block.mean(axis=1)"
+            )
+        if block.dtype == np.int16:
+            return block.astype(np.float64) / 32768.0
+        if block.dtype not in (np.float32, np.float64):
+            raise AudioFormatError(
+                f"block dtype {block.dtype} is not supported; use float32/float64 in [-1, 1] "
+                "or int16"
+            )
+        x = block.astype(np.float64)
+        if x.size and not np.isfinite(x).all():
+            bad = int(np.flatnonzero(~np.isfinite(x))[0])
+            raise AudioFormatError(
+                f"block holds a non-finite sample ({x[bad]!r} at index {bad}); the block was "
+                "not consumed: replace NaN/inf (e.g. np.nan_to_num) and feed it again"
+            )
+        return x
+
+    def feed(self, block: npt.NDArray[np.generic]) -> list[Detection]:
+        """Consume ``block`` and return the triggers completed in it.
+
+        Parameters
+        ----------
+        block : np.ndarray [shape=(n,), dtype=float32 | float64 | int16]
+            Mono samples (floats in [-1, 1]; values beyond are accepted), any ``n >= 0``.
+
+        Returns
+        -------
+        list of Detection
+            In order of start time; empty if nothing completed.
+
+        Raises
+        ------
+        AudioFormatError
+            Wrong type, dtype or shape, or NaN/inf samples (the block is then not consumed).
+        """
+        x = self._as_samples(block)
+        if x.size == 0:
+            return []
+        self._append(x)
+        return self._process()
+
+    def flush(self) -> list[Detection]:
+        """End the stream: decode what is still pending, then reset to a fresh stream.
+
+        Returns
+        -------
+        list of Detection
+            Triggers that end within the last frame of the stream.
+        """
+        total = self._total
+        self._append(np.zeros(self._n, dtype=np.float64))
+        dets = self._process()
+        self._reset()
+        del total
+        return dets
+
+    def _append(self, x: npt.NDArray[np.float64]) -> None:
+        need = self._buf_len + x.size
+        if need > self._buf.size:
+            # keep only what future frames need (from the next frame's start), then grow
+            keep_from = (self._next_frame * self._n) // 2 - self._buf_start
+            keep = self._buf[keep_from:self._buf_len]
+            new = np.empty(max(2 * (keep.size + x.size), 4 * self._n), dtype=np.float64)
+            new[:keep.size] = keep
+            self._buf = new
+            self._buf_start += keep_from
+            self._buf_len = keep.size
+        self._buf[self._buf_len:self._buf_len + x.size] = x
+        self._buf_len += x.size
+        self._total += x.size
+
+    # ------------------------------------------------------------------ work
+    def _process(self) -> list[Detection]:
+        n = self._n
+        end = self._buf_start + self._buf_len
+        # frames j with j*n//2 + n <= end
+        last = (2 * (end - n)) // n if end >= n else -1
+        if last < self._next_frame:
+            return []
+        js = np.arange(self._next_frame, last + 1)
+        starts = (js * n) // 2 - self._buf_start
+        idx = starts[:, None] + np.arange(n)[None, :]
+        spec = scipy.fft.rfft(self._buf[idx], axis=1)[:, self._col0:self._col1]
+        P = spec.real ** 2 + spec.imag ** 2
+        for b in self._bands:
+            b.normalise(P[:, b.cols])
+        self._next_frame = last + 1
+        # compact the buffer: drop samples before the next frame's start
+        drop = (self._next_frame * n) // 2 - self._buf_start
+        if drop > 2 * n and self._buf_len - drop < self._buf.size // 2:
+            rest = self._buf[drop:self._buf_len].copy()
+            self._buf[:rest.size] = rest
+            self._buf_start += drop
+            self._buf_len = rest.size
+        dets = self._candidates()
+        for b in self._bands:
+            b.trim()
+        return dets
+
+    def _candidates(self) -> list[Detection]:
+        first_hist = self._next_frame - self._bands[0].E.shape[0]
+        cand_last = self._next_frame - _SPAN  # candidate j needs frames j .. j + _SPAN - 1
+        if cand_last < self._next_cand:
+            return []
+        c0 = max(self._next_cand, first_hist)
+        self._next_cand = cand_last + 1
+        out: list[Detection] = []
+        cands = np.arange(c0, cand_last + 1) - first_hist
+        k2 = 2 * np.arange(len(self._bands[0].pre))
+        for b in self._bands:
+            sh = b.share[cands[:, None] + k2[None, :], b.pre[None, :]]  # (c, 4)
+            ok = (sh.mean(axis=1) >= SYNC_MEAN) & (sh.min(axis=1) >= SYNC_MIN)
+            for c in np.flatnonzero(ok):
+                det = self._demodulate(b, int(cands[c]), int(cands[c]) + first_hist)
+                if det is not None:
+                    out.append(det)
+        out.sort(key=lambda d: d.start_s)
+        return out
+
+    def _demodulate(self, b: _Band, row: int, frame: int) -> Detection | None:
+        rows = row + 2 * (len(b.pre) + np.arange(DATA_SYMBOLS))
+        E = b.E[rows[:, None], b.data]  # (24, 16)
+        order = np.argsort(E, axis=1)
+        best = order[:, -1]
+        top = np.take_along_axis(E, order[:, -2:], axis=1)
+        conf = np.log((top[:, 1] + _TINY) / (top[:, 0] + _TINY))
+        found = decode_symbols(best, conf)
+        if found is None:
+            return None
+        channel, seq = found
+        name = b.profile.name
+        self._recent = [r for r in self._recent if frame - r[3] <= 4 * _DEDUP_FRAMES]
+        for r in self._recent:
+            if (r[0], r[1], r[2]) == (name, channel, seq) and abs(frame - r[3]) <= _DEDUP_FRAMES:
+                return None
+        self._recent.append((name, channel, seq, frame))
+        start = (frame * self._n) // 2 - LEAD_FRAMES * self._n
+        start_s = start / self.sample_rate
+        return Detection(channel, seq, name, start_s, start_s + airtime_s(name),
+                         self._snr_db(b, row, best))
+
+    def _snr_db(self, b: _Band, row: int, best: npt.NDArray[np.int64]) -> float:
+        # raw power grid is not kept; E * (floor + mean) is a fair proxy, but the share grid
+        # already gives the tone's fraction of band energy per frame: s / (1 - s) is the
+        # tone-to-rest power ratio of that frame.
+        pre_rows = row + 2 * np.arange(len(b.pre))
+        data_rows = row + 2 * (len(b.pre) + np.arange(DATA_SYMBOLS))
+        rows = np.concatenate([pre_rows, data_rows])
+        slots = np.concatenate([b.pre, b.data[np.arange(DATA_SYMBOLS), best]])
+        s = float(np.mean(b.share[rows, slots]))
+        s = min(max(s, 1e-6), 1.0 - 1e-6)
+        return round(10.0 * math.log10(s / (1.0 - s)), 1)

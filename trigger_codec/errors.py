@@ -1,0 +1,29 @@
+"""Exceptions of :mod:`trigger_codec`.
+
+The tree::
+
+    CodecError                 (base: catch this to catch everything the codec raises)
+    +-- ParameterError         a bad argument: channel/seq out of range, unknown profile,
+    |                          sample rate too low for a profile's band, bad schedule time
+    +-- AudioFormatError       audio of the wrong shape/dtype, or containing NaN/inf
+
+Third-party errors (``reedsolo.ReedSolomonError``, numpy casting errors) never escape: the
+decoder treats a failed Reed-Solomon decode as "no trigger here", and input conversion errors
+are mapped to :class:`AudioFormatError`.
+"""
+
+from __future__ import annotations
+
+__all__ = ["AudioFormatError", "CodecError", "ParameterError"]
+
+
+class CodecError(Exception):
+    """Base class of every error raised by :mod:`trigger_codec`."""
+
+
+class ParameterError(CodecError, ValueError):
+    """An argument is out of range or inconsistent (the message says which and what to do)."""
+
+
+class AudioFormatError(CodecError, ValueError):
+    """Audio input has the wrong shape or dtype, or holds non-finite samples."""

@@ -1,0 +1,48 @@
+"""The tone plan shared by encoder and decoder: which DFT bin carries each symbol.
+
+Symbol ``k`` of a trigger occupies samples ``[k*N, (k+1)*N)`` (``N`` = 10 ms) and is one tone
+on a 100 Hz bin. The 4 preamble symbols use fixed, widely spread slots; data symbol ``i``
+(value ``v`` in 0..15) uses slot ``(v + hop[i]) mod n_slots`` where ``hop`` steps by 7 slots
+(700 Hz) per symbol, so the tone of the next symbol is usually far from the reverberant tail of
+the previous one, and each code byte's two nibbles land in different parts of the band
+(frequency diversity against room notches).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from trigger_codec.profiles import DATA_SYMBOLS, PREAMBLE_SYMBOLS, Profile
+
+__all__ = ["data_slots", "hop_offsets", "preamble_slots", "symbol_bins", "symbol_slots"]
+
+_HOP_STEP = 7
+
+
+def preamble_slots(profile: Profile) -> npt.NDArray[np.int64]:
+    """Slots (0..n_slots-1) of the preamble's tones: spread over the band, all distinct."""
+    n = profile.n_slots
+    return np.array([1, n - 2, n // 2 - 3, n // 2 + 4][:PREAMBLE_SYMBOLS], dtype=np.int64)
+
+
+def hop_offsets(profile: Profile) -> npt.NDArray[np.int64]:
+    """Per data symbol slot offset, shape (24,)."""
+    return (np.arange(DATA_SYMBOLS, dtype=np.int64) * _HOP_STEP) % profile.n_slots
+
+
+def data_slots(profile: Profile) -> npt.NDArray[np.int64]:
+    """Slot of value ``v`` in data symbol ``i``: array shape (24, 16)."""
+    v = np.arange(16, dtype=np.int64)
+    return (v[None, :] + hop_offsets(profile)[:, None]) % profile.n_slots
+
+
+def symbol_slots(profile: Profile, values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Slots of all 28 symbols of a trigger whose 24 data values are ``values``."""
+    ds = data_slots(profile)[np.arange(DATA_SYMBOLS), values]
+    return np.concatenate([preamble_slots(profile), ds])
+
+
+def symbol_bins(profile: Profile, values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """DFT bins (x 100 Hz) of all 28 symbols."""
+    return profile.first_bin + symbol_slots(profile, values)

@@ -1,0 +1,141 @@
+"""Named signal profiles (the tone plan of each trigger band) and their airtime.
+
+Both profiles share one frame grid: a frame is 10 ms (``sample_rate / 100`` samples: 441 at
+44.1 kHz, 480 at 48 kHz), so DFT bins are exactly 100 Hz apart at both rates and every tone sits
+on a bin centre. One symbol lasts one frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from trigger_codec.errors import ParameterError
+
+__all__ = [
+    "DATA_SYMBOLS",
+    "FILTER_S",
+    "FRAME_S",
+    "N_SYMBOLS",
+    "PREAMBLE_SYMBOLS",
+    "PROFILES",
+    "Profile",
+    "airtime_s",
+    "check_rate",
+    "frame_length",
+    "get_profile",
+]
+
+#: symbol / analysis frame duration, s (bins 100 Hz apart at 44.1 and 48 kHz)
+FRAME_S = 0.010
+#: known tone hops that open every trigger (sync)
+PREAMBLE_SYMBOLS = 4
+#: 12 Reed-Solomon code bytes sent as 24 nibbles, one 16-ary tone each
+DATA_SYMBOLS = 24
+N_SYMBOLS = PREAMBLE_SYMBOLS + DATA_SYMBOLS
+#: length of the encoder's linear-phase band-pass FIR, s (sets the 200 Hz transition width)
+FILTER_S = 0.020
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One trigger band.
+
+    Parameters
+    ----------
+    name : str
+        ``"hf"`` or ``"robust"``.
+    f_lo_hz, f_hi_hz : float
+        The band all trigger energy stays in (out-of-band >= 50 dB down).
+    first_bin : int
+        Bin (x 100 Hz) of the lowest tone; the ``n_slots`` tones are ``first_bin ...
+        first_bin + n_slots - 1``.
+    n_slots : int
+        Number of tone positions a symbol may hop over (16 values + hopping room).
+    peak_dbfs : float
+        Peak level of :func:`trigger_codec.encode`'s output, dBFS.
+    masking : bool
+        True if the mixer sets the level from the programme's level in the band.
+    """
+
+    name: str
+    f_lo_hz: float
+    f_hi_hz: float
+    first_bin: int
+    n_slots: int
+    peak_dbfs: float
+    masking: bool
+
+    def __post_init__(self) -> None:
+        if not self.n_slots >= 16:
+            raise ParameterError(f"profile {self.name!r}: n_slots={self.n_slots} must be >= 16")
+        lo = (self.first_bin - 2) * 100.0
+        hi = (self.first_bin + self.n_slots + 1) * 100.0
+        if lo < self.f_lo_hz or hi > self.f_hi_hz:
+            raise ParameterError(
+                f"profile {self.name!r}: tones {lo:.0f}-{hi:.0f} Hz (with the filter margin) "
+                f"leave the band {self.f_lo_hz:.0f}-{self.f_hi_hz:.0f} Hz"
+            )
+
+    @property
+    def last_bin(self) -> int:
+        """Bin of the highest tone."""
+        return self.first_bin + self.n_slots - 1
+
+
+PROFILES: dict[str, Profile] = {
+    # 17.2-19.3 kHz tones, 200 Hz kept free at each band edge for the filter transition.
+    "hf": Profile("hf", 17000.0, 19500.0, 172, 22, -20.0, False),
+    # 12.8-15.2 kHz tones, below FDK-AAC's ~15.5 kHz and FM's 15 kHz low-pass.
+    "robust": Profile("robust", 12500.0, 15500.0, 128, 25, -20.0, True),
+}
+
+
+def get_profile(name: str) -> Profile:
+    """Return the profile called ``name`` or raise :class:`ParameterError`."""
+    try:
+        return PROFILES[name]
+    except (KeyError, TypeError):
+        raise ParameterError(
+            f"unknown profile {name!r}; use one of {sorted(PROFILES)}"
+        ) from None
+
+
+def airtime_s(profile: str = "hf") -> float:
+    """Duration of one trigger, s (symbols plus the band-pass filter's tails).
+
+    Parameters
+    ----------
+    profile : str
+        ``"hf"`` or ``"robust"`` (both have the same airtime).
+
+    Returns
+    -------
+    float
+        Seconds from the first to the last non-zero sample of :func:`encode`'s output.
+    """
+    get_profile(profile)
+    return round(N_SYMBOLS * FRAME_S + FILTER_S, 6)
+
+
+def frame_length(sample_rate: int) -> int:
+    """Return samples per 10 ms frame; :class:`ParameterError` unless rate % 100 == 0."""
+    if isinstance(sample_rate, bool) or not isinstance(sample_rate, int | float):
+        raise ParameterError(f"sample_rate must be a number in Hz, got {sample_rate!r}")
+    if sample_rate != int(sample_rate) or int(sample_rate) % 100 or sample_rate <= 0:
+        raise ParameterError(
+            f"sample rate {sample_rate!r} Hz is not supported: it must be a positive multiple of "
+            "100 Hz so tones sit on DFT bins; use 44100 or 48000 Hz"
+        )
+    return int(sample_rate) // 100
+
+
+def check_rate(sample_rate: int, profile: Profile) -> int:
+    """Validate ``sample_rate`` for ``profile``; return the frame length in samples."""
+    n = frame_length(sample_rate)
+    if sample_rate / 2 <= profile.f_hi_hz:
+        raise ParameterError(
+            f"sample rate {sample_rate} Hz is too low for the {profile.name!r} trigger band "
+            f"{profile.f_lo_hz / 1000:g}-{profile.f_hi_hz / 1000:g} kHz (Nyquist "
+            f"{sample_rate / 2000:g} kHz); record at 44100 or 48000 Hz"
+        )
+    return n
