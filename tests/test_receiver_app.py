@@ -92,9 +92,12 @@ def make_recording(
     triggers: list[tuple[float, int, int, str]],
     duration_s: float,
     rng: np.random.Generator,
-    room: bool = True,
+    room: bool | str = True,
 ) -> Path:
-    """Programme noise with triggers (at_s, channel, seq, profile), optionally via the room."""
+    """Programme with triggers (at_s, channel, seq, profile), through a channel_sim preset.
+
+    ``room``: True for the living room, a preset name, or False for the bare mix.
+    """
     from channel_sim import PRESETS, apply_chain, make_programme
 
     prog = make_programme("speechlike", duration_s, RATE, rng).astype(np.float32) * 0.5
@@ -111,7 +114,8 @@ def make_recording(
         ref.append(refs["robust"].process(refs["hf"].process(zero)))
     mix = np.concatenate(out).astype(np.float32)
     if room:
-        rec, sr = apply_chain(mix, RATE, PRESETS["living-room"], rng,
+        preset = "living-room" if room is True else str(room)
+        rec, sr = apply_chain(mix, RATE, PRESETS[preset], rng,
                               reference=np.concatenate(ref).astype(np.float32))
     else:
         rec, sr = mix, RATE
@@ -139,21 +143,25 @@ STORED = {
 }
 
 
-@pytest.fixture(scope="module")
-def living_room_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
+@pytest.fixture(scope="module", params=["studio", "living-room"])
+def broadcast_wav(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+                  ) -> Path:
+    """A broadcast recording heard through a channel: "studio" (AAC 192k + mic at 44.1 kHz) and
+    channel_sim's living room (plus TV speaker, reverberant room, pink noise, AGC)."""
     rng = np.random.default_rng(5)
     trig = [(0.5, 7, 100, "hf"), (3.0, 7, 101, "hf"), (5.5, 7, 101, "hf"),  # a repeat
             (8.0, 7, 102, "robust"), (10.5, 7, 103, "hf")]
-    return make_recording(tmp_path_factory.mktemp("rec") / "living.wav", trig, 13.0, rng)
+    path = tmp_path_factory.mktemp("rec") / f"{request.param}.wav"
+    return make_recording(path, trig, 13.0, rng, room=request.param)
 
 
-def test_living_room_recording_gives_exactly_the_stored_captions(
-    archive: Archive, living_room_wav: Path
+def test_broadcast_recording_gives_exactly_the_stored_captions(
+    archive: Archive, broadcast_wav: Path
 ) -> None:
     for (ch, seq), text in STORED.items():
         archive.put(ch, seq, text)
     archive.put(7, 104, "방송되지 않은 자막")  # stored but never triggered: must not appear
-    code, lines, err = receive("--input", str(living_room_wav), "--fast", "--archive", archive.url)
+    code, lines, err = receive("--input", str(broadcast_wav), "--fast", "--archive", archive.url)
     assert code == 0, err
     assert shown(lines) == [(ch, seq, text) for (ch, seq), text in STORED.items()], err
     rec = next(r for r in lines if r["seq"] == 102)
