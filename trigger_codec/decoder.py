@@ -32,7 +32,6 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import scipy.fft
-from scipy import signal
 
 from trigger_codec.encoder import LEAD_FRAMES
 from trigger_codec.errors import AudioFormatError, ParameterError
@@ -41,6 +40,7 @@ from trigger_codec.modem import data_slots, preamble_slots
 from trigger_codec.profiles import (
     DATA_SYMBOLS,
     N_SYMBOLS,
+    PREAMBLE_SYMBOLS,
     PROFILES,
     Profile,
     airtime_s,
@@ -55,6 +55,11 @@ SYNC_MIN = 0.10
 #: frames of history kept: one full trigger (2 frames per symbol) plus margin
 _SPAN = 2 * (N_SYMBOLS - 1) + 1
 HISTORY = _SPAN + 8
+#: frames analysed per matrix step (bounds temporaries whatever the block size)
+_CHUNK = 64
+#: feed() analyses only once this many new frames (5 ms each) are buffered: 60 ms batches
+#: keep per-call overhead small while detections still come <= 60 ms after the trigger ends
+_MIN_BATCH = 12
 #: floor tracker time constant in frames (hop 5 ms -> 200 ms)
 _FLOOR_FRAMES = 40.0
 #: same ID within this many frames (5 ms each) of a previous start = the same airing
@@ -94,35 +99,27 @@ class Detection:
 
 
 class _Band:
-    """Per-profile state: column indices into the bin grid and the floor tracker."""
+    """Per-profile constants: its columns in the combined grid and its tone slots."""
 
-    def __init__(self, profile: Profile, col0: int) -> None:
+    def __init__(self, profile: Profile, offset: int) -> None:
         self.profile = profile
-        self.cols = np.arange(profile.n_slots) + (profile.first_bin - col0)
-        self.pre = preamble_slots(profile)
-        self.data = data_slots(profile)
-        self.alpha = 1.0 / _FLOOR_FRAMES
-        self.floor = np.zeros(profile.n_slots)
-        self.E = np.zeros((0, profile.n_slots))
-        self.share = np.zeros((0, profile.n_slots))
+        self.offset = offset  # first column of this band in the combined grid
+        self.pre = preamble_slots(profile) + offset
+        self.data = data_slots(profile) + offset
 
-    def normalise(self, P: npt.NDArray[np.float64]) -> None:
-        """Append the normalised grid of new frames ``P`` [shape=(k, n_slots)]."""
-        a = self.alpha
-        zi = ((1.0 - a) * self.floor)[None, :]
-        y, _ = signal.lfilter([a], [1.0, -(1.0 - a)], P, axis=0, zi=zi)
-        prev = np.vstack([self.floor[None, :], y[:-1]])
-        self.floor = y[-1].copy()
-        m = P.mean(axis=1, keepdims=True)
-        E = P / (prev + m + _TINY)
-        share = E / (E.sum(axis=1, keepdims=True) + _TINY)
-        self.E = np.vstack([self.E, E])
-        self.share = np.vstack([self.share, share])
 
-    def trim(self) -> None:
-        """Forget all but the last ``HISTORY`` frames (bounded memory)."""
-        self.E = self.E[-HISTORY:]
-        self.share = self.share[-HISTORY:]
+def _ema_matrices(k_max: int, alpha: float) -> tuple[npt.NDArray[np.float64],
+                                                     npt.NDArray[np.float64]]:
+    """Return the floor tracker over a chunk in closed form (one matrix product).
+
+    Row ``t`` of ``W @ P + d * f0`` is the floor *before* frame ``t`` (``t = 0..k``; row ``k`` is
+    the floor after the chunk): ``f[t] = (1-a)^t f0 + sum_{s<t} a (1-a)^(t-1-s) P[s]``.
+    """
+    t = np.arange(k_max + 1)[:, None]
+    s_ = np.arange(k_max)[None, :]
+    W = np.where(s_ < t, alpha * (1.0 - alpha) ** np.maximum(t - 1 - s_, 0), 0.0)
+    d = (1.0 - alpha) ** np.arange(k_max + 1, dtype=np.float64)
+    return W, d
 
 
 class Decoder:
@@ -149,9 +146,18 @@ class Decoder:
                 f"band ends at {min(p.f_hi_hz for p in PROFILES.values()) / 1000:g} kHz); "
                 "record at 44100 or 48000 Hz"
             )
-        self._col0 = min(p.first_bin for p in fitting)
-        self._col1 = max(p.last_bin for p in fitting) + 1
-        self._bands = [_Band(p, self._col0) for p in fitting]
+        self._bands: list[_Band] = []
+        bins: list[npt.NDArray[np.int64]] = []
+        off = 0
+        for p in fitting:
+            self._bands.append(_Band(p, off))
+            bins.append(np.arange(p.first_bin, p.last_bin + 1))
+            off += p.n_slots
+        self._bins = np.concatenate(bins)
+        self._offsets = np.array([b.offset for b in self._bands])
+        self._band_of_col = np.repeat(np.arange(len(fitting)), [p.n_slots for p in fitting])
+        self._W, self._d = _ema_matrices(_CHUNK, 1.0 / _FLOOR_FRAMES)
+        self._frame_idx = np.arange(self._n)
         self._reset()
 
     # ------------------------------------------------------------------ state
@@ -164,10 +170,13 @@ class Decoder:
         self._next_frame = 0  # index of the next frame to compute
         self._next_cand = 0  # next candidate start frame to evaluate
         self._recent: list[tuple[str, int, int, int]] = []  # (profile, ch, seq, start frame)
-        for b in self._bands:
-            b.floor = np.zeros(b.profile.n_slots)
-            b.E = np.zeros((0, b.profile.n_slots))
-            b.share = np.zeros((0, b.profile.n_slots))
+        cols = self._bins.size
+        self._floor = np.zeros(cols)
+        # normalised grid and per-band shares of the last frames; rows [0, _rows) are valid and
+        # row r is frame _next_frame - _rows + r
+        self._E = np.zeros((HISTORY + _CHUNK, cols))
+        self._S = np.zeros((HISTORY + _CHUNK, cols))
+        self._rows = 0
 
     @property
     def position(self) -> int:
@@ -225,7 +234,7 @@ class Decoder:
         if x.size == 0:
             return []
         self._append(x)
-        return self._process()
+        return self._process(_MIN_BATCH)
 
     def flush(self) -> list[Detection]:
         """End the stream: decode what is still pending, then reset to a fresh stream.
@@ -237,7 +246,7 @@ class Decoder:
         """
         total = self._total
         self._append(np.zeros(self._n, dtype=np.float64))
-        dets = self._process()
+        dets = self._process(1)
         self._reset()
         del total
         return dets
@@ -258,35 +267,52 @@ class Decoder:
         self._total += x.size
 
     # ------------------------------------------------------------------ work
-    def _process(self) -> list[Detection]:
+    def _process(self, min_batch: int) -> list[Detection]:
         n = self._n
         end = self._buf_start + self._buf_len
-        # frames j with j*n//2 + n <= end
-        last = (2 * (end - n)) // n if end >= n else -1
-        if last < self._next_frame:
+        last = (2 * (end - n)) // n if end >= n else -1  # last frame j with j*n//2 + n <= end
+        if last - self._next_frame + 1 < min_batch:
             return []
-        js = np.arange(self._next_frame, last + 1)
-        starts = (js * n) // 2 - self._buf_start
-        idx = starts[:, None] + np.arange(n)[None, :]
-        spec = scipy.fft.rfft(self._buf[idx], axis=1)[:, self._col0:self._col1]
-        P = spec.real ** 2 + spec.imag ** 2
-        for b in self._bands:
-            b.normalise(P[:, b.cols])
-        self._next_frame = last + 1
+        out: list[Detection] = []
+        while self._next_frame <= last:
+            k = min(_CHUNK, last + 1 - self._next_frame)
+            self._frames(k)
+            out += self._candidates()
         # compact the buffer: drop samples before the next frame's start
         drop = (self._next_frame * n) // 2 - self._buf_start
-        if drop > 2 * n and self._buf_len - drop < self._buf.size // 2:
-            rest = self._buf[drop:self._buf_len].copy()
-            self._buf[:rest.size] = rest
-            self._buf_start += drop
-            self._buf_len = rest.size
-        dets = self._candidates()
-        for b in self._bands:
-            b.trim()
-        return dets
+        rest = self._buf[drop:self._buf_len].copy()
+        self._buf[:rest.size] = rest
+        self._buf_start += drop
+        self._buf_len = rest.size
+        return out
+
+    def _frames(self, k: int) -> None:
+        """Analyse the next ``k`` frames into the grid."""
+        n = self._n
+        js = np.arange(self._next_frame, self._next_frame + k)
+        starts = (js * n) // 2 - self._buf_start
+        spec = scipy.fft.rfft(self._buf[starts[:, None] + self._frame_idx[None, :]], axis=1)
+        spec = spec[:, self._bins]
+        P = spec.real ** 2 + spec.imag ** 2
+        prevs = self._W[:k + 1, :k] @ P + self._d[:k + 1, None] * self._floor[None, :]
+        self._floor = prevs[k]
+        means = np.add.reduceat(P, self._offsets, axis=1) / np.array(
+            [b.profile.n_slots for b in self._bands])
+        E = P / (prevs[:k] + means[:, self._band_of_col] + _TINY)
+        sums = np.add.reduceat(E, self._offsets, axis=1)
+        S = E / (sums[:, self._band_of_col] + _TINY)
+        if self._rows + k > self._E.shape[0]:
+            keep = HISTORY
+            self._E[:keep] = self._E[self._rows - keep:self._rows]
+            self._S[:keep] = self._S[self._rows - keep:self._rows]
+            self._rows = keep
+        self._E[self._rows:self._rows + k] = E
+        self._S[self._rows:self._rows + k] = S
+        self._rows += k
+        self._next_frame += k
 
     def _candidates(self) -> list[Detection]:
-        first_hist = self._next_frame - self._bands[0].E.shape[0]
+        first_hist = self._next_frame - self._rows
         cand_last = self._next_frame - _SPAN  # candidate j needs frames j .. j + _SPAN - 1
         if cand_last < self._next_cand:
             return []
@@ -294,9 +320,9 @@ class Decoder:
         self._next_cand = cand_last + 1
         out: list[Detection] = []
         cands = np.arange(c0, cand_last + 1) - first_hist
-        k2 = 2 * np.arange(len(self._bands[0].pre))
+        k2 = 2 * np.arange(PREAMBLE_SYMBOLS)
         for b in self._bands:
-            sh = b.share[cands[:, None] + k2[None, :], b.pre[None, :]]  # (c, 4)
+            sh = self._S[cands[:, None] + k2[None, :], b.pre[None, :]]  # (c, 4)
             ok = (sh.mean(axis=1) >= SYNC_MEAN) & (sh.min(axis=1) >= SYNC_MIN)
             for c in np.flatnonzero(ok):
                 det = self._demodulate(b, int(cands[c]), int(cands[c]) + first_hist)
@@ -306,8 +332,8 @@ class Decoder:
         return out
 
     def _demodulate(self, b: _Band, row: int, frame: int) -> Detection | None:
-        rows = row + 2 * (len(b.pre) + np.arange(DATA_SYMBOLS))
-        E = b.E[rows[:, None], b.data]  # (24, 16)
+        rows = row + 2 * (PREAMBLE_SYMBOLS + np.arange(DATA_SYMBOLS))
+        E = self._E[rows[:, None], b.data]  # (24, 16)
         order = np.argsort(E, axis=1)
         best = order[:, -1]
         top = np.take_along_axis(E, order[:, -2:], axis=1)
@@ -335,6 +361,6 @@ class Decoder:
         data_rows = row + 2 * (len(b.pre) + np.arange(DATA_SYMBOLS))
         rows = np.concatenate([pre_rows, data_rows])
         slots = np.concatenate([b.pre, b.data[np.arange(DATA_SYMBOLS), best]])
-        s = float(np.mean(b.share[rows, slots]))
+        s = float(np.mean(self._S[rows, slots]))
         s = min(max(s, 1e-6), 1.0 - 1e-6)
         return round(10.0 * math.log10(s / (1.0 - s)), 1)
