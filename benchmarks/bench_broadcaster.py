@@ -47,13 +47,19 @@ def _free_port() -> int:
 def start_archive(tmp: Path) -> tuple[subprocess.Popen[bytes], str, int, str]:
     jimaku = [str(Path(sys.executable).parent / "jimaku")]
     db = f"sqlite+aiosqlite:///{tmp / 'archive.db'}"
-    out = subprocess.run([*jimaku, "archive", "add-channel", "bench", "--db", db, "--json"],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [*jimaku, "archive", "add-channel", "bench", "--db", db, "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     info = json.loads(out.stdout.strip().splitlines()[-1])
     port = _free_port()
-    proc = subprocess.Popen([*jimaku, "archive", "serve", "--db", db, "--host", "127.0.0.1",
-                             "--port", str(port)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [*jimaku, "archive", "serve", "--db", db, "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     from archive_client import ArchiveClient
 
@@ -90,8 +96,9 @@ def vosk_alone(model: Any, audio48: np.ndarray) -> float:
     return time.process_time() - t0
 
 
-def daemon(audio48: np.ndarray, url: str, token: str, channel: int, state: Path,
-           realtime: bool) -> tuple[float, list[dict[str, Any]], float]:
+def daemon(
+    audio48: np.ndarray, url: str, token: str, channel: int, state: Path, realtime: bool
+) -> tuple[float, list[dict[str, Any]], float]:
     """Run the engine over the audio; return (CPU s, events, wall_start)."""
     from archive_client import ArchiveClient
     from broadcaster.engine import Broadcaster
@@ -107,8 +114,15 @@ def daemon(audio48: np.ndarray, url: str, token: str, channel: int, state: Path,
     block = 4800
     t0 = time.process_time()
     wall0 = time.time()
-    eng = Broadcaster(s, sample_rate_hz=48000, channels=1, client=client, emit=emit,
-                      lockstep=not realtime, wall_start=wall0)
+    eng = Broadcaster(
+        s,
+        sample_rate_hz=48000,
+        channels=1,
+        client=client,
+        emit=emit,
+        lockstep=not realtime,
+        wall_start=wall0,
+    )
     eng.start()
     x = audio48.astype(np.float32)[:, None]
     for i in range(0, len(x), block):
@@ -129,8 +143,12 @@ def main() -> None:
     ap.add_argument("--token")
     ap.add_argument("--channel", type=int, default=1)
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--realtime-repeats", type=int, default=1,
-                    help="times the recording is played in the real-time latency run")
+    ap.add_argument(
+        "--realtime-repeats",
+        type=int,
+        default=1,
+        help="times the recording is played in the real-time latency run",
+    )
     args = ap.parse_args()
 
     from broadcaster.asr import load_vosk_model
