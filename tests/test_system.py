@@ -19,6 +19,11 @@ from jimaku.demo.chain import ChainResult, ChainSettings, run_chain
 
 pytestmark = [pytest.mark.vosk, pytest.mark.timeout(600)]
 
+# Interim guard while the components land in parallel (remove once all are in main).
+pytest.importorskip("archive_client.client", reason="archive_client has not landed yet")
+if not hasattr(pytest.importorskip("audio_io"), "read_audio"):
+    pytest.skip("audio_io files (read_audio) have not landed yet", allow_module_level=True)
+
 #: The issue's synchronous-mode target: caption shown within this of its speech starting on air.
 SYNC_TOLERANCE_S = 0.3
 #: The programme delay for the synchronous run. A caption exists only once vosk ends the utterance

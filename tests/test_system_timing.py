@@ -276,3 +276,26 @@ def test_realtime_receiver_clock_gives_the_decode_time() -> None:
     assert t.decoded_s == pytest.approx(4.16)  # the receiver's real clock wins
     assert t.shown_s == pytest.approx(4.19)
     assert t.latency_s == pytest.approx(1.19)
+
+
+def test_decoder_positions_of_mixed_triggers(rng: np.random.Generator) -> None:
+    from jimaku.demo.detect import MIC_BLOCK_S, aired_triggers, decode_with_positions
+    from trigger_codec import TriggerMixer, airtime_s
+
+    sr = 48000
+    programme = (0.05 * rng.standard_normal(sr * 6)).astype(np.float32)
+    mixer = TriggerMixer(sample_rate=sr, profile="hf", channels=1)
+    at = {11: round(1.0 * sr), 12: round(3.5 * sr)}
+    for seq, sample in at.items():
+        mixer.schedule(5, seq, at_sample=sample)
+    onair = np.concatenate([mixer.process(programme[i : i + 1024])
+                            for i in range(0, len(programme), 1024)])
+    air = airtime_s("hf")
+    found = aired_triggers(onair, sr)
+    assert [(a.channel, a.seq) for a in found] == [(5, 11), (5, 12)]
+    for a in found:
+        assert a.start_s == pytest.approx(at[a.seq] / sr, abs=0.02)
+        assert a.end_s == pytest.approx(at[a.seq] / sr + air, abs=0.03)
+    for d in decode_with_positions(onair, sr):
+        # returned no earlier than the trigger's end, within the codec's 100 ms budget + a block
+        assert d.end_s - 1e-6 <= d.returned_at_s <= d.end_s + 0.1 + MIC_BLOCK_S

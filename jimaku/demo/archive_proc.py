@@ -51,7 +51,7 @@ class ArchiveProcess:
     def __init__(self, workdir: Path, startup_timeout_s: float = 30.0) -> None:
         self.workdir = workdir
         self.db_path = workdir / "archive.sqlite3"
-        self.db_url = f"sqlite:///{self.db_path}"
+        self.db_url = f"sqlite+aiosqlite:///{self.db_path}"
         self.log_path = workdir / "archive-server.log"
         self.port = 0
         self.startup_timeout_s = startup_timeout_s
