@@ -142,3 +142,18 @@ def test_device_that_goes_away_raises(pulse_server: PulseServer, pulse_factory) 
     finally:
         os.environ["PULSE_SERVER"] = old
         reinit_portaudio()
+
+
+@pytest.mark.audio_device
+@pytest.mark.parametrize("profile", ["hf", "robust"])
+def test_trigger_survives_the_virtual_sound_card(pulse_server: PulseServer, profile: str) -> None:
+    tc = pytest.importorskip("trigger_codec")
+    wave = tc.encode(channel=11, seq=4242, sample_rate=SR, profile=profile)
+    sound = np.concatenate([np.zeros(SR // 4, np.float32), wave, np.zeros(SR // 2, np.float32)])
+    rec, _inp, _out = _record_while_playing(sound)
+    dec = tc.Decoder(sample_rate=SR)
+    dets = []
+    for i in range(0, len(rec), 1024):
+        dets += dec.feed(rec[i : i + 1024, 0])
+    dets += dec.flush()
+    assert [(d.channel, d.seq, d.profile) for d in dets] == [(11, 4242, profile)]
