@@ -50,8 +50,8 @@ from trigger_codec.profiles import (
 __all__ = ["SYNC_MEAN", "SYNC_MIN", "Decoder", "Detection"]
 
 #: preamble metric thresholds (share of the known tone in its frame, see module docstring)
-SYNC_MEAN = 0.30
-SYNC_MIN = 0.10
+SYNC_MEAN = 0.15
+SYNC_MIN = 0.03
 #: frames of history kept: one full trigger (2 frames per symbol) plus margin
 _SPAN = 2 * (N_SYMBOLS - 1) + 1
 HISTORY = _SPAN + 8
