@@ -220,7 +220,7 @@ def test_non_finite_block_is_refused_and_not_consumed(bad: float) -> None:
     dec = Decoder(sr)
     poisoned = x[:5000].copy()
     poisoned[10] = bad
-    with pytest.raises(AudioFormatError, match="non-finite sample .* index 10"):
+    with pytest.raises(AudioFormatError, match=r"non-finite sample .* index 10"):
         dec.feed(poisoned)
     assert dec.position == 0
     assert ids(dec.feed(x) + dec.flush()) == [(3, 4, "hf")]  # nothing lost

@@ -37,7 +37,7 @@ def test_unpack_rejects_bad_crc() -> None:
 @pytest.mark.parametrize(("channel", "seq"), [(-1, 0), (4096, 0), (0, -1), (0, 1 << 20),
                                               (1.5, 0), (True, 0), ("3", 0)])
 def test_out_of_range_ids_are_parameter_errors(channel: object, seq: object) -> None:
-    with pytest.raises(ParameterError, match="channel|seq"):
+    with pytest.raises(ParameterError, match=r"channel|seq"):
         fr.pack(channel, seq)  # type: ignore[arg-type]
 
 

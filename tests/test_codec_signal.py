@@ -60,7 +60,7 @@ def test_each_symbol_is_one_tone_on_a_100_hz_bin() -> None:
 @pytest.mark.parametrize(("sr", "profile"), [(32000, "hf"), (22050, "robust"), (16000, "hf"),
                                              (44000.5, "hf"), (0, "hf")])
 def test_bad_sample_rate_is_parameter_error(sr: float, profile: str) -> None:
-    with pytest.raises(ParameterError, match="sample rate|sample_rate"):
+    with pytest.raises(ParameterError, match=r"sample rate|sample_rate"):
         encode(1, 1, sr, profile)  # type: ignore[arg-type]
 
 
@@ -69,7 +69,7 @@ def test_robust_works_at_32_khz() -> None:
 
 
 def test_unknown_profile() -> None:
-    with pytest.raises(ParameterError, match="unknown profile 'loud'.*hf"):
+    with pytest.raises(ParameterError, match=r"unknown profile 'loud'.*hf"):
         encode(1, 1, 48000, "loud")
 
 
