@@ -176,6 +176,8 @@ class Decoder:
         # row r is frame _next_frame - _rows + r
         self._E = np.zeros((HISTORY + _CHUNK, cols))
         self._S = np.zeros((HISTORY + _CHUNK, cols))
+        self._P = np.zeros((HISTORY + _CHUNK, cols))
+        self._F = np.zeros((HISTORY + _CHUNK, cols))
         self._rows = 0
 
     @property
@@ -305,9 +307,13 @@ class Decoder:
             keep = HISTORY
             self._E[:keep] = self._E[self._rows - keep:self._rows]
             self._S[:keep] = self._S[self._rows - keep:self._rows]
+            self._P[:keep] = self._P[self._rows - keep:self._rows]
+            self._F[:keep] = self._F[self._rows - keep:self._rows]
             self._rows = keep
         self._E[self._rows:self._rows + k] = E
         self._S[self._rows:self._rows + k] = S
+        self._P[self._rows:self._rows + k] = P
+        self._F[self._rows:self._rows + k] = prevs[:k]
         self._rows += k
         self._next_frame += k
 
@@ -348,19 +354,37 @@ class Decoder:
             if (r[0], r[1], r[2]) == (name, channel, seq) and abs(frame - r[3]) <= _DEDUP_FRAMES:
                 return None
         self._recent.append((name, channel, seq, frame))
+        # the other frame phase (one hop earlier) may be better aligned with the symbols:
+        # report the start and SNR from whichever catches more of the tones
+        row, frame = self._best_phase(b, row, frame, best)
         start = (frame * self._n) // 2 - LEAD_FRAMES * self._n
         start_s = start / self.sample_rate
         return Detection(channel, seq, name, start_s, start_s + airtime_s(name),
                          self._snr_db(b, row, best))
 
-    def _snr_db(self, b: _Band, row: int, best: npt.NDArray[np.int64]) -> float:
-        # raw power grid is not kept; E * (floor + mean) is a fair proxy, but the share grid
-        # already gives the tone's fraction of band energy per frame: s / (1 - s) is the
-        # tone-to-rest power ratio of that frame.
-        pre_rows = row + 2 * np.arange(len(b.pre))
-        data_rows = row + 2 * (len(b.pre) + np.arange(DATA_SYMBOLS))
-        rows = np.concatenate([pre_rows, data_rows])
+    def _tone_cells(self, b: _Band, row: int, best: npt.NDArray[np.int64]) -> tuple[
+            npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        rows = row + 2 * np.arange(N_SYMBOLS)
         slots = np.concatenate([b.pre, b.data[np.arange(DATA_SYMBOLS), best]])
-        s = float(np.mean(self._S[rows, slots]))
-        s = min(max(s, 1e-6), 1.0 - 1e-6)
-        return round(10.0 * math.log10(s / (1.0 - s)), 1)
+        return rows, slots
+
+    def _best_phase(self, b: _Band, row: int, frame: int,
+                    best: npt.NDArray[np.int64]) -> tuple[int, int]:
+        if row == 0:
+            return row, frame
+        here = float(np.mean(self._S[self._tone_cells(b, row, best)]))
+        before = float(np.mean(self._S[self._tone_cells(b, row - 1, best)]))
+        return (row - 1, frame - 1) if before > here else (row, frame)
+
+    def _snr_db(self, b: _Band, row: int, best: npt.NDArray[np.int64]) -> float:
+        # In-band SNR: for a tone on a bin, |X|^2 / (n_slots * noise power per bin) equals tone
+        # power / noise power in the band (Parseval). The noise per bin is the floor tracker's
+        # value just before the trigger (median over the band's bins, so a stationary tone in
+        # the programme does not count as noise).
+        rows, slots = self._tone_cells(b, row, best)
+        tone = float(np.mean(self._P[rows, slots]))
+        cols = slice(b.offset, b.offset + b.profile.n_slots)
+        noise = float(np.median(self._F[row, cols])) + _TINY
+        sig = max(tone - noise, _TINY)
+        snr = 10.0 * math.log10(sig / (b.profile.n_slots * noise))
+        return round(min(max(snr, -30.0), 60.0), 1)
