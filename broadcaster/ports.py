@@ -31,6 +31,43 @@ __all__ = [
 _DTYPES: dict[str, np.dtype[Any]] = {"s16le": np.dtype("<i2"), "f32le": np.dtype("<f4")}
 
 
+def _read_audio(path: str) -> tuple[np.ndarray, int]:
+    """Read a whole file through :func:`audio_io.read_audio` (errors -> InputFormatError).
+
+    Until audio_io exports ``read_audio`` this falls back to soundfile (WAV/FLAC/OGG only).
+    """
+    import importlib
+
+    aio: Any = importlib.import_module("audio_io")
+    if not hasattr(aio, "read_audio"):
+        import soundfile as sf
+
+        try:
+            data, rate = sf.read(path, dtype="float32", always_2d=True)
+        except (sf.LibsndfileError, OSError, RuntimeError) as exc:
+            raise InputFormatError(
+                f"cannot read input file {path!r}: {exc}; give a WAV or FLAC file"
+            ) from exc
+        return data, int(rate)
+    try:
+        data, rate = aio.read_audio(path)
+    except aio.AudioFileError as exc:
+        raise InputFormatError(str(exc)) from exc
+    return np.asarray(data), int(rate)
+
+
+def _devices() -> Any:
+    """audio_io's device API (from the package, or its module before the package exports it)."""
+    import importlib
+
+    aio: Any = importlib.import_module("audio_io")
+    if hasattr(aio, "InputStream"):
+        return aio
+    devices: Any = importlib.import_module("audio_io.devices")
+    devices.AudioDeviceError = importlib.import_module("audio_io.errors").AudioDeviceError
+    return devices
+
+
 class Source:
     """Programme input: blocks of shape (n, channels), float32 in [-1, 1]."""
 
@@ -68,12 +105,7 @@ class FileSource(Source):
     """
 
     def __init__(self, path: str, block_s: float) -> None:
-        from audio_io import AudioFileError, read_audio
-
-        try:
-            data, rate = read_audio(path)
-        except AudioFileError as exc:
-            raise InputFormatError(str(exc)) from exc
+        data, rate = _read_audio(path)
         data = np.asarray(data, np.float32)
         if data.ndim == 1:
             data = data[:, None]
@@ -133,8 +165,8 @@ class DeviceSource(Source):
     realtime = True
 
     def __init__(self, device: int | str | None, rate: int, channels: int, blocksize: int):
-        from audio_io import AudioDeviceError, InputStream
-
+        aio = _devices()
+        AudioDeviceError, InputStream = aio.AudioDeviceError, aio.InputStream
         self.device, self.sample_rate_hz, self.channels = device, rate, channels
         self.blocksize = blocksize
         try:
@@ -151,7 +183,7 @@ class DeviceSource(Source):
 
     def blocks(self) -> Iterator[np.ndarray]:
         """Yield recorded blocks until stopped; a vanished device raises :class:`DeviceError`."""
-        from audio_io import AudioDeviceError
+        AudioDeviceError = _devices().AudioDeviceError
 
         while True:
             try:
@@ -221,8 +253,8 @@ class DeviceSink(Sink):
     """A sound device through :class:`audio_io.OutputStream`."""
 
     def __init__(self, device: int | str | None, rate: int, channels: int, blocksize: int):
-        from audio_io import AudioDeviceError, OutputStream
-
+        aio = _devices()
+        AudioDeviceError, OutputStream = aio.AudioDeviceError, aio.OutputStream
         try:
             self.stream: Any = OutputStream(device=device, samplerate=rate, channels=channels,
                                             blocksize=blocksize)
@@ -237,7 +269,7 @@ class DeviceSink(Sink):
 
     def write(self, block: np.ndarray) -> None:
         """Queue a block for playing."""
-        from audio_io import AudioDeviceError
+        AudioDeviceError = _devices().AudioDeviceError
 
         try:
             self.stream.write(block)

@@ -80,8 +80,10 @@ def _open_sink(args: argparse.Namespace, rate: int, channels: int) -> Any:
 
 
 def _list_devices() -> int:
-    from audio_io import AudioDeviceError, list_devices
+    from broadcaster.ports import _devices
 
+    aio = _devices()
+    AudioDeviceError, list_devices = aio.AudioDeviceError, aio.list_devices
     try:
         devices = list_devices()
     except AudioDeviceError as exc:

@@ -21,9 +21,7 @@ import pytest
 import soundfile as sf
 from scipy.signal import resample_poly
 
-audio_io = pytest.importorskip("audio_io")
-if not hasattr(audio_io, "OutputStream") or not hasattr(audio_io, "read_audio"):
-    pytest.skip("audio_io has not landed yet", allow_module_level=True)
+audio_io = pytest.importorskip("audio_io.devices")
 tc = pytest.importorskip("trigger_codec")
 if not hasattr(tc, "TriggerMixer"):
     pytest.skip("trigger_codec has not landed yet", allow_module_level=True)
