@@ -134,10 +134,18 @@ def run_broadcast(args: argparse.Namespace) -> int:
 
 
 def _run_once(args: argparse.Namespace, sink_ev: Any) -> int:
+    from broadcaster.errors import ModelLoadError
+    from models.errors import ModelError
+    from models.resolve import resolve_model
+
+    s = settings_from_args(args)
+    try:
+        resolve_model(s.model)  # a missing/broken model is reported before anything else starts
+    except ModelError as exc:
+        raise ModelLoadError(str(exc)) from exc
     from archive_client import ArchiveClient
     from broadcaster.engine import Broadcaster
 
-    s = settings_from_args(args)
     source = _open_source(args, s)
     sink = None
     eng = None
