@@ -191,6 +191,28 @@ def ggwave_profiles(names: Sequence[str]) -> list[Profile]:
 
 
 # ------------------------------------------------------------------------------------ helpers
+def _codec_revision() -> str:
+    """Return the last commit touching trigger_codec/, with "+dirty" for uncommitted edits."""
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    try:
+        rev = subprocess.run(
+            ["git", "log", "-1", "--format=%h", "--", "trigger_codec"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "diff", "--quiet", "--", "trigger_codec"], cwd=root, check=False, timeout=10
+        ).returncode
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return rev + ("+dirty" if dirty else "")
+
+
 def _h(name: str) -> int:
     """Return a stable small integer per name (str hash() is salted per process)."""
     return zlib.crc32(name.encode()) % 100000
@@ -463,6 +485,7 @@ def print_tables(out: dict[str, Any]) -> None:
             lat95 = float(np.max(l95)) if l95 else float("nan")
             print(f"{pname:13s} {c:8s} {rates}  {wrong:5d} {lat50:6.0f} {lat95:6.0f} {cpu:9.2f}")
     print()
+    print(f"trigger_codec revision: {out.get('trigger_codec_rev', 'unknown')}")
     print(f"{'profile':13s} airtime s")
     for name, a in out["airtime_s"].items():
         print(f"{name:13s} {a:.3f}")
@@ -534,6 +557,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     def log(msg: str) -> None:
         print(msg, flush=True)
 
+    codec_rev = _codec_revision()
     jprofs, why = jimaku_profiles()
     if why:
         log(f"NOTE: {why}; benchmarking ggwave only")
@@ -582,6 +606,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "wall_s": time.time() - t_start,
         "cpu_s": resource.getrusage(resource.RUSAGE_SELF).ru_utime,
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
+        "trigger_codec_rev": codec_rev,
     }
     print_tables(out)
     path = Path(args.out)
