@@ -23,9 +23,16 @@ from typing import Any
 
 import numpy as np
 
-from audio_io.errors import AudioDeviceError
+try:
+    from audio_io.errors import AudioDeviceError
+except ImportError:  # pragma: no cover - until audio_io.errors lands (audio-files engineer)
+
+    class AudioDeviceError(Exception):  # type: ignore[no-redef]
+        """A sound device cannot be opened or stopped delivering audio."""
+
 
 __all__ = [
+    "AudioDeviceError",
     "DeviceInfo",
     "InputStream",
     "OutputStream",

@@ -71,6 +71,28 @@ def _read_stdin() -> tuple[np.ndarray, int]:
     return data, int(sr)
 
 
+def _read_file(p: Path) -> tuple[np.ndarray, int]:
+    import audio_io
+
+    read_audio = getattr(audio_io, "read_audio", None)
+    if read_audio is None:  # until audio_io's file reader lands: WAV/FLAC/OGG via soundfile
+        import soundfile
+
+        try:
+            data, sr = soundfile.read(str(p), dtype="float32", always_2d=True)
+        except (soundfile.LibsndfileError, RuntimeError, TypeError) as exc:
+            raise AudioInputError(
+                f"cannot read input {str(p)!r}: {exc}; pass a WAV/FLAC/OGG recording"
+            ) from exc
+        return data, int(sr)
+    file_error: type[Exception] = getattr(audio_io, "AudioFileError", OSError)
+    try:
+        data, sr = read_audio(p)
+    except file_error as exc:
+        raise AudioInputError(f"cannot read input {str(p)!r}: {exc}") from exc
+    return data, int(sr)
+
+
 @dataclass
 class FileSource:
     """A recording, paced in real time (as if heard live) or as fast as possible.
@@ -99,12 +121,7 @@ class FileSource:
                     f"input file {self.path!r} does not exist; pass a recording, '-' for "
                     "stdin, or use --input-device for a microphone"
                 )
-            from audio_io import AudioFileError, read_audio
-
-            try:
-                data, sr = read_audio(p)
-            except AudioFileError as exc:
-                raise AudioInputError(f"cannot read input {self.path!r}: {exc}") from exc
+            data, sr = _read_file(p)
         self._data = to_mono(data)
         self.sample_rate = int(sr)
         self.start_wall: float | None = None
