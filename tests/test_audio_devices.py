@@ -7,9 +7,8 @@ import time
 
 import numpy as np
 import pytest
-from audio_io.errors import AudioDeviceError
 
-from audio_io.devices import InputStream, OutputStream, list_devices
+from audio_io.devices import AudioDeviceError, InputStream, OutputStream, list_devices
 from tests.plugins.pulse import PulseServer, reinit_portaudio
 
 SR = 48000
