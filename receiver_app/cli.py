@@ -151,6 +151,6 @@ def _run_app(args: argparse.Namespace, settings: object, source: object) -> int:
     finally:
         if web is not None:
             web.stop()
-    if app.error is not None:
+    if app.error is not None and use_tui:  # the other outputs already printed it
         print(f"jimaku receive: {app.error}", file=sys.stderr)
     return code
