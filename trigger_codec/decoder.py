@@ -57,9 +57,9 @@ _SPAN = 2 * (N_SYMBOLS - 1) + 1
 HISTORY = _SPAN + 8
 #: frames analysed per matrix step (bounds temporaries whatever the block size)
 _CHUNK = 64
-#: feed() analyses only once this many new frames (5 ms each) are buffered: 60 ms batches
-#: keep per-call overhead small while detections still come <= 60 ms after the trigger ends
-_MIN_BATCH = 12
+#: feed() analyses only once this many new frames (5 ms each) are buffered: 80 ms batches
+#: keep per-call overhead small while detections still come < 100 ms after the trigger ends
+_MIN_BATCH = 16
 #: floor tracker time constant in frames (hop 5 ms -> 200 ms)
 _FLOOR_FRAMES = 40.0
 #: same ID within this many frames (5 ms each) of a previous start = the same airing
