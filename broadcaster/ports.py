@@ -63,9 +63,7 @@ def _devices() -> Any:
     aio: Any = importlib.import_module("audio_io")
     if hasattr(aio, "InputStream"):
         return aio
-    devices: Any = importlib.import_module("audio_io.devices")
-    devices.AudioDeviceError = importlib.import_module("audio_io.errors").AudioDeviceError
-    return devices
+    return importlib.import_module("audio_io.devices")  # exports AudioDeviceError too
 
 
 class Source:

@@ -143,10 +143,10 @@ def _run_once(args: argparse.Namespace, sink_ev: Any) -> int:
         resolve_model(s.model)  # a missing/broken model is reported before anything else starts
     except ModelError as exc:
         raise ModelLoadError(str(exc)) from exc
+    source = _open_source(args, s)
     from archive_client import ArchiveClient
     from broadcaster.engine import Broadcaster
 
-    source = _open_source(args, s)
     sink = None
     eng = None
     summary: dict[str, Any] = {"spooled": 0, "rejected": 0}

@@ -96,7 +96,7 @@ def test_file_sink_rejects_unknown_suffix(tmp_path: Path) -> None:
 def test_dead_device_is_retried_then_reported(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    pytest.importorskip("audio_io.errors")  # the device layer
+    pytest.importorskip("audio_io.devices")  # the device layer
     rc = jimaku_main(["broadcast", "--input", "9999", "--output", str(tmp_path / "o.wav"),
                       "--archive", "http://127.0.0.1:9", "--channel", "1", "--json",
                       "--device-retries", "1", "--device-retry-s", "0",
