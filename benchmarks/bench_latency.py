@@ -67,9 +67,7 @@ def _mode_report(result: ChainResult) -> dict[str, Any]:
         "sentences_captioned": len({t.sentence for t in result.timings if t.sentence}),
         "stages": summary,
         # CPU per programme second: each process must stay well under 1 to keep up live
-        "cpu_per_programme_s": {
-            k: round(v / programme_s, 4) for k, v in result.cpu_s.items()
-        },
+        "cpu_per_programme_s": {k: round(v / programme_s, 4) for k, v in result.cpu_s.items()},
         "wall_s": {k: round(v, 2) for k, v in result.wall_s.items()},
         "captions": result_summary(result)["captions"],
     }
@@ -90,43 +88,63 @@ def _print_table(reports: dict[str, dict[str, Any]]) -> None:
         )
         for col in ("stage", "n", "p50 (s)", "p95 (s)", "max (s)"):
             table.add_column(col, justify="left" if col == "stage" else "right")
-        names = [*STAGES, "latency"] if mode == "live" else [*STAGES, "sync_error",
-                                                              "abs_sync_error"]
+        names = (
+            [*STAGES, "latency"] if mode == "live" else [*STAGES, "sync_error", "abs_sync_error"]
+        )
         for name in names:
             if name in st:
                 s = st[name]
                 style = "bold" if name in ("latency", "abs_sync_error") else None
-                table.add_row(name, str(s["n"]), f"{s['p50_s']:.3f}", f"{s['p95_s']:.3f}",
-                              f"{s['max_s']:.3f}", style=style)
+                table.add_row(
+                    name,
+                    str(s["n"]),
+                    f"{s['p50_s']:.3f}",
+                    f"{s['p95_s']:.3f}",
+                    f"{s['max_s']:.3f}",
+                    style=style,
+                )
         con.print(table)
         if rep["late_triggers"]:
-            con.print(f"  broadcaster warned of {rep['late_triggers']} late triggers "
-                      "(recognition took longer than the delay)")
+            con.print(
+                f"  broadcaster warned of {rep['late_triggers']} late triggers "
+                "(recognition took longer than the delay)"
+            )
         cpu = ", ".join(f"{k} {v:.3f}" for k, v in rep["cpu_per_programme_s"].items())
         con.print(f"  CPU s per programme s: {cpu}")
         if mode == "live" and "latency" in st:
             ok = st["latency"]["p95_s"] <= LIVE_P95_TARGET_S
-            con.print(f"  latency p95 {st['latency']['p95_s']:.3f} s vs target "
-                      f"<= {LIVE_P95_TARGET_S} s: {'MET' if ok else 'NOT MET'}")
+            con.print(
+                f"  latency p95 {st['latency']['p95_s']:.3f} s vs target "
+                f"<= {LIVE_P95_TARGET_S} s: {'MET' if ok else 'NOT MET'}"
+            )
         if mode.startswith("sync") and "abs_sync_error" in st:
             ok = st["abs_sync_error"]["max_s"] <= SYNC_TARGET_S
-            con.print(f"  |sync error| p95 {st['abs_sync_error']['p95_s']:.3f} s, max "
-                      f"{st['abs_sync_error']['max_s']:.3f} s vs target <= {SYNC_TARGET_S} s: "
-                      f"{'MET' if ok else 'NOT MET'}")
+            con.print(
+                f"  |sync error| p95 {st['abs_sync_error']['p95_s']:.3f} s, max "
+                f"{st['abs_sync_error']['max_s']:.3f} s vs target <= {SYNC_TARGET_S} s: "
+                f"{'MET' if ok else 'NOT MET'}"
+            )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--utterances", type=int, default=50, help="sentences per programme")
     parser.add_argument("--modes", default="live,sync", help="comma list of live,sync")
-    parser.add_argument("--delays", default=f"{SYNC_DELAY_S:g},5",
-                        help="comma list of synchronous-mode delays (s) to run (default 2.5,5: "
-                        "the issue's figure, and one longer than the longest sentence + 1.5 s)")
+    parser.add_argument(
+        "--delays",
+        default=f"{SYNC_DELAY_S:g},5",
+        help="comma list of synchronous-mode delays (s) to run (default 2.5,5: "
+        "the issue's figure, and one longer than the longest sentence + 1.5 s)",
+    )
     parser.add_argument("--seed", type=int, default=20261128)
-    parser.add_argument("--room", default="living-room", help="channel_sim preset")
+    parser.add_argument("--room", default="near-tv", help="room (near-tv or a channel_sim preset)")
     parser.add_argument("--out", type=Path, default=Path("bench-out"))
-    parser.add_argument("--receiver-arg", action="append", default=[],
-                        help="extra flag for jimaku receive (repeatable)")
+    parser.add_argument(
+        "--receiver-arg",
+        action="append",
+        default=[],
+        help="extra flag for jimaku receive (repeatable)",
+    )
     args = parser.parse_args(argv)
     if args.utterances < 1:
         parser.error(f"--utterances must be >= 1, got {args.utterances}")
@@ -162,8 +180,11 @@ def main(argv: list[str] | None = None) -> int:
         "utterances": args.utterances,
         "seed": args.seed,
         "room": args.room,
-        "targets": {"live_p95_s": LIVE_P95_TARGET_S, "sync_abs_error_s": SYNC_TARGET_S,
-                    "sync_delay_s": SYNC_DELAY_S},
+        "targets": {
+            "live_p95_s": LIVE_P95_TARGET_S,
+            "sync_abs_error_s": SYNC_TARGET_S,
+            "sync_delay_s": SYNC_DELAY_S,
+        },
         "machine": {"python": platform.python_version(), "cpus": _cpus()},
         "elapsed_s": round(time.monotonic() - t0, 1),
         "modes": reports,

@@ -116,6 +116,8 @@ def run_live_demo(args: argparse.Namespace) -> int:
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     console = Console()
+    if not console.is_terminal:
+        console = Console(width=130)
     console.print("[bold]jimaku demo --live[/bold]: the programme plays on the speaker; the "
                   "receiver listens on the microphone. Keep the volume at a normal level.")
     programme = load_announcer()
