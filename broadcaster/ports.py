@@ -170,7 +170,6 @@ class DeviceSource(Source):
         try:
             self.stream: Any = InputStream(device=device, samplerate=rate, channels=channels,
                                            blocksize=blocksize)
-            self.stream.start()
         except AudioDeviceError as exc:
             raise DeviceError(str(exc)) from exc
 
@@ -182,7 +181,11 @@ class DeviceSource(Source):
     def blocks(self) -> Iterator[np.ndarray]:
         """Yield recorded blocks until stopped; a vanished device raises :class:`DeviceError`."""
         AudioDeviceError = _devices().AudioDeviceError
-
+        # started only now, when the engine is ready: no overflow while the model loads
+        try:
+            self.stream.start()
+        except AudioDeviceError as exc:
+            raise DeviceError(str(exc)) from exc
         while True:
             try:
                 block = self.stream.read(timeout=1.0)
