@@ -65,9 +65,7 @@ def run(args: argparse.Namespace) -> int:
     from receiver_app.settings import DisplayRules, ReceiverSettings
 
     if args.list_devices:
-        from audio_io.errors import AudioDeviceError
-
-        from audio_io.devices import list_devices
+        from audio_io.devices import AudioDeviceError, list_devices
 
         try:
             devices = list_devices()

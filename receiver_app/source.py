@@ -165,8 +165,7 @@ class DeviceSource:
     """
 
     def __init__(self, device: int | str | None, sample_rate: int, block_frames: int) -> None:
-        from audio_io.errors import AudioDeviceError as IoDeviceError
-
+        from audio_io.devices import AudioDeviceError as IoDeviceError
         from audio_io.devices import InputStream
 
         self._io_error = IoDeviceError
