@@ -168,7 +168,7 @@ def plot_timeline(
         ax_c.set_ylabel("captions shown")
         ax_c.set_xlabel("programme clock (s)")
         last = max((t.shown_s for t in timings if t.shown_s is not None), default=0.0)
-        ax_c.set_xlim(0, max(duration, last + 1.5))
+        ax_c.set_xlim(0, max(duration, last + 4.0))
         fig.tight_layout()
         fig.savefig(path, dpi=90)
         plt.close(fig)
