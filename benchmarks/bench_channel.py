@@ -273,9 +273,13 @@ def run_detection(
     max_ppm: float,
     seed: int,
     log: Callable[[str], None],
-) -> dict[float, Cell]:
-    """Measure the detection cells for one profile and chain over all SNRs."""
+) -> tuple[dict[float, Cell], list[dict[str, Any]]]:
+    """Measure the detection cells for one profile and chain over all SNRs.
+
+    Returns the cells and one record per segment (room, programme, noise, found per SNR).
+    """
     cells = {snr: Cell() for snr in snrs}
+    segments: list[dict[str, Any]] = []
     n_segments = int(np.ceil(n_per_cell / per_segment))
     for seg in range(n_segments):
         rng = np.random.default_rng([seed, seg, _h(chain_name), _h(profile.name)])
@@ -301,6 +305,7 @@ def run_detection(
         pre = Chain((CODECS[chain_name], Speaker(), Room(rt60, dist, seed=seg % 16)))
         pre_res = apply_chain_detailed(mix, SR_TX, pre, rng, reference=ref)
         noise_kind = NOISES[seg % len(NOISES)]
+        seg_found: dict[str, int] = {}
         for snr in snrs:
             post = Chain(
                 (
@@ -351,13 +356,24 @@ def run_detection(
                 else:
                     seen.add(match)
                     cell.found += 1
+                    seg_found[f"{snr:g}"] = seg_found.get(f"{snr:g}", 0) + 1
                     cell.latencies_s.append(t_ret - exp[match][1])
         log(
             f"  {profile.name:13s} {chain_name:8s} seg {seg + 1}/{n_segments} "
             f"({prog_kind}, {noise_kind}, RT60 {rt60} s, {dist} m): "
-            + " ".join(f"{s:+g}dB:{cells[s].found}/{cells[s].sent}" for s in snrs)
+            + " ".join(f"{s:+g}dB:{seg_found.get(f'{s:g}', 0)}/{k}" for s in snrs)
         )
-    return cells
+        segments.append(
+            {
+                "rt60_s": rt60,
+                "distance_m": dist,
+                "programme": prog_kind,
+                "noise": noise_kind,
+                "sent": k,
+                "found": {f"{s:g}": seg_found.get(f"{s:g}", 0) for s in snrs},
+            }
+        )
+    return cells, segments
 
 
 # --------------------------------------------------------------------------- false triggers
@@ -505,8 +521,8 @@ def merge(paths: Sequence[str], out_path: str) -> int:
     """Merge result files of partial runs (e.g. jimaku and ggwave run separately)."""
     parts = [json.loads(Path(p).read_text()) for p in paths]
     out = dict(parts[0])
-    for key in ("airtime_s", "detection", "false_triggers", "chains"):
-        out[key] = {k: v for part in parts for k, v in part[key].items()}
+    for key in ("airtime_s", "detection", "false_triggers", "chains", "segments"):
+        out[key] = {k: v for part in parts for k, v in part.get(key, {}).items()}
     out["merged_from"] = list(paths)
     out["wall_s"] = sum(p["wall_s"] for p in parts)
     out["cpu_s"] = sum(p["cpu_s"] for p in parts)
@@ -574,12 +590,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     airtime = {p.name: active_end(p.make_wave(1, 1)) / SR_TX for p in profiles}
     detection: dict[str, dict[str, dict[str, Any]]] = {}
+    segments: dict[str, dict[str, list[dict[str, Any]]]] = {}
     for p in profiles:
         for c in chains:
-            cells = run_detection(
+            cells, segs = run_detection(
                 p, c, snrs, n, 20, args.trigger_dbfs, args.max_ppm, args.seed, log
             )
             detection.setdefault(p.name, {})[c] = {f"{s:g}": cells[s].as_dict() for s in snrs}
+            segments.setdefault(p.name, {})[c] = segs
 
     groups = {
         "jimaku": [p for p in profiles if p.family == "jimaku"],
@@ -602,6 +620,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         },
         "airtime_s": airtime,
         "detection": detection,
+        "segments": segments,
         "false_triggers": false,
         "wall_s": time.time() - t_start,
         "cpu_s": resource.getrusage(resource.RUSAGE_SELF).ru_utime,
