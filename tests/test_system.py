@@ -89,7 +89,9 @@ def test_live_every_caption_is_shown_after_its_speech(live_run: ChainResult) -> 
         assert t.final_s is not None and t.final_s >= t.speech_end_s
         assert t.trigger_start_s is not None and t.trigger_start_s >= t.final_s - 0.05
         assert t.decoded_s is not None and t.trigger_end_s is not None
-        assert t.decoded_s >= t.trigger_end_s
+        # (the decoder may answer during the trigger's ramp-down, and the phone's clock is off
+        # by up to 100 ppm: allow 50 ms)
+        assert t.decoded_s >= t.trigger_end_s - 0.05
         assert t.shown_s >= t.decoded_s
 
 
