@@ -500,6 +500,20 @@ def print_tables(out: dict[str, Any]) -> None:
             lat50 = float(np.median(lat)) if lat else float("nan")
             lat95 = float(np.max(l95)) if l95 else float("nan")
             print(f"{pname:13s} {c:8s} {rates}  {wrong:5d} {lat50:6.0f} {lat95:6.0f} {cpu:9.2f}")
+    segs = out.get("segments", {})
+    if segs:
+        rooms = next(iter(next(iter(segs.values())).values()))
+        print()
+        print("Found per room (of sent) at the highest SNR; rooms as RT60 s / distance m")
+        print(
+            f"{'profile':13s} {'chain':8s} "
+            + " ".join(f"{r['rt60_s']:>4g}/{r['distance_m']:<4g}" for r in rooms)
+        )
+        top = snr_keys[-1]
+        for pname, per_chain in segs.items():
+            for c, rs in per_chain.items():
+                cells_txt = " ".join(f"{r['found'].get(top, 0):>3d}/{r['sent']:<5d}" for r in rs)
+                print(f"{pname:13s} {c:8s} {cells_txt}")
     print()
     print(f"trigger_codec revision: {out.get('trigger_codec_rev', 'unknown')}")
     print(f"{'profile':13s} airtime s")
