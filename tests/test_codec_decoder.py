@@ -60,8 +60,8 @@ def test_round_trip_property(channel: int, seq: int, sr: int, profile: str, offs
     dets = decode_all(x, sr, block)
     assert ids(dets) == [(channel, seq, profile)]
     d = dets[0]
-    # start_s is quantised to the 5 ms analysis hop
-    assert abs(d.start_s - offset / sr) <= 0.006
+    # start_s is quantised to the 10 ms analysis hop
+    assert abs(d.start_s - offset / sr) <= 0.011
     assert d.end_s == pytest.approx(d.start_s + airtime_s(profile))
 
 
@@ -69,7 +69,7 @@ def test_streaming_invariance_block_1_vs_4096(rng: np.random.Generator) -> None:
     sr = 44100
     a = encode(12, 3456, sr, "hf").astype(np.float64)
     b = encode(13, 3457, sr, "robust").astype(np.float64)
-    x = place(sr * 2, [(3000, a), (3000 + a.size + 4410, b), (sr + 17, 0.5 * a)])
+    x = place(sr * 3, [(3000, a), (3000 + a.size + 4410, b), (2 * sr + 17, 0.5 * a)])
     x += rng.normal(0, 0.003, x.size)
     x32 = x.astype(np.float32)
     one = decode_all(x32, sr, 1)
@@ -92,10 +92,10 @@ def test_back_to_back_and_simultaneous_profiles(sr: int) -> None:
 def test_repeats_reported_once_per_airing() -> None:
     sr = 48000
     w = encode(9, 99, sr, "hf").astype(np.float64)
-    offs = [2000, 2000 + w.size + sr // 10, 2000 + 3 * sr // 2]
+    offs = [2000, 2000 + w.size + sr // 10, 2000 + 2 * sr]
     dets = decode_all(place(3 * sr, [(o, w) for o in offs]).astype(np.float32), sr)
     assert ids(dets) == [(9, 99, "hf")] * 3
-    assert [round(d.start_s * sr / 240) for d in dets] == [round(o / 240) for o in offs]
+    assert all(abs(d.start_s - o / sr) <= 0.011 for d, o in zip(dets, offs, strict=True))
 
 
 @pytest.mark.parametrize("profile", ["hf", "robust"])
@@ -258,9 +258,9 @@ def test_third_party_errors_do_not_escape(rng: np.random.Generator) -> None:
     # decode (reedsolo.ReedSolomonError) must be absorbed as "no trigger"
     from trigger_codec import decoder as decmod
     sr = 48000
-    n = sr // 100
-    pre = encode(0, 0, sr, "hf").astype(np.float64)[: 5 * n]  # preamble only
-    x = np.concatenate([np.concatenate([pre, rng.normal(0, 0.02, 25 * n)]) for _ in range(10)])
+    n = sr // 50  # 20 ms symbols
+    pre = encode(0, 0, sr, "hf").astype(np.float64)[: n // 2 + 3 * n]  # FIR lead + preamble
+    x = np.concatenate([np.concatenate([pre, rng.normal(0, 0.02, 22 * n)]) for _ in range(10)])
     calls = []
     orig = decmod.decode_symbols
 

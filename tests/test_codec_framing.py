@@ -41,36 +41,46 @@ def test_out_of_range_ids_are_parameter_errors(channel: object, seq: object) -> 
         fr.pack(channel, seq)  # type: ignore[arg-type]
 
 
-def test_nibble_interleave_round_trip_and_spacing() -> None:
-    code = bytes(range(12))
-    nib = fr.to_nibbles(code)
-    assert nib.shape == (24,) and nib.max() <= 15
-    assert fr.from_nibbles(nib) == code
-    # byte i's halves are 12 symbols apart
-    assert [int(nib[i]) for i in (1, 13)] == [0x0, 0x1]
+def code_of(channel: int, seq: int) -> bytes:
+    """The 12 RS code bytes, from the symbols (inverse mapping tested below)."""
+    return fr.from_symbols(fr.encode_payload(channel, seq))
+
+
+def test_symbol_mapping_round_trip_and_interleave() -> None:
+    code = bytes(range(0, 240, 20))
+    sym = fr.to_symbols(code)
+    assert sym.shape == (20,) and sym.min() >= 0 and sym.max() <= 31
+    assert fr.from_symbols(sym) == code
+    # bit-stream symbol k is sent at slot 7k mod 20. Byte 1 = 20 = 0b00010100: stream symbol 1
+    # (bits 5-9: 000 from byte 0, 00 from byte 1) at slot 7, stream symbol 2 (bits 10-14 =
+    # bits 2-6 of byte 1 = 01010) at slot 14
+    assert int(sym[0]) == 0 and int(sym[7]) == 0
+    assert int(sym[14]) == 0b01010
+
+
+def test_message_bytes_are_the_systematic_part() -> None:
+    assert code_of(5, 6)[:6] == fr.pack(5, 6)
 
 
 @settings(max_examples=60, deadline=None)
 @given(st.integers(0, 4095), st.integers(0, 1_048_575), st.data())
 def test_rs_corrects_up_to_three_byte_errors(channel: int, seq: int, data: st.DataObject) -> None:
-    sym = fr.encode_payload(channel, seq)
+    code = bytearray(code_of(channel, seq))
     n_err = data.draw(st.integers(0, 3))
-    bytes_hit = data.draw(st.lists(st.integers(0, 11), min_size=n_err, max_size=n_err,
-                                   unique=True))
-    bad = sym.copy()
-    for b in bytes_hit:
-        bad[b] ^= data.draw(st.integers(1, 15))  # corrupt the high nibble of byte b
-    assert fr.decode_symbols(bad) == (channel, seq)
+    for b in data.draw(st.lists(st.integers(0, 11), min_size=n_err, max_size=n_err,
+                                unique=True)):
+        code[b] ^= data.draw(st.integers(1, 255))
+    assert fr.decode_symbols(fr.to_symbols(bytes(code))) == (channel, seq)
 
 
 def test_rs_rejects_beyond_t_without_soft_information(rng: np.random.Generator) -> None:
-    sym = fr.encode_payload(1234, 56789)
+    good = code_of(1234, 56789)
     wrong = 0
     for _ in range(200):
-        bad = sym.copy()
-        hit = rng.choice(12, size=5, replace=False)  # 5 byte errors > t = 3
-        bad[hit] ^= rng.integers(1, 16, size=5)
-        got = fr.decode_symbols(bad)
+        code = bytearray(good)
+        for b in rng.choice(12, size=5, replace=False):  # 5 byte errors > t = 3
+            code[b] ^= int(rng.integers(1, 256))
+        got = fr.decode_symbols(fr.to_symbols(bytes(code)))
         assert got != (1234, 56789)
         wrong += got is not None
     assert wrong == 0  # a mis-correction would also need the CRC to pass: ~1.5e-5 each
@@ -78,19 +88,18 @@ def test_rs_rejects_beyond_t_without_soft_information(rng: np.random.Generator) 
 
 def test_erasures_from_confidence_extend_correction() -> None:
     sym = fr.encode_payload(77, 88)
+    # stream symbols 0-5 (bits 0-29 = bytes 0-3) are sent at slots 7k mod 20
+    slots = [0, 7, 14, 1, 8, 15]
     bad = sym.copy()
-    idx = [0, 3, 5, 8, 10]  # 5 bytes with errors: beyond errors-only decoding
-    bad[idx] ^= 7
-    conf = np.ones(24)
-    conf[idx] = 0.01
-    assert fr.decode_symbols(bad) is None
-    # 4 erasures + 1 further error is refused by design (keeps the 2**-32 check per attempt)
-    assert fr.decode_symbols(bad, conf) is None
-    bad = sym.copy()
-    bad[[0, 3, 5, 8]] ^= 7
-    conf = np.ones(24)
-    conf[[0, 3, 5, 8]] = 0.01
-    assert fr.decode_symbols(bad, conf) == (77, 88)  # 4 erasures
+    bad[slots] ^= 0b10101
+    hit = [i for i, (a, b) in enumerate(zip(fr.from_symbols(bad), fr.from_symbols(sym),
+                                             strict=True)) if a != b]
+    assert hit == [0, 1, 2, 3]  # 4 byte errors: beyond errors-only decoding (t = 3)
+    conf = np.ones(20)
+    conf[slots] = 0.01
+    assert fr.decode_symbols(bad) != (77, 88)
+    assert list(np.flatnonzero(fr.byte_confidence(conf) < 1)) == [0, 1, 2, 3]
+    assert fr.decode_symbols(bad, conf) == (77, 88)  # the 4 weakest bytes erased
 
 
 def test_random_words_are_rejected(rng: np.random.Generator) -> None:
@@ -98,6 +107,6 @@ def test_random_words_are_rejected(rng: np.random.Generator) -> None:
     # candidate, so any acceptance here would reveal a broken check
     accepted = 0
     for _ in range(20000):
-        sym = rng.integers(0, 16, size=24)
-        accepted += fr.decode_symbols(sym, rng.random(24)) is not None
+        sym = rng.integers(0, 32, size=20)
+        accepted += fr.decode_symbols(sym, rng.random(20)) is not None
     assert accepted == 0

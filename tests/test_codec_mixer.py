@@ -43,7 +43,7 @@ def test_asap_and_overlap_are_serialised() -> None:
     b = m.schedule(2, 2, at_sample=a + 10)  # would overlap a: starts after it
     c = m.schedule(3, 3)
     assert (a, b, c) == (5000, 5000 + n, 5000 + 2 * n)
-    out = run(m, np.zeros(sr, dtype=np.float32))
+    out = run(m, np.zeros(2 * sr, dtype=np.float32))
     got = decode(np.concatenate([np.zeros(5000), out]), sr)
     assert [g[:2] for g in got] == [(1, 1), (2, 2), (3, 3)]
 

@@ -46,15 +46,16 @@ def test_ramps_no_clicks(profile: str) -> None:
     assert np.abs(np.diff(wave)).max() <= 2 * np.pi * f_max / sr * peak * 1.05
 
 
-def test_each_symbol_is_one_tone_on_a_100_hz_bin() -> None:
+def test_each_symbol_is_one_tone_on_a_50_hz_bin() -> None:
     sr = 48000
-    n = sr // 100
+    n = sr // 50  # 20 ms symbols
+    lead = sr // 100  # the FIR's 10 ms group delay
     wave = encode(7, 123456, sr, "hf").astype(np.float64)
-    # symbol k occupies [(k + 1) n, (k + 2) n): look at the middle 5 ms of symbol 0 (preamble)
-    seg = wave[n + n // 4:n + 3 * n // 4]
-    spec = np.abs(np.fft.rfft(seg, 8 * seg.size))
-    f = np.fft.rfftfreq(8 * seg.size, 1 / sr)
-    assert f[spec.argmax()] == pytest.approx((PROFILES["hf"].first_bin + 1) * 100.0, abs=30)
+    # symbol 0 (preamble) occupies [lead, lead + n): look at its middle 10 ms
+    seg = wave[lead + n // 4:lead + 3 * n // 4]
+    spec = np.abs(np.fft.rfft(seg, 16 * seg.size))
+    f = np.fft.rfftfreq(16 * seg.size, 1 / sr)
+    assert f[spec.argmax()] == pytest.approx((PROFILES["hf"].first_bin + 1) * 50.0, abs=10)
 
 
 @pytest.mark.parametrize(("sr", "profile"), [(32000, "hf"), (22050, "robust"), (16000, "hf"),

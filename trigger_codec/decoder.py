@@ -33,11 +33,12 @@ import numpy as np
 import numpy.typing as npt
 import scipy.fft
 
-from trigger_codec.encoder import LEAD_FRAMES
+from trigger_codec.encoder import LEAD_S
 from trigger_codec.errors import AudioFormatError, ParameterError
 from trigger_codec.framing import decode_symbols
 from trigger_codec.modem import data_slots, preamble_slots
 from trigger_codec.profiles import (
+    BIN_HZ,
     DATA_SYMBOLS,
     N_SYMBOLS,
     PREAMBLE_SYMBOLS,
@@ -59,11 +60,11 @@ HISTORY = _SPAN + 8
 _CHUNK = 64
 #: feed() analyses only once this many new frames (5 ms each) are buffered: 80 ms batches
 #: keep per-call overhead small while detections still come < 100 ms after the trigger ends
-_MIN_BATCH = 16
+_MIN_BATCH = 8
 #: floor tracker time constant in frames (hop 5 ms -> 200 ms)
-_FLOOR_FRAMES = 40.0
+_FLOOR_FRAMES = 20.0
 #: same ID within this many frames (5 ms each) of a previous start = the same airing
-_DEDUP_FRAMES = 30
+_DEDUP_FRAMES = 15
 #: power added to every denominator so digital silence gives E = 0, not 0/0
 _TINY = 1e-20
 
@@ -137,8 +138,9 @@ class Decoder:
     """
 
     def __init__(self, sample_rate: int) -> None:
-        self.sample_rate = int(frame_length(sample_rate) * 100)
-        self._n = self.sample_rate // 100
+        self._n = frame_length(sample_rate)
+        self.sample_rate = int(self._n * BIN_HZ)
+        self._lead = round(LEAD_S * self.sample_rate)
         fitting = [p for p in PROFILES.values() if self.sample_rate / 2 > p.f_hi_hz]
         if not fitting:
             raise ParameterError(
@@ -339,7 +341,7 @@ class Decoder:
 
     def _demodulate(self, b: _Band, row: int, frame: int) -> Detection | None:
         rows = row + 2 * (PREAMBLE_SYMBOLS + np.arange(DATA_SYMBOLS))
-        E = self._E[rows[:, None], b.data]  # (24, 16)
+        E = self._E[rows[:, None], b.data]  # (20, 32)
         order = np.argsort(E, axis=1)
         best = order[:, -1]
         top = np.take_along_axis(E, order[:, -2:], axis=1)
@@ -357,7 +359,7 @@ class Decoder:
         # the other frame phase (one hop earlier) may be better aligned with the symbols:
         # report the start and SNR from whichever catches more of the tones
         row, frame = self._best_phase(b, row, frame, best)
-        start = (frame * self._n) // 2 - LEAD_FRAMES * self._n
+        start = (frame * self._n) // 2 - self._lead
         start_s = start / self.sample_rate
         return Detection(channel, seq, name, start_s, start_s + airtime_s(name),
                          self._snr_db(b, row, best))

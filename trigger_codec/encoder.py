@@ -10,12 +10,20 @@ from scipy import signal
 
 from trigger_codec.framing import encode_payload
 from trigger_codec.modem import symbol_bins
-from trigger_codec.profiles import FILTER_S, N_SYMBOLS, Profile, check_rate, get_profile
+from trigger_codec.profiles import (
+    BIN_HZ,
+    EDGE_HZ,
+    FILTER_S,
+    N_SYMBOLS,
+    Profile,
+    check_rate,
+    get_profile,
+)
 
-__all__ = ["LEAD_FRAMES", "bandpass_taps", "encode"]
+__all__ = ["LEAD_S", "bandpass_taps", "encode"]
 
-#: symbol 0 starts this many frames (10 ms) after the waveform's first sample (FIR delay)
-LEAD_FRAMES = 1
+#: symbol 0 starts this long after the waveform's first sample (the FIR's group delay), s
+LEAD_S = FILTER_S / 2
 #: per-symbol Tukey taper: 1.25 ms raised-cosine ramps at 10 ms symbols (no clicks between tones)
 _TAPER_ALPHA = 0.25
 
@@ -29,9 +37,9 @@ def bandpass_taps(sample_rate: int, profile: Profile) -> npt.NDArray[np.float64]
     band edge.
     """
     numtaps = round(FILTER_S * sample_rate) + 1
-    lo = (profile.first_bin - 2) * 100.0 + 100.0
-    hi = (profile.last_bin + 2) * 100.0 - 100.0
-    # 20 ms Kaiser FIR: beta 6.76 ~ 70 dB stop band, transition ~ 2 * 100 Hz
+    lo = profile.first_bin * BIN_HZ - EDGE_HZ / 2
+    hi = profile.last_bin * BIN_HZ + EDGE_HZ / 2
+    # 20 ms Kaiser FIR: beta 6.76 ~ 70 dB stop band, transition ~ 200 Hz
     taps = signal.firwin(numtaps, [lo, hi], window=("kaiser", 6.76), pass_zero=False,
                          fs=sample_rate)
     return np.asarray(taps, dtype=np.float64)
@@ -72,7 +80,7 @@ def encode(channel: int, seq: int, sample_rate: int = 48000, profile: str = "hf"
     taper = signal.windows.tukey(n, _TAPER_ALPHA)
     # tone k is sin(2 pi * bin * 100 Hz * t): each symbol starts at phase 0, tapered to 0 at
     # its edges, so concatenation is continuous and click-free
-    tones = np.sin(2.0 * np.pi * (bins[:, None] * 100.0) * t[None, :]) * taper[None, :]
+    tones = np.sin(2.0 * np.pi * (bins[:, None] * float(BIN_HZ)) * t[None, :]) * taper[None, :]
     body = tones.reshape(N_SYMBOLS * n)
     wave = signal.fftconvolve(body, bandpass_taps(int(sample_rate), prof), mode="full")
     wave *= 10.0 ** (prof.peak_dbfs / 20.0) / np.max(np.abs(wave))

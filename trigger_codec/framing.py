@@ -1,13 +1,13 @@
-"""Payload framing: 32-bit ID + CRC-16 -> Reed-Solomon RS(12, 6) over GF(256) -> 24 nibbles.
+"""Payload framing: 32-bit ID + CRC-16 -> Reed-Solomon RS(12, 6) over GF(256) -> 20 x 5 bits.
 
 Layout of the 6 message bytes: ``channel`` (12 bits) and ``seq`` (20 bits) packed big-endian
 as ``channel << 20 | seq``, then CRC-16/CCITT-FALSE (``crcmod``) of those 4 bytes XOR a fixed
 tag (so the all-zero word is not a valid frame). ``reedsolo`` appends 6 parity bytes
 (corrects 3 byte errors, or 6 erasures, or any ``2*errors + erasures <= 6``).
 
-The 12 code bytes are sent as 24 nibbles: all high nibbles first, then all low nibbles, so the
-two halves of a byte are 12 symbols (120 ms) apart and a burst of bad symbols hits many
-different bytes at most once.
+The 96 code bits (+4 zero pad bits) are cut into 20 symbols of 5 bits (MSB first) and sent in
+the interleaved order ``(k * 7) mod 20``, so the 2-3 symbols of one byte are >= 60 ms apart. A
+symbol error costs 1 or 2 bytes.
 
 False-accept probability per decode attempt on random input (derivation in README.md):
 errors-only decoding accepts a random 12-byte word with probability
@@ -28,6 +28,7 @@ import numpy.typing as npt
 from reedsolo import ReedSolomonError, RSCodec
 
 from trigger_codec.errors import ParameterError
+from trigger_codec.profiles import BITS_PER_SYMBOL, DATA_SYMBOLS
 
 __all__ = [
     "MAX_CHANNEL",
@@ -35,12 +36,13 @@ __all__ = [
     "N_CODE_BYTES",
     "N_MESSAGE_BYTES",
     "N_PARITY_BYTES",
+    "byte_confidence",
     "crc16",
     "decode_symbols",
     "encode_payload",
-    "from_nibbles",
+    "from_symbols",
     "pack",
-    "to_nibbles",
+    "to_symbols",
     "unpack",
 ]
 
@@ -88,37 +90,59 @@ def unpack(message: bytes) -> tuple[int, int] | None:
     return word >> 20, word & MAX_SEQ
 
 
-def to_nibbles(code: bytes) -> npt.NDArray[np.int64]:
-    """Interleave code bytes into symbol values 0..15: all high nibbles, then all low nibbles."""
-    arr = np.frombuffer(bytes(code), dtype=np.uint8).astype(np.int64)
-    return np.concatenate([arr >> 4, arr & 0xF])
+def _perm() -> npt.NDArray[np.int64]:
+    # bit-stream symbol k is sent in time slot (k * 7) mod 20: the symbols of one byte end up
+    # >= 60 ms apart, so a burst of bad symbols spreads over many bytes
+    return (np.arange(DATA_SYMBOLS, dtype=np.int64) * 7) % DATA_SYMBOLS
 
 
-def from_nibbles(nibbles: npt.ArrayLike) -> bytes:
-    """Inverse of :func:`to_nibbles`."""
-    nib = np.asarray(nibbles, dtype=np.int64)
-    half = nib.size // 2
-    return bytes(((nib[:half] << 4) | nib[half:]).astype(np.uint8).tolist())
+_PAD_BITS = DATA_SYMBOLS * BITS_PER_SYMBOL - 8 * 12
+
+
+def to_symbols(code: bytes) -> npt.NDArray[np.int64]:
+    """Map 12 code bytes to 20 symbol values 0..31 (5 bits each, MSB first, interleaved)."""
+    bits = np.unpackbits(np.frombuffer(bytes(code), dtype=np.uint8)).astype(np.int64)
+    bits = np.concatenate([bits, np.zeros(_PAD_BITS, dtype=np.int64)])
+    weights = 1 << np.arange(BITS_PER_SYMBOL)[::-1]
+    vals = bits.reshape(DATA_SYMBOLS, BITS_PER_SYMBOL) @ weights
+    out = np.empty(DATA_SYMBOLS, dtype=np.int64)
+    out[_perm()] = vals
+    return out
+
+
+def from_symbols(symbols: npt.ArrayLike) -> bytes:
+    """Inverse of :func:`to_symbols` (the pad bits are ignored)."""
+    vals = np.asarray(symbols, dtype=np.int64)[_perm()]
+    bits = (vals[:, None] >> np.arange(BITS_PER_SYMBOL)[::-1][None, :]) & 1
+    bits = bits.reshape(-1)[:8 * 12].astype(np.uint8)
+    return bytes(np.packbits(bits).tolist())
+
+
+def byte_confidence(confidence: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """Per code byte, the lowest confidence of the symbols carrying its bits, shape (12,)."""
+    conf = np.asarray(confidence, dtype=np.float64)[_perm()]  # bit-stream order
+    bit_sym = np.arange(8 * 12) // BITS_PER_SYMBOL
+    return np.asarray(conf[bit_sym].reshape(12, 8).min(axis=1), dtype=np.float64)
 
 
 def encode_payload(channel: int, seq: int) -> npt.NDArray[np.int64]:
-    """Return the 24 data symbol values (0..15) for ``channel``/``seq``."""
+    """Return the 20 data symbol values (0..31) for ``channel``/``seq``."""
     code = bytes(_rs.encode(pack(channel, seq)))
-    return to_nibbles(code)
+    return to_symbols(code)
 
 
 def decode_symbols(
-    nibbles: npt.ArrayLike, confidence: npt.ArrayLike | None = None, max_erasures: int = 4
+    symbols: npt.ArrayLike, confidence: npt.ArrayLike | None = None, max_erasures: int = 4
 ) -> tuple[int, int] | None:
     """Decode 24 received symbol values to ``(channel, seq)``, or None.
 
     Parameters
     ----------
-    nibbles : array_like [shape=(24,), dtype=int]
-        Hard symbol decisions 0..15.
-    confidence : array_like [shape=(24,), dtype=float] or None
+    symbols : array_like [shape=(20,), dtype=int]
+        Hard symbol decisions 0..31.
+    confidence : array_like [shape=(20,), dtype=float] or None
         Per-symbol reliability (higher = surer). If given and errors-only decoding fails, the
-        ``max_erasures`` bytes whose weaker nibble is least reliable are erased and decoding is
+        ``max_erasures`` bytes whose weakest symbol is least reliable are erased and decoding is
         retried (errors-and-erasures).
     max_erasures : int
         At most this many bytes are erased (each erasure spends redundancy; see the module
@@ -129,11 +153,11 @@ def decode_symbols(
     tuple of (int, int) or None
         The ID if Reed-Solomon decoding and the CRC both succeed.
     """
-    code = bytearray(from_nibbles(nibbles))
+    code = bytearray(from_symbols(symbols))
     attempts: list[Sequence[int]] = [[]]
     if confidence is not None and max_erasures > 0:
         conf = np.asarray(confidence, dtype=np.float64)
-        byte_conf = np.minimum(conf[:N_CODE_BYTES], conf[N_CODE_BYTES:])
+        byte_conf = byte_confidence(conf)
         order = np.argsort(byte_conf, kind="stable")
         attempts += [sorted(int(i) for i in order[:k]) for k in (2, max_erasures) if k]
     for erase in attempts:

@@ -13,17 +13,17 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from trigger_codec.profiles import DATA_SYMBOLS, PREAMBLE_SYMBOLS, Profile
+from trigger_codec.profiles import DATA_SYMBOLS, N_VALUES, PREAMBLE_SYMBOLS, Profile
 
 __all__ = ["data_slots", "hop_offsets", "preamble_slots", "symbol_bins", "symbol_slots"]
 
-_HOP_STEP = 7
+_HOP_STEP = 13
 
 
 def preamble_slots(profile: Profile) -> npt.NDArray[np.int64]:
     """Slots (0..n_slots-1) of the preamble's tones: spread over the band, all distinct."""
     n = profile.n_slots
-    return np.array([1, n - 2, n // 2 - 3, n // 2 + 4][:PREAMBLE_SYMBOLS], dtype=np.int64)
+    return np.array([1, n - 2, n // 2, n // 2 + 7][:PREAMBLE_SYMBOLS], dtype=np.int64)
 
 
 def hop_offsets(profile: Profile) -> npt.NDArray[np.int64]:
@@ -32,8 +32,8 @@ def hop_offsets(profile: Profile) -> npt.NDArray[np.int64]:
 
 
 def data_slots(profile: Profile) -> npt.NDArray[np.int64]:
-    """Slot of value ``v`` in data symbol ``i``: array shape (24, 16)."""
-    v = np.arange(16, dtype=np.int64)
+    """Slot of value ``v`` in data symbol ``i``: array shape (20, 32)."""
+    v = np.arange(N_VALUES, dtype=np.int64)
     return (v[None, :] + hop_offsets(profile)[:, None]) % profile.n_slots
 
 

@@ -12,10 +12,14 @@ from dataclasses import dataclass
 from trigger_codec.errors import ParameterError
 
 __all__ = [
+    "BIN_HZ",
+    "BITS_PER_SYMBOL",
     "DATA_SYMBOLS",
+    "EDGE_HZ",
     "FILTER_S",
     "FRAME_S",
     "N_SYMBOLS",
+    "N_VALUES",
     "PREAMBLE_SYMBOLS",
     "PROFILES",
     "Profile",
@@ -25,12 +29,18 @@ __all__ = [
     "get_profile",
 ]
 
-#: symbol / analysis frame duration, s (bins 100 Hz apart at 44.1 and 48 kHz)
-FRAME_S = 0.010
-#: known tone hops that open every trigger (sync)
-PREAMBLE_SYMBOLS = 4
-#: 12 Reed-Solomon code bytes sent as 24 nibbles, one 16-ary tone each
-DATA_SYMBOLS = 24
+#: symbol / analysis frame duration, s (bins 50 Hz apart at 44.1 and 48 kHz)
+FRAME_S = 0.020
+#: DFT bin spacing of the frame grid, Hz
+BIN_HZ = 50
+#: band kept free between the band edge and the outermost tone (filter transition), Hz
+EDGE_HZ = 200.0
+#: known tones that open every trigger (sync)
+PREAMBLE_SYMBOLS = 3
+#: 12 Reed-Solomon code bytes = 96 bits (+4 pad bits) sent as 20 symbols of 5 bits (32-FSK)
+BITS_PER_SYMBOL = 5
+N_VALUES = 1 << BITS_PER_SYMBOL
+DATA_SYMBOLS = 20
 N_SYMBOLS = PREAMBLE_SYMBOLS + DATA_SYMBOLS
 #: length of the encoder's linear-phase band-pass FIR, s (sets the 200 Hz transition width)
 FILTER_S = 0.020
@@ -47,7 +57,7 @@ class Profile:
     f_lo_hz, f_hi_hz : float
         The band all trigger energy stays in (out-of-band >= 50 dB down).
     first_bin : int
-        Bin (x 100 Hz) of the lowest tone; the ``n_slots`` tones are ``first_bin ...
+        Bin (x 50 Hz) of the lowest tone; the ``n_slots`` tones are ``first_bin ...
         first_bin + n_slots - 1``.
     n_slots : int
         Number of tone positions a symbol may hop over (16 values + hopping room).
@@ -66,10 +76,11 @@ class Profile:
     masking: bool
 
     def __post_init__(self) -> None:
-        if not self.n_slots >= 16:
-            raise ParameterError(f"profile {self.name!r}: n_slots={self.n_slots} must be >= 16")
-        lo = (self.first_bin - 2) * 100.0
-        hi = (self.first_bin + self.n_slots + 1) * 100.0
+        if self.n_slots < N_VALUES + 4:
+            raise ParameterError(
+                f"profile {self.name!r}: n_slots={self.n_slots} must be >= {N_VALUES + 4}")
+        lo = self.first_bin * BIN_HZ - EDGE_HZ
+        hi = self.last_bin * BIN_HZ + EDGE_HZ
         if lo < self.f_lo_hz or hi > self.f_hi_hz:
             raise ParameterError(
                 f"profile {self.name!r}: tones {lo:.0f}-{hi:.0f} Hz (with the filter margin) "
@@ -83,10 +94,10 @@ class Profile:
 
 
 PROFILES: dict[str, Profile] = {
-    # 17.2-19.3 kHz tones, 200 Hz kept free at each band edge for the filter transition.
-    "hf": Profile("hf", 17000.0, 19500.0, 172, 22, -20.0, False),
-    # 12.8-15.2 kHz tones, below FDK-AAC's ~15.5 kHz and FM's 15 kHz low-pass.
-    "robust": Profile("robust", 12500.0, 15500.0, 128, 25, -20.0, True),
+    # 43 tones 17.2-19.3 kHz, 200 Hz kept free at each band edge for the filter transition.
+    "hf": Profile("hf", 17000.0, 19500.0, 344, 43, -20.0, False),
+    # 49 tones 12.8-15.2 kHz, below FDK-AAC's ~15.5 kHz and FM's 15 kHz low-pass.
+    "robust": Profile("robust", 12500.0, 15500.0, 256, 49, -20.0, True),
 }
 
 
@@ -118,15 +129,15 @@ def airtime_s(profile: str = "hf") -> float:
 
 
 def frame_length(sample_rate: int) -> int:
-    """Return samples per 10 ms frame; :class:`ParameterError` unless rate % 100 == 0."""
+    """Return samples per 20 ms frame; :class:`ParameterError` unless rate % 50 == 0."""
     if isinstance(sample_rate, bool) or not isinstance(sample_rate, int | float):
         raise ParameterError(f"sample_rate must be a number in Hz, got {sample_rate!r}")
-    if sample_rate != int(sample_rate) or int(sample_rate) % 100 or sample_rate <= 0:
+    if sample_rate != int(sample_rate) or int(sample_rate) % BIN_HZ or sample_rate <= 0:
         raise ParameterError(
             f"sample rate {sample_rate!r} Hz is not supported: it must be a positive multiple of "
-            "100 Hz so tones sit on DFT bins; use 44100 or 48000 Hz"
+            f"{BIN_HZ} Hz so tones sit on DFT bins; use 44100 or 48000 Hz"
         )
-    return int(sample_rate) // 100
+    return int(sample_rate) // BIN_HZ
 
 
 def check_rate(sample_rate: int, profile: Profile) -> int:
