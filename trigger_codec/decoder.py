@@ -1,11 +1,11 @@
 """Streaming trigger decoder: one batched short-time FFT front end for both profiles.
 
-Pipeline per 10 ms frame (``N = sample_rate / 100`` samples, hop ``N / 2``: frame ``j`` starts
+Pipeline per 20 ms frame (``N = sample_rate / 50`` samples, hop ``N / 2``: frame ``j`` starts
 at absolute sample ``j * N // 2``, so frame boundaries never depend on how the stream is split
 into blocks):
 
 1. ``scipy.fft.rfft`` of all complete frames at once; keep only the bins of the profiles' tone
-   slots (power ``P``, 47 bins of 221/241).
+   slots (power ``P``, 92 bins of 442/481).
 2. Per profile, normalise: ``E = P / (F + m)`` where ``F`` is a per-bin exponential average of
    past frames (200 ms: the reverberation/noise floor of that bin) and ``m`` the frame's mean
    power over the profile's bins (instant level). ``E`` is independent of gain (40 dB steps, AGC)
@@ -14,12 +14,12 @@ into blocks):
    preamble symbols (frames ``j + 2k``) of the share ``E[tone] / sum(E)`` of the known tone in
    its frame. Random noise gives ~1/n_slots (0.04); a clean trigger 0.5-0.9. Candidates with
    mean >= ``SYNC_MEAN`` and every share >= ``SYNC_MIN`` are demodulated.
-4. Demodulation: each data symbol takes the strongest of its 16 candidate tones, confidence
+4. Demodulation: each data symbol takes the strongest of its 32 candidate tones, confidence
    = log ratio of best to second best; Reed-Solomon errors-and-erasures + CRC decide.
-5. The same ID from the same profile within 150 ms of a previous start is the same airing
+5. The same ID from the same profile within 150 ms (15 hops) of a previous start is the same airing
    (both frame phases of one trigger can decode) and is reported once.
 
-Cost: one rfft per 5 ms of audio plus a few vectorised operations per block (measured in
+Cost: one rfft per 10 ms of audio plus a few vectorised operations per block (measured in
 ``benchmarks/bench_codec_cost.py``). Memory: a sample buffer of < 2 frames plus the last
 ``HISTORY`` frames of the band grid, whatever the stream length.
 """
@@ -58,12 +58,12 @@ _SPAN = 2 * (N_SYMBOLS - 1) + 1
 HISTORY = _SPAN + 8
 #: frames analysed per matrix step (bounds temporaries whatever the block size)
 _CHUNK = 64
-#: feed() analyses only once this many new frames (5 ms each) are buffered: 80 ms batches
+#: feed() analyses only once this many new frames (hop 10 ms) are buffered: 80 ms batches
 #: keep per-call overhead small while detections still come < 100 ms after the trigger ends
 _MIN_BATCH = 8
-#: floor tracker time constant in frames (hop 5 ms -> 200 ms)
+#: floor tracker time constant in frames (hop 10 ms -> 200 ms)
 _FLOOR_FRAMES = 20.0
-#: same ID within this many frames (5 ms each) of a previous start = the same airing
+#: same ID within this many hops (10 ms each) of a previous start = the same airing
 _DEDUP_FRAMES = 15
 #: power added to every denominator so digital silence gives E = 0, not 0/0
 _TINY = 1e-20
@@ -129,7 +129,7 @@ class Decoder:
     Parameters
     ----------
     sample_rate : int
-        Hz, a multiple of 100 (44100 or 48000 in practice). At 32000 Hz only ``robust`` is
+        Hz, a multiple of 50 (44100 or 48000 in practice). At 32000 Hz only ``robust`` is
         heard; below that no profile fits and :class:`ParameterError` is raised.
 
     Notes

@@ -1,4 +1,4 @@
-"""Trigger waveform synthesis: 28 tapered tones, band-limited by a linear-phase FIR."""
+"""Trigger waveform synthesis: 23 tapered tones, band-limited by a linear-phase FIR."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ __all__ = ["LEAD_S", "bandpass_taps", "encode"]
 
 #: symbol 0 starts this long after the waveform's first sample (the FIR's group delay), s
 LEAD_S = FILTER_S / 2
-#: per-symbol Tukey taper: 1.25 ms raised-cosine ramps at 10 ms symbols (no clicks between tones)
+#: per-symbol Tukey taper: 2.5 ms raised-cosine ramps at 20 ms symbols (no clicks between tones)
 _TAPER_ALPHA = 0.25
 
 
@@ -57,7 +57,7 @@ def encode(channel: int, seq: int, sample_rate: int = 48000, profile: str = "hf"
     seq : int
         0..1,048,575.
     sample_rate : int
-        Hz; a multiple of 100 whose Nyquist lies above the profile's band (44100, 48000).
+        Hz; a multiple of 50 whose Nyquist lies above the profile's band (44100, 48000).
     profile : str
         ``"hf"`` (17.0-19.5 kHz, default) or ``"robust"`` (12.5-15.5 kHz).
 
@@ -78,7 +78,7 @@ def encode(channel: int, seq: int, sample_rate: int = 48000, profile: str = "hf"
     bins = symbol_bins(prof, values)
     t = np.arange(n, dtype=np.float64) / sample_rate
     taper = signal.windows.tukey(n, _TAPER_ALPHA)
-    # tone k is sin(2 pi * bin * 100 Hz * t): each symbol starts at phase 0, tapered to 0 at
+    # tone k is sin(2 pi * bin * 50 Hz * t): each symbol starts at phase 0, tapered to 0 at
     # its edges, so concatenation is continuous and click-free
     tones = np.sin(2.0 * np.pi * (bins[:, None] * float(BIN_HZ)) * t[None, :]) * taper[None, :]
     body = tones.reshape(N_SYMBOLS * n)

@@ -134,7 +134,7 @@ def encode_payload(channel: int, seq: int) -> npt.NDArray[np.int64]:
 def decode_symbols(
     symbols: npt.ArrayLike, confidence: npt.ArrayLike | None = None, max_erasures: int = 4
 ) -> tuple[int, int] | None:
-    """Decode 24 received symbol values to ``(channel, seq)``, or None.
+    """Decode 20 received symbol values to ``(channel, seq)``, or None.
 
     Parameters
     ----------

@@ -15,7 +15,7 @@ Level rules
     ``[ROBUST_FLOOR_DBFS, ROBUST_CEILING_DBFS]`` = [-50, -26] dBFS RMS. Below the floor the
     trigger would not survive room noise; above the ceiling it would be audible on quiet
     passages right after loud ones. A 3 dB margin under broadband band energy still gives a
-    per-bin SNR of ~+10 dB, because each 10 ms symbol is one 100 Hz bin out of 30.
+    per-bin SNR of ~+15 dB, because each 20 ms symbol is one 50 Hz bin out of 60.
 
 Limiter: wherever a trigger is being added, samples whose magnitude exceeds 0.95 are bent by a
 soft knee (``0.95 + 0.05 * tanh((|y| - 0.95) / 0.05)``), so the mix never reaches full scale.

@@ -1,10 +1,10 @@
 """The tone plan shared by encoder and decoder: which DFT bin carries each symbol.
 
-Symbol ``k`` of a trigger occupies samples ``[k*N, (k+1)*N)`` (``N`` = 10 ms) and is one tone
-on a 100 Hz bin. The 4 preamble symbols use fixed, widely spread slots; data symbol ``i``
-(value ``v`` in 0..15) uses slot ``(v + hop[i]) mod n_slots`` where ``hop`` steps by 7 slots
-(700 Hz) per symbol, so the tone of the next symbol is usually far from the reverberant tail of
-the previous one, and each code byte's two nibbles land in different parts of the band
+Symbol ``k`` of a trigger occupies samples ``[k*N, (k+1)*N)`` (``N`` = 20 ms) and is one tone
+on a 50 Hz bin. The 3 preamble symbols use fixed, widely spread slots; data symbol ``i``
+(value ``v`` in 0..31) uses slot ``(v + hop[i]) mod n_slots`` where ``hop`` steps by 13 slots
+(650 Hz) per symbol, so the tone of the next symbol is usually far from the reverberant tail of
+the previous one, and the symbols of one code byte land in different parts of the band
 (frequency diversity against room notches).
 """
 
@@ -27,7 +27,7 @@ def preamble_slots(profile: Profile) -> npt.NDArray[np.int64]:
 
 
 def hop_offsets(profile: Profile) -> npt.NDArray[np.int64]:
-    """Per data symbol slot offset, shape (24,)."""
+    """Per data symbol slot offset, shape (20,)."""
     return (np.arange(DATA_SYMBOLS, dtype=np.int64) * _HOP_STEP) % profile.n_slots
 
 
@@ -38,11 +38,11 @@ def data_slots(profile: Profile) -> npt.NDArray[np.int64]:
 
 
 def symbol_slots(profile: Profile, values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    """Slots of all 28 symbols of a trigger whose 24 data values are ``values``."""
+    """Slots of all 23 symbols of a trigger whose 20 data values are ``values``."""
     ds = data_slots(profile)[np.arange(DATA_SYMBOLS), values]
     return np.concatenate([preamble_slots(profile), ds])
 
 
 def symbol_bins(profile: Profile, values: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    """DFT bins (x 100 Hz) of all 28 symbols."""
+    """DFT bins (x 50 Hz) of all 23 symbols."""
     return profile.first_bin + symbol_slots(profile, values)

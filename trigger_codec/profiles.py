@@ -1,7 +1,7 @@
 """Named signal profiles (the tone plan of each trigger band) and their airtime.
 
-Both profiles share one frame grid: a frame is 10 ms (``sample_rate / 100`` samples: 441 at
-44.1 kHz, 480 at 48 kHz), so DFT bins are exactly 100 Hz apart at both rates and every tone sits
+Both profiles share one frame grid: a frame is 20 ms (``sample_rate / 50`` samples: 882 at
+44.1 kHz, 960 at 48 kHz), so DFT bins are exactly 50 Hz apart at both rates and every tone sits
 on a bin centre. One symbol lasts one frame.
 """
 
