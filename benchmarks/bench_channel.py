@@ -77,6 +77,13 @@ ROOMS = [
     (0.35, 0.8),
     (0.55, 2.0),
 ]
+#: --rooms choices: "all" as above; "near" (phone within 1 m of the TV: direct sound dominates);
+#: "none" (no room stage at all: codec + speaker + noise + mic only)
+ROOM_SETS: dict[str, list[tuple[float, float]]] = {
+    "all": ROOMS,
+    "near": [(0.2, 0.5), (0.4, 0.5), (0.7, 0.5), (0.3, 0.8), (0.5, 0.8), (0.6, 1.0)],
+    "none": [(0.0, 0.0)],
+}
 NOISES = ["pink", "babble+white", "white"]
 
 
@@ -273,6 +280,7 @@ def run_detection(
     max_ppm: float,
     seed: int,
     log: Callable[[str], None],
+    rooms: Sequence[tuple[float, float]] = ROOMS,
 ) -> tuple[dict[float, Cell], list[dict[str, Any]]]:
     """Measure the detection cells for one profile and chain over all SNRs.
 
@@ -301,8 +309,9 @@ def run_detection(
             ref[st : st + len(w)] += w
         mix = np.clip(programme + ref, -1.0, 1.0)
         band = occupied_band(ref, SR_TX)
-        rt60, dist = ROOMS[seg % len(ROOMS)]
-        pre = Chain((CODECS[chain_name], Speaker(), Room(rt60, dist, seed=seg % 16)))
+        rt60, dist = rooms[seg % len(rooms)]
+        room_stage = (Room(rt60, dist, seed=seg % 16),) if dist > 0 else ()
+        pre = Chain((CODECS[chain_name], Speaker(), *room_stage))
         pre_res = apply_chain_detailed(mix, SR_TX, pre, rng, reference=ref)
         noise_kind = NOISES[seg % len(NOISES)]
         seg_found: dict[str, int] = {}
@@ -568,6 +577,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--trigger-dbfs", type=float, default=-26.0, help="trigger RMS level, dBFS")
     ap.add_argument("--max-ppm", type=float, default=200.0, help="receiver clock error bound, ppm")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--rooms", choices=sorted(ROOM_SETS), default="all", help="room set")
     ap.add_argument("--out", default="bench-out/channel.json")
     ap.add_argument("--merge", nargs="+", metavar="JSON", help="merge partial results into --out")
     args = ap.parse_args(argv)
@@ -608,7 +618,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     for p in profiles:
         for c in chains:
             cells, segs = run_detection(
-                p, c, snrs, n, 20, args.trigger_dbfs, args.max_ppm, args.seed, log
+                p,
+                c,
+                snrs,
+                n,
+                20,
+                args.trigger_dbfs,
+                args.max_ppm,
+                args.seed,
+                log,
+                ROOM_SETS[args.rooms],
             )
             detection.setdefault(p.name, {})[c] = {f"{s:g}": cells[s].as_dict() for s in snrs}
             segments.setdefault(p.name, {})[c] = segs
