@@ -175,6 +175,11 @@ class Broadcaster:
         )
         self.mixer = self._make_mixer()
         self.delay = DelayLine(round(settings.delay_s * sample_rate_hz), channels)
+        from trigger_codec import airtime_s
+
+        # the viewer sees the caption one airtime + decode + fetch after the trigger starts
+        self._lead_s = (settings.sync_lead_s if settings.sync_lead_s is not None
+                        else airtime_s(settings.profile) + 0.15)
         self.resampler = StreamResampler(sample_rate_hz, ASR_RATE_HZ)
         self._pcm_buf = np.zeros(0, np.int16)
         self.seqs = SeqStore(settings.state_dir / "seq.sqlite")
@@ -337,7 +342,7 @@ class Broadcaster:
                 break
             at: int | None = None
             if self.settings.delay_s > 0:
-                at = round(item.start_s * rate) + self.delay.delay_samples
+                at = round((item.start_s - self._lead_s) * rate) + self.delay.delay_samples
                 if at < pos:
                     self.emit({"type": "warning", "kind": "late_trigger", "seq": item.seq,
                                "late_s": round((pos - at) / rate, 3), "message": "recognition "

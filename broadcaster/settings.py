@@ -50,6 +50,10 @@ class BroadcastSettings:
         Caption language sent to the archive; None: the model's.
     state_dir : Path
         Where the sequence counter and the upload spool live.
+    sync_lead_s : float or None
+        Synchronous mode: the trigger starts this long before the utterance airs, so that the
+        caption (trigger airtime + decoding + fetch later) appears with the speech; None: the
+        profile's airtime + 0.15 s.
     repeat_interval_s : float
         Time between repeats of a caption's trigger while it is on screen (s).
     caption_hold_s : float
@@ -82,6 +86,7 @@ class BroadcastSettings:
     phrases: tuple[str, ...] = ()
     language: str | None = None
     state_dir: Path = field(default_factory=default_state_dir)
+    sync_lead_s: float | None = None
     repeat_interval_s: float = 2.5
     caption_hold_s: float = 6.0
     line_columns: int | None = None
