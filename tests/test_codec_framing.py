@@ -110,3 +110,24 @@ def test_random_words_are_rejected(rng: np.random.Generator) -> None:
         sym = rng.integers(0, 32, size=20)
         accepted += fr.decode_symbols(sym, rng.random(20)) is not None
     assert accepted == 0
+
+
+def test_chase_decoding_with_runner_up_values() -> None:
+    sym = fr.encode_payload(77, 88)
+    bad = sym.copy()
+    bad[[0, 1, 2]] ^= 0b10101  # sent slots 0, 1, 2 carry bits of bytes 0-4: 5 byte errors
+    conf = np.ones(20)
+    conf[[0, 1, 2]] = 0.01
+    assert fr.decode_symbols(bad, conf) is None  # beyond errors and the erasure budget
+    runner_up = sym.copy()  # the true values came second
+    assert fr.decode_symbols(bad, conf, second=runner_up) == (77, 88)
+    assert fr.decode_symbols(bad, conf, second=runner_up, chase=0) is None
+
+
+def test_random_words_with_runner_ups_are_rejected(rng: np.random.Generator) -> None:
+    # 63 extra errors-only attempts per candidate: bound ~1.3e-8 per candidate (README)
+    accepted = 0
+    for _ in range(1000):
+        accepted += fr.decode_symbols(rng.integers(0, 32, size=20), rng.random(20),
+                                      second=rng.integers(0, 32, size=20)) is not None
+    assert accepted == 0

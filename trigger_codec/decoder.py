@@ -61,6 +61,8 @@ _CHUNK = 64
 #: feed() analyses only once this many new frames (hop 10 ms) are buffered: 80 ms batches
 #: keep per-call overhead small while detections still come < 100 ms after the trigger ends
 _MIN_BATCH = 8
+#: least reliable symbols flipped to their runner-up by Chase decoding (2**6 - 1 attempts)
+_CHASE = 6
 #: floor tracker time constant in frames (hop 10 ms -> 200 ms)
 _FLOOR_FRAMES = 20.0
 #: same ID within this many hops (10 ms each) of a previous start = the same airing
@@ -330,10 +332,16 @@ class Decoder:
         cands = np.arange(c0, cand_last + 1) - first_hist
         k2 = 2 * np.arange(PREAMBLE_SYMBOLS)
         for b in self._bands:
-            sh = self._S[cands[:, None] + k2[None, :], b.pre[None, :]]  # (c, 4)
+            sh = self._S[cands[:, None] + k2[None, :], b.pre[None, :]]  # (c, 3)
             ok = (sh.mean(axis=1) >= SYNC_MEAN) & (sh.min(axis=1) >= SYNC_MIN)
             for c in np.flatnonzero(ok):
-                det = self._demodulate(b, int(cands[c]), int(cands[c]) + first_hist)
+                frame = int(cands[c]) + first_hist
+                if any(r[0] == b.profile.name and abs(frame - r[3]) <= _DEDUP_FRAMES
+                       for r in self._recent):
+                    # inside an airing already reported: another trigger of this profile
+                    # cannot start here (airtime > dedup window), so skip the RS/Chase work
+                    continue
+                det = self._demodulate(b, int(cands[c]), frame)
                 if det is not None:
                     out.append(det)
         out.sort(key=lambda d: d.start_s)
@@ -346,7 +354,7 @@ class Decoder:
         best = order[:, -1]
         top = np.take_along_axis(E, order[:, -2:], axis=1)
         conf = np.log((top[:, 1] + _TINY) / (top[:, 0] + _TINY))
-        found = decode_symbols(best, conf)
+        found = decode_symbols(best, conf, second=order[:, -2], chase=_CHASE)
         if found is None:
             return None
         channel, seq = found

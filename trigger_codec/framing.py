@@ -132,7 +132,8 @@ def encode_payload(channel: int, seq: int) -> npt.NDArray[np.int64]:
 
 
 def decode_symbols(
-    symbols: npt.ArrayLike, confidence: npt.ArrayLike | None = None, max_erasures: int = 4
+    symbols: npt.ArrayLike, confidence: npt.ArrayLike | None = None, max_erasures: int = 4,
+    second: npt.ArrayLike | None = None, chase: int = 6,
 ) -> tuple[int, int] | None:
     """Decode 20 received symbol values to ``(channel, seq)``, or None.
 
@@ -144,6 +145,12 @@ def decode_symbols(
         Per-symbol reliability (higher = surer). If given and errors-only decoding fails, the
         ``max_erasures`` bytes whose weakest symbol is least reliable are erased and decoding is
         retried (errors-and-erasures).
+    second : array_like [shape=(20,), dtype=int] or None
+        Runner-up value of each symbol. If given (with ``confidence``) and every attempt above
+        fails, the ``chase`` least reliable symbols are replaced by their runner-up in every
+        non-empty combination (15 for 4) and each word is decoded errors-only (Chase decoding).
+    chase : int
+        Number of least reliable symbols the Chase search flips (0 disables it).
     max_erasures : int
         At most this many bytes are erased (each erasure spends redundancy; see the module
         docstring for the false-accept bound).
@@ -169,6 +176,22 @@ def decode_symbols(
         # errors (none at e = 4), keeping >= 32 bits of check per attempt (README.md).
         extra = len(set(int(p) for p in errata) - set(erase))
         if erase and extra > max(0, (N_PARITY_BYTES - len(erase)) // 2 - 1):
+            continue
+        found = unpack(bytes(msg))
+        if found is not None:
+            return found
+    if confidence is None or second is None or chase <= 0:
+        return None
+    sym = np.asarray(symbols, dtype=np.int64)
+    alt = np.asarray(second, dtype=np.int64)
+    weak = np.argsort(np.asarray(confidence, dtype=np.float64), kind="stable")[:chase]
+    for mask in range(1, 1 << len(weak)):
+        trial = sym.copy()
+        flip = [int(weak[i]) for i in range(len(weak)) if mask >> i & 1]
+        trial[flip] = alt[flip]
+        try:
+            msg = _rs.decode(bytearray(from_symbols(trial)))[0]
+        except ReedSolomonError:
             continue
         found = unpack(bytes(msg))
         if found is not None:
