@@ -323,7 +323,9 @@ class Decoder:
 
     def _candidates(self) -> list[Detection]:
         first_hist = self._next_frame - self._rows
-        cand_last = self._next_frame - _SPAN  # candidate j needs frames j .. j + _SPAN - 1
+        # candidate j needs frames j .. j + _SPAN - 1, and one more so that the next frame phase
+        # (j + 1) can be compared when reporting the start time
+        cand_last = self._next_frame - _SPAN - 1
         if cand_last < self._next_cand:
             return []
         c0 = max(self._next_cand, first_hist)
@@ -380,11 +382,10 @@ class Decoder:
 
     def _best_phase(self, b: _Band, row: int, frame: int,
                     best: npt.NDArray[np.int64]) -> tuple[int, int]:
-        if row == 0:
-            return row, frame
-        here = float(np.mean(self._S[self._tone_cells(b, row, best)]))
-        before = float(np.mean(self._S[self._tone_cells(b, row - 1, best)]))
-        return (row - 1, frame - 1) if before > here else (row, frame)
+        scores = [(float(np.mean(self._S[self._tone_cells(b, row + d, best)])), d)
+                  for d in (-1, 0, 1) if row + d >= 0]
+        d = max(scores)[1]
+        return row + d, frame + d
 
     def _snr_db(self, b: _Band, row: int, best: npt.NDArray[np.int64]) -> float:
         # In-band SNR: for a tone on a bin, |X|^2 / (n_slots * noise power per bin) equals tone
