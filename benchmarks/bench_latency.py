@@ -83,6 +83,8 @@ def _print_table(reports: dict[str, dict[str, Any]]) -> None:
     from rich.table import Table
 
     con = Console()
+    if not con.is_terminal:
+        con = Console(width=100)  # a log file: keep the tables on one line each
     for mode, rep in reports.items():
         st = rep["stages"]
         table = Table(
