@@ -299,3 +299,12 @@ def test_decoder_positions_of_mixed_triggers(rng: np.random.Generator) -> None:
     for d in decode_with_positions(onair, sr):
         # returned no earlier than the trigger's end, within the codec's 100 ms budget + a block
         assert d.end_s - 1e-6 <= d.returned_at_s <= d.end_s + 0.1 + MIC_BLOCK_S
+
+
+def test_unknown_room_is_named_before_anything_starts(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "jimaku", "demo", "--room", "attic",
+                           "--out", str(tmp_path)], capture_output=True, text=True, timeout=60,
+                          check=False)
+    assert proc.returncode == 2
+    assert "unknown room 'attic'; use one of:" in proc.stderr and "near-tv" in proc.stderr
+    assert not (tmp_path / "archive").exists()

@@ -24,6 +24,7 @@ from jimaku.demo.programme import Programme, build_long_programme, load_announce
 from jimaku.demo.stages import (
     ROOM_PRESET,
     JsonlRun,
+    check_room,
     run_broadcaster,
     run_receiver,
     simulate_room,
@@ -203,6 +204,7 @@ def run_chain(settings: ChainSettings, reporter: Reporter | None = None) -> Chai
     wall: dict[str, float] = {}
     paths: dict[str, Path] = {}
 
+    check_room(settings.room_preset)  # before anything starts: a typo costs nothing
     rep.stage("programme")
     with _timed("programme", cpu, wall):
         programme = load_announcer()

@@ -29,7 +29,9 @@ __all__ = [
     "ROOM_PRESET",
     "EventCallback",
     "JsonlRun",
+    "check_room",
     "demo_rooms",
+    "room_presets",
     "run_broadcaster",
     "run_jsonl_process",
     "run_receiver",
@@ -290,6 +292,25 @@ def run_receiver(
     return run_jsonl_process("receiver", args, log_path, on_event, timeout_s)
 
 
+def room_presets() -> dict[str, Any]:
+    """Every room the chain can use: :func:`demo_rooms` plus ``channel_sim.PRESETS``."""
+    try:
+        import channel_sim
+    except ImportError as exc:  # pragma: no cover - depends on the installation
+        raise ComponentMissing(
+            f"the channel simulator is not importable ({exc}); install the bench extra: "
+            "pip install 'jimaku[bench]'"
+        ) from exc
+    return {**getattr(channel_sim, "PRESETS", {}), **demo_rooms()}
+
+
+def check_room(preset: str) -> None:
+    """Raise :class:`StageFailed` naming the known rooms when ``preset`` is not one of them."""
+    known = room_presets()
+    if preset not in known:
+        raise StageFailed(f"unknown room {preset!r}; use one of: {', '.join(sorted(known))}")
+
+
 def simulate_room(
     onair: np.ndarray, sample_rate_hz: int, seed: int, preset: str = ROOM_PRESET,
     triggers_only: np.ndarray | None = None,
@@ -322,7 +343,7 @@ def simulate_room(
             f"the channel simulator is not importable ({exc}); install the bench extra: "
             "pip install 'jimaku[bench]'"
         ) from exc
-    presets = {**getattr(channel_sim, "PRESETS", {}), **demo_rooms()}
+    presets = room_presets()
     if preset not in presets:
         raise StageFailed(
             f"unknown room {preset!r}; use one of: {', '.join(sorted(presets))}"
