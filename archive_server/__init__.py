@@ -1,1 +1,37 @@
-"""archive_server (placeholder: this component has not landed yet)."""
+"""archive_server: the caption archive service (FastAPI + SQLAlchemy Core async).
+
+Layers: routes (:mod:`archive_server.app`) -> :class:`~archive_server.store.Store` ->
+tables (:mod:`archive_server.schema`); request/response bodies in :mod:`archive_server.models`.
+
+Errors::
+
+    ArchiveServerError          base (HTTP 500)
+    ├── AuthError               401 missing/unknown token
+    ├── ForbiddenChannel        403 token of another channel
+    ├── ChannelNotFound         404
+    ├── ChannelExists           409 (admin CLI)
+    ├── RateLimited             429
+    └── StorageError            503 (SQLAlchemy / driver errors mapped here)
+"""
+
+from __future__ import annotations
+
+from archive_server.errors import (
+    ArchiveServerError,
+    AuthError,
+    ChannelExists,
+    ChannelNotFound,
+    ForbiddenChannel,
+    RateLimited,
+    StorageError,
+)
+
+__all__ = [
+    "ArchiveServerError",
+    "AuthError",
+    "ChannelExists",
+    "ChannelNotFound",
+    "ForbiddenChannel",
+    "RateLimited",
+    "StorageError",
+]

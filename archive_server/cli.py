@@ -1,11 +1,151 @@
-"""Subcommands of this component (placeholder until the component lands: registers none)."""
+"""``jimaku archive serve|migrate|add-channel|list-channels|rotate-token``."""
 
 from __future__ import annotations
 
 import argparse
 
-__all__ = ["register"]
+__all__ = ["main", "register"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Register this component's subcommands (none yet)."""
+    """Register ``jimaku archive ...``."""
+    p = subparsers.add_parser("archive", help="the caption archive server and its admin",
+                              description="Run the caption archive (FastAPI + uvicorn) and manage "
+                                          "its channels and write tokens.")
+    sub = p.add_subparsers(dest="archive_command", metavar="ACTION", required=True)
+
+    def db_arg(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--db", default=None,
+                        help="SQLAlchemy URL (default $JIMAKU_ARCHIVE_DB or "
+                             "sqlite+aiosqlite:///jimaku-archive.db)")
+
+    s = sub.add_parser("serve", help="run the server")
+    db_arg(s)
+    s.add_argument("--host", default=None)
+    s.add_argument("--port", type=int, default=None)
+    s.set_defaults(func=run_serve, extra="server")
+    m = sub.add_parser("migrate", help="create/upgrade the database schema")
+    db_arg(m)
+    m.set_defaults(func=run_migrate, extra="server")
+    a = sub.add_parser("add-channel", help="create a channel; prints its write token once")
+    a.add_argument("name")
+    a.add_argument("--id", type=int, default=None, help="channel id 0-4095 (default: lowest free)")
+    a.add_argument("--language", default="ko")
+    a.add_argument("--json", action="store_true", help='print {"channel": N, "token": "..."}')
+    db_arg(a)
+    a.set_defaults(func=run_add_channel, extra="server")
+    lc = sub.add_parser("list-channels", help="list channels")
+    lc.add_argument("--json", action="store_true")
+    db_arg(lc)
+    lc.set_defaults(func=run_list_channels, extra="server")
+    r = sub.add_parser("rotate-token", help="issue a new write token (revokes the old ones)")
+    r.add_argument("channel", type=int)
+    r.add_argument("--keep-old", action="store_true", help="do not revoke existing tokens")
+    r.add_argument("--json", action="store_true")
+    db_arg(r)
+    r.set_defaults(func=run_rotate_token, extra="server")
+
+
+def _settings(args: argparse.Namespace) -> object:
+    from archive_server.settings import ArchiveSettings
+
+    over = {k: v for k, v in (("db", getattr(args, "db", None)), ("host", getattr(args, "host", None)),
+                              ("port", getattr(args, "port", None))) if v is not None}
+    return ArchiveSettings(**over)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    """Run uvicorn until SIGINT/SIGTERM (graceful: open requests finish, then the DB closes)."""
+    import uvicorn
+
+    from archive_server.app import create_app
+    from archive_server.logs import setup_logging
+    from archive_server.settings import ArchiveSettings
+
+    s = _settings(args)
+    assert isinstance(s, ArchiveSettings)
+    setup_logging(s.log_level)
+    app = create_app(s)
+    uvicorn.run(app, host=s.host, port=s.port, access_log=False, log_config=None,
+                timeout_graceful_shutdown=5, ws_max_size=65536, backlog=4096)
+    return 0
+
+
+def _admin(args: argparse.Namespace, action: str) -> int:
+    import asyncio
+    import json
+    import sys
+
+    from archive_server.errors import ArchiveServerError
+    from archive_server.settings import ArchiveSettings
+    from archive_server.store import Store
+
+    s = _settings(args)
+    assert isinstance(s, ArchiveSettings)
+
+    async def go() -> int:
+        store = Store(s.db)
+        try:
+            await store.migrate()
+            if action == "migrate":
+                print(f"schema ready in {s.db}")
+            elif action == "add":
+                ch, tok = await store.add_channel(args.name, args.id, args.language)
+                if args.json:
+                    print(json.dumps({"channel": ch, "token": tok}))
+                else:
+                    print(f"channel {ch} ({args.name}) created; write token (shown once):\n{tok}")
+            elif action == "list":
+                chans = await store.list_channels()
+                if args.json:
+                    print(json.dumps({"channels": [c.model_dump() for c in chans]}))
+                else:
+                    for c in chans:
+                        print(f"{c.id:5d}  {c.name}  {c.language or '-'}")
+            elif action == "rotate":
+                tok = await store.rotate_token(args.channel, keep_old=args.keep_old)
+                if args.json:
+                    print(json.dumps({"channel": args.channel, "token": tok}))
+                else:
+                    print(f"new write token for channel {args.channel} (shown once):\n{tok}")
+            return 0
+        finally:
+            await store.close()
+
+    try:
+        return asyncio.run(go())
+    except (ArchiveServerError, ValueError) as exc:
+        print(f"jimaku archive: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def run_migrate(args: argparse.Namespace) -> int:
+    """``jimaku archive migrate``."""
+    return _admin(args, "migrate")
+
+
+def run_add_channel(args: argparse.Namespace) -> int:
+    """``jimaku archive add-channel``."""
+    return _admin(args, "add")
+
+
+def run_list_channels(args: argparse.Namespace) -> int:
+    """``jimaku archive list-channels``."""
+    return _admin(args, "list")
+
+
+def run_rotate_token(args: argparse.Namespace) -> int:
+    """``jimaku archive rotate-token``."""
+    return _admin(args, "rotate")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m archive_server ...`` (same actions as ``jimaku archive``)."""
+    parser = argparse.ArgumentParser(prog="python -m archive_server")
+    sub = parser.add_subparsers(dest="command", required=True)
+    register(sub)
+    import sys
+
+    args = parser.parse_args(["archive", *(argv if argv is not None else sys.argv[1:])])
+    rc: int = args.func(args)
+    return rc

@@ -1,0 +1,429 @@
+"""The FastAPI application: routes -> :class:`~archive_server.store.Store` -> tables.
+
+``create_app(settings)`` builds an app; the store, hub and limiters live on ``app.state`` and reach
+routes through ``Annotated`` dependencies (:data:`StoreDep`, :data:`SettingsDep`, ...), which tests
+override.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, Path, Query, Request, Response, WebSocket
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse, PlainTextResponse
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.websockets import WebSocketDisconnect
+
+from archive_server.errors import ArchiveServerError, ChannelNotFound, RateLimited
+from archive_server.hub import Hub
+from archive_server.models import (
+    Caption,
+    CaptionIn,
+    CaptionList,
+    ChannelList,
+    ErrorOut,
+    LiveMessage,
+)
+from archive_server.ratelimit import RateLimiter
+from archive_server.settings import ArchiveSettings, get_settings
+from archive_server.store import Store
+from archive_server.subtitles import to_srt, to_vtt
+
+__all__ = ["SettingsDep", "StoreDep", "create_app"]
+
+log = logging.getLogger("archive_server")
+
+ChannelP = Annotated[int, Path(ge=0, le=4095, description="channel id (trigger payload, 12 bits)")]
+SeqP = Annotated[int, Path(ge=0, le=(1 << 20) - 1, description="sequence number (20 bits)")]
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorOut} for code in (401, 403, 404, 413, 422, 429, 503)
+}
+
+
+def _settings_dep(request: Request) -> ArchiveSettings:
+    s: ArchiveSettings = request.app.state.settings
+    return s
+
+
+def _store_dep(request: Request) -> Store:
+    s: Store = request.app.state.store
+    return s
+
+
+def _hub_dep(request: Request) -> Hub:
+    h: Hub = request.app.state.hub
+    return h
+
+
+SettingsDep = Annotated[ArchiveSettings, Depends(_settings_dep)]
+StoreDep = Annotated[Store, Depends(_store_dep)]
+HubDep = Annotated[Hub, Depends(_hub_dep)]
+
+
+class _Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter("archive_requests_total", "HTTP requests",
+                                ["method", "route", "status"], registry=self.registry)
+        self.latency = Histogram("archive_request_seconds", "HTTP request latency",
+                                 ["method", "route"], registry=self.registry,
+                                 buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5, 30))
+        self.captions = Gauge("archive_captions_stored", "captions in the database", registry=self.registry)
+        self.writes = Counter("archive_caption_writes_total", "caption writes that changed something",
+                              ["event"], registry=self.registry)
+        self.subscribers = Gauge("archive_live_subscribers", "live WebSocket subscribers",
+                                 registry=self.registry)
+        self.caption_gets = Counter("archive_caption_gets_total", "GETs of one caption by id",
+                                    ["channel", "seq"], registry=self.registry)
+
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+
+class _Guard:
+    """Pure-ASGI middleware: body limit + UTF-8 check on writes, metrics, JSON access log."""
+
+    def __init__(self, app: Any, metrics: _Metrics, max_body: int) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.max_body = max_body
+
+    async def _reject(self, send: Send, status: int, detail: str, code: str) -> None:
+        body = json.dumps({"detail": detail, "code": code}).encode()
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        t0 = time.perf_counter()
+        method = scope["method"]
+        status_box = [500]
+
+        async def send_wrap(msg: Message) -> None:
+            if msg["type"] == "http.response.start":
+                status_box[0] = int(msg["status"])
+            await send(msg)
+
+        try:
+            if method in ("PUT", "POST", "PATCH"):
+                chunks: list[bytes] = []
+                size = 0
+                more = True
+                while more:
+                    m = await receive()
+                    if m["type"] == "http.disconnect":
+                        return
+                    chunk = m.get("body", b"")
+                    size += len(chunk)
+                    if size > self.max_body:
+                        status_box[0] = 413
+                        await self._reject(send, 413, f"request body over {self.max_body} bytes; "
+                                           "captions are at most 2000 characters", "body_too_large")
+                        return
+                    chunks.append(chunk)
+                    more = bool(m.get("more_body"))
+                body = b"".join(chunks)
+                try:
+                    body.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    status_box[0] = 422
+                    await self._reject(send, 422, f"request body is not valid UTF-8 (byte {exc.start}); "
+                                       "send UTF-8 JSON", "invalid_utf8")
+                    return
+                sent = [False]
+
+                async def replay() -> Message:
+                    if not sent[0]:
+                        sent[0] = True
+                        return {"type": "http.request", "body": body, "more_body": False}
+                    return await receive()
+
+                await self.app(scope, replay, send_wrap)
+            else:
+                await self.app(scope, receive, send_wrap)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            dt_s = time.perf_counter() - t0
+            self.metrics.requests.labels(method, route, str(status_box[0])).inc()
+            self.metrics.latency.labels(method, route).observe(dt_s)
+            if method != "GET" or status_box[0] >= 500:
+                log.info("request", extra={"json": {
+                    "method": method, "path": scope["path"], "status": status_box[0],
+                    "ms": round(dt_s * 1000, 2),
+                    "client": (scope.get("client") or ("?",))[0]}})
+
+
+def _etag(c: Caption) -> str:
+    h = hashlib.sha256(f"{c.text}\x00{c.final}\x00{c.updated_at.isoformat()}".encode()).hexdigest()[:12]
+    return f'"{c.channel}-{c.seq}-{c.revision}-{h}"'
+
+
+def _caption_response(c: Caption, settings: ArchiveSettings, if_none_match: str | None,
+                      status: int = 200) -> Response:
+    headers: dict[str, str] = {}
+    if c.final:
+        etag = _etag(c)
+        headers["ETag"] = etag
+        # Short max-age: corrections happen; revalidation by ETag is cheap.
+        headers["Cache-Control"] = f"public, max-age={settings.final_max_age_s}"
+        if if_none_match is not None and etag in [t.strip() for t in if_none_match.split(",")]:
+            return Response(status_code=304, headers=headers)
+    else:
+        headers["Cache-Control"] = "no-cache"
+    return Response(c.model_dump_json(), status_code=status, headers=headers,
+                    media_type="application/json")
+
+
+def create_app(settings: ArchiveSettings | None = None) -> FastAPI:
+    """Build the archive app for ``settings`` (default: :func:`get_settings`)."""
+    settings = settings or get_settings()
+    metrics = _Metrics()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = Store(settings.db)
+        await store.migrate()
+        app.state.store = store
+        metrics.captions.set(await store.count_captions())
+        log.info("archive started", extra={"json": {"db": _safe_url(settings.db)}})
+        try:
+            yield
+        finally:
+            await store.close()
+            log.info("archive stopped", extra={"json": {}})
+
+    app = FastAPI(title="jimaku archive", version="1", lifespan=lifespan,
+                  description="Caption archive: broadcasters PUT captions under their trigger IDs; "
+                              "receivers GET them (or follow them live).")
+    app.state.settings = settings
+    app.state.hub = Hub()
+    app.state.metrics = metrics
+    app.state.write_limit = RateLimiter(settings.write_rate_per_s, settings.write_burst)
+    app.state.wait_limit = RateLimiter(settings.wait_rate_per_s, settings.wait_burst)
+    app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET"],
+                       allow_headers=["*"], expose_headers=["ETag"])
+    app.add_middleware(_Guard, metrics=metrics, max_body=settings.max_body_bytes)
+
+    @app.exception_handler(ArchiveServerError)
+    async def _own(_: Request, exc: ArchiveServerError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc), "code": exc.code}, status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        parts = []
+        for e in exc.errors():
+            loc = ".".join(str(x) for x in e.get("loc", ()))
+            parts.append(f"{loc}: {e.get('msg')}")
+        return JSONResponse({"detail": "; ".join(parts) or "invalid request", "code": "invalid"},
+                            status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return JSONResponse({"detail": str(exc.detail), "code": code}, status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz() -> dict[str, str]:
+        """Liveness: 200 when the server runs."""
+        return {"status": "ok"}
+
+    @app.get("/metrics", tags=["ops"], response_class=PlainTextResponse)
+    async def metrics_route() -> Response:
+        """Prometheus text format: requests, latencies, captions stored, live subscribers."""
+        metrics.subscribers.set(app.state.hub.subscribers)
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/v1/channels", response_model=ChannelList, tags=["channels"])
+    async def list_channels(store: StoreDep) -> ChannelList:
+        """All channels."""
+        return ChannelList(channels=await store.list_channels())
+
+    @app.put("/v1/channels/{channel}/captions/{seq}", response_model=Caption, responses=ERRORS,
+             status_code=200, tags=["captions"])
+    async def put_caption(channel: ChannelP, seq: SeqP, body: CaptionIn, store: StoreDep,
+                          hub: HubDep, s: SettingsDep,
+                          authorization: Annotated[str | None, Header()] = None) -> Response:
+        """Create or update a caption (Bearer token of the channel). 201 when created."""
+        token = None
+        if authorization and authorization.lower().startswith("bearer "):
+            token = authorization[7:].strip()
+        await store.check_token(channel, token)
+        assert token is not None
+        if not app.state.write_limit.allow(token):
+            raise RateLimited(f"more than {s.write_rate_per_s:g} writes/s for this token; slow down")
+        res = await store.put_caption(channel, seq, body)
+        if res.changed:
+            metrics.writes.labels("created" if res.created else "updated").inc()
+            if res.created:
+                metrics.captions.inc()
+            hub.publish(res.cursor, res.created, res.caption)
+        return Response(res.caption.model_dump_json(), status_code=201 if res.created else 200,
+                        media_type="application/json")
+
+    @app.get("/v1/channels/{channel}/captions/{seq}", response_model=Caption, responses=ERRORS,
+             tags=["captions"])
+    async def get_caption(request: Request, channel: ChannelP, seq: SeqP, store: StoreDep,
+                          hub: HubDep, s: SettingsDep,
+                          wait: Annotated[float, Query(ge=0, le=30, description="long-poll seconds")] = 0.0,
+                          if_none_match: Annotated[str | None, Header()] = None) -> Response:
+        """The caption; with ``wait`` returns as soon as it exists and is final."""
+        metrics.caption_gets.labels(str(channel), str(seq)).inc()
+        wait = min(wait, s.max_wait_s)
+        cap = await store.get_caption(channel, seq)
+        if (cap is None or not cap.final) and wait > 0:
+            client = (request.client.host if request.client else "?")
+            if not app.state.wait_limit.allow(client):
+                raise RateLimited(f"more than {s.wait_rate_per_s:g} long-polls/s from {client}; "
+                                  "slow down")
+            deadline = time.monotonic() + wait
+            while cap is None or not cap.final:
+                ev = hub.waiter(channel, seq)
+                try:
+                    cap = await store.get_caption(channel, seq)  # re-read after registering
+                    if cap is not None and cap.final:
+                        break
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(ev.wait(), left)
+                    cap = await store.get_caption(channel, seq)
+                finally:
+                    hub.unwait(channel, seq, ev)
+                if time.monotonic() >= deadline:
+                    break
+        if cap is None:
+            if not await store.channel_exists(channel):
+                raise ChannelNotFound(f"no channel {channel}")
+            return JSONResponse({"detail": f"no caption {seq} on channel {channel}", "code": "not_found"},
+                                status_code=404, headers={"Cache-Control": "no-store"})
+        return _caption_response(cap, s, if_none_match)
+
+    async def _history(store: Store, channel: int, after: int | None, since: dt.datetime | None,
+                       until: dt.datetime | None, limit: int) -> list[Caption]:
+        if not await store.channel_exists(channel):
+            raise ChannelNotFound(f"no channel {channel}")
+        return await store.list_captions(channel, after=after, since=since, until=until, limit=limit)
+
+    @app.get("/v1/channels/{channel}/captions", response_model=CaptionList, responses=ERRORS,
+             tags=["captions"])
+    async def list_captions(channel: ChannelP, store: StoreDep,
+                            after: Annotated[int | None, Query(ge=-1, le=(1 << 20) - 1)] = None,
+                            since: dt.datetime | None = None,
+                            limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> CaptionList:
+        """History: seq above ``after``, or on-air at/after ``since`` (ISO-8601 with offset)."""
+        if since is not None and since.tzinfo is None:
+            since = since.replace(tzinfo=dt.UTC)
+        return CaptionList(captions=await _history(store, channel, after, since, None, limit))
+
+    def _window(frm: dt.datetime | None, to: dt.datetime | None) -> tuple[dt.datetime | None, dt.datetime | None]:
+        f = frm.replace(tzinfo=dt.UTC) if frm is not None and frm.tzinfo is None else frm
+        t = to.replace(tzinfo=dt.UTC) if to is not None and to.tzinfo is None else to
+        return f, t
+
+    @app.get("/v1/channels/{channel}/captions.vtt", responses=ERRORS, tags=["captions"],
+             response_class=PlainTextResponse)
+    async def captions_vtt(channel: ChannelP, store: StoreDep,
+                           frm: Annotated[dt.datetime | None, Query(alias="from")] = None,
+                           to: dt.datetime | None = None) -> Response:
+        """The archive as WebVTT (times relative to ``from`` or the first caption)."""
+        f, t = _window(frm, to)
+        caps = await _history(store, channel, None, f, t, 1000)
+        return Response(to_vtt(caps, f), media_type="text/vtt; charset=utf-8")
+
+    @app.get("/v1/channels/{channel}/captions.srt", responses=ERRORS, tags=["captions"],
+             response_class=PlainTextResponse)
+    async def captions_srt(channel: ChannelP, store: StoreDep,
+                           frm: Annotated[dt.datetime | None, Query(alias="from")] = None,
+                           to: dt.datetime | None = None) -> Response:
+        """The archive as SubRip."""
+        f, t = _window(frm, to)
+        caps = await _history(store, channel, None, f, t, 1000)
+        return Response(to_srt(caps, f), media_type="application/x-subrip; charset=utf-8")
+
+    @app.websocket("/v1/channels/{channel}/live")
+    async def live(ws: WebSocket, channel: int, after_cursor: int | None = None) -> None:
+        """Every write on the channel as ``LiveMessage`` JSON; resume with ``after_cursor``."""
+        store: Store = app.state.store
+        hub: Hub = app.state.hub
+        await ws.accept()
+        if not 0 <= channel <= 4095 or not await store.channel_exists(channel):
+            await ws.send_json({"type": "error", "code": "channel_not_found",
+                                "detail": f"no channel {channel}"})
+            await ws.close(code=4404)
+            return
+        q = hub.subscribe(channel)
+        metrics.subscribers.set(hub.subscribers)
+
+        async def reader() -> None:
+            with contextlib.suppress(WebSocketDisconnect):
+                while True:
+                    await ws.receive_text()
+
+        rtask = asyncio.create_task(reader())
+        last = after_cursor if after_cursor is not None else await store.last_cursor(channel)
+        try:
+            async def resync() -> None:
+                nonlocal last
+                while True:
+                    batch = await store.events_after(channel, last, 1000)
+                    for cur, cap in batch:
+                        msg = LiveMessage(cursor=cur, event="created" if cap.revision == 1 else "updated",
+                                          caption=cap)
+                        await ws.send_text(msg.model_dump_json())
+                        last = cur
+                    if len(batch) < 1000:
+                        return
+
+            if after_cursor is not None:
+                await resync()
+            while True:
+                gtask = asyncio.ensure_future(q.get())
+                done, _ = await asyncio.wait({gtask, rtask}, return_when=asyncio.FIRST_COMPLETED)
+                if rtask in done:
+                    gtask.cancel()
+                    return
+                msg = gtask.result()
+                if msg is None:
+                    await resync()
+                    continue
+                if msg.cursor <= last:
+                    continue
+                await ws.send_text(msg.model_dump_json())
+                last = msg.cursor
+        except (WebSocketDisconnect, RuntimeError):
+            return
+        finally:
+            rtask.cancel()
+            hub.unsubscribe(channel, q)
+            metrics.subscribers.set(hub.subscribers)
+
+    return app
+
+
+def _safe_url(url: str) -> str:
+    # Never log a database password.
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url

@@ -1,0 +1,54 @@
+"""Settings of the archive server: environment ``JIMAKU_ARCHIVE_*`` overridden by CLI flags."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["ArchiveSettings", "get_settings"]
+
+
+class ArchiveSettings(BaseSettings):
+    """Everything the server can be told (frozen; tests build their own and override the dep).
+
+    Attributes
+    ----------
+    db : str
+        SQLAlchemy async URL: ``sqlite+aiosqlite:///path.db`` or ``postgresql+asyncpg://...``.
+    host, port : str, int
+        Where uvicorn listens (loopback by default).
+    max_wait_s : float
+        Upper bound of ``?wait=`` long-polls, seconds.
+    write_rate_per_s, write_burst : float, int
+        Token bucket per write token (PUTs per second, bucket size).
+    wait_rate_per_s, wait_burst : float, int
+        Token bucket per client address for long-polls (``wait > 0``).
+    final_max_age_s : int
+        ``Cache-Control: max-age`` for final captions; short because corrections happen.
+    cors_origins : list[str]
+        Origins allowed to read (reads are public).
+    max_body_bytes : int
+        Request bodies above this get 413.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="JIMAKU_ARCHIVE_", frozen=True)
+
+    db: str = "sqlite+aiosqlite:///jimaku-archive.db"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_wait_s: float = 30.0
+    write_rate_per_s: float = 50.0
+    write_burst: int = 200
+    wait_rate_per_s: float = 20.0
+    wait_burst: int = 60
+    final_max_age_s: int = 2
+    cors_origins: list[str] = ["*"]
+    max_body_bytes: int = 64 * 1024
+    log_level: str = "info"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> ArchiveSettings:
+    """The process-wide settings from the environment (cached; tests override the dependency)."""
+    return ArchiveSettings()
