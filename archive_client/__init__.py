@@ -1,1 +1,28 @@
-"""archive_client (placeholder: this component has not landed yet)."""
+"""archive_client: the small HTTP/WebSocket client of the caption archive (no FastAPI import).
+
+Errors (httpx/websockets errors are mapped at this boundary)::
+
+    ArchiveError
+    ├── ArchiveUnavailable   connect error, timeout, 5xx, 429, dropped live feed: retry later
+    ├── ArchiveAuthError     401/403: the token is missing, wrong or another channel's
+    └── ArchiveRejected      other 4xx; .status, .detail and .code are the server's
+"""
+
+from __future__ import annotations
+
+from archive_client.client import ArchiveClient, AsyncArchiveClient
+from archive_client.errors import ArchiveAuthError, ArchiveError, ArchiveRejected, ArchiveUnavailable
+from archive_client.models import Caption, CaptionIn, LiveEvent, Word
+
+__all__ = [
+    "ArchiveAuthError",
+    "ArchiveClient",
+    "ArchiveError",
+    "ArchiveRejected",
+    "ArchiveUnavailable",
+    "AsyncArchiveClient",
+    "Caption",
+    "CaptionIn",
+    "LiveEvent",
+    "Word",
+]

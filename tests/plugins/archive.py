@@ -1,1 +1,134 @@
-"""Fixtures for the archive service (placeholder until its owner fills it in)."""
+"""Fixtures for a REAL archive server (uvicorn subprocess on 127.0.0.1, temp SQLite file).
+
+``archive_factory`` (function-scoped)
+    Call it (optionally ``archive_factory(db_url=...)``) to get an :class:`ArchiveHandle`: a server
+    started with ``python -m archive_server serve`` on a free loopback port, ready (/healthz
+    answered). Handle: ``.url``, ``.db_url``, ``.port``, ``.add_channel(name, id=None) ->
+    (channel, token)`` (runs ``add-channel`` against the same DB, works while running),
+    ``.stop()`` (SIGTERM, graceful), ``.kill()`` (SIGKILL), ``.start()`` (restart on the same port
+    and DB), ``.log`` (path of its JSON log). Everything is stopped at teardown.
+``archive_server``
+    A started server with one channel (id 7, "test"): ``.url``, ``.channel``, ``.token`` plus the
+    handle's methods.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+__all__ = ["ArchiveHandle", "archive_factory", "archive_server"]
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class ArchiveHandle:
+    """One archive server subprocess (see module docstring)."""
+
+    def __init__(self, tmp: Path, db_url: str | None = None, env: dict[str, str] | None = None) -> None:
+        self.tmp = tmp
+        self.db_url = db_url or f"sqlite+aiosqlite:///{tmp / 'archive.db'}"
+        self.port = _port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = tmp / f"archive-{self.port}.log"
+        self.env = {**os.environ, **(env or {})}
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.channel = -1
+        self.token = ""
+
+    def _admin(self, *args: str) -> str:
+        out = subprocess.run([sys.executable, "-m", "archive_server", *args, "--db", self.db_url],
+                             capture_output=True, text=True, timeout=60, env=self.env)
+        if out.returncode != 0:
+            raise RuntimeError(f"archive {args[0]} failed: {out.stderr.strip()}")
+        return out.stdout
+
+    def add_channel(self, name: str, id: int | None = None) -> tuple[int, str]:  # noqa: A002
+        """Create a channel; returns (channel id, write token)."""
+        args = ["add-channel", name, "--json"] + (["--id", str(id)] if id is not None else [])
+        info = json.loads(self._admin(*args).strip().splitlines()[-1])
+        return int(info["channel"]), str(info["token"])
+
+    def start(self, timeout_s: float = 30.0) -> None:
+        """Start (or restart) on the same port and DB; returns when /healthz answers."""
+        if self.proc is not None and self.proc.poll() is None:
+            return
+        with open(self.log, "ab") as logf:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "archive_server", "serve", "--db", self.db_url,
+                 "--host", "127.0.0.1", "--port", str(self.port)],
+                stdout=logf, stderr=subprocess.STDOUT, env=self.env)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"archive server exited ({self.proc.returncode}): "
+                                   f"{self.log.read_text()[-2000:]}")
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1.0).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        self.kill()
+        raise RuntimeError(f"archive server did not answer /healthz in {timeout_s} s")
+
+    def stop(self) -> None:
+        """Graceful stop (SIGTERM)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def kill(self) -> None:
+        """SIGKILL, no chance to flush anything."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+
+@pytest.fixture
+def archive_factory(tmp_path: Path) -> Iterator[Callable[..., ArchiveHandle]]:
+    """Factory of started :class:`ArchiveHandle` servers, all stopped at teardown."""
+    made: list[ArchiveHandle] = []
+
+    def make(db_url: str | None = None, env: dict[str, str] | None = None,
+             start: bool = True) -> ArchiveHandle:
+        d = tmp_path / f"archive{len(made)}"
+        d.mkdir()
+        h = ArchiveHandle(d, db_url, env)
+        made.append(h)
+        if start:
+            h.start()
+        return h
+
+    yield make
+    for h in made:
+        h.stop()
+
+
+@pytest.fixture
+def archive_server(archive_factory: Callable[..., ArchiveHandle]) -> ArchiveHandle:
+    """A running archive with channel 7 ("test"): ``.url``, ``.channel``, ``.token``."""
+    h = archive_factory(start=False)
+    h.channel, h.token = h.add_channel("test", id=7)
+    h.start()
+    return h

@@ -1,0 +1,192 @@
+"""Sync and async HTTP/WebSocket clients of the archive (httpx + websockets)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from archive_client.errors import ArchiveAuthError, ArchiveError, ArchiveRejected, ArchiveUnavailable
+from archive_client.models import Caption, CaptionIn, LiveEvent
+
+__all__ = ["ArchiveClient", "AsyncArchiveClient"]
+
+
+def _headers(token: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+def _check(r: httpx.Response, what: str) -> None:
+    if r.status_code < 400:
+        return
+    try:
+        body = r.json()
+        detail, code = str(body.get("detail", "")), str(body.get("code", ""))
+    except (ValueError, AttributeError):
+        detail, code = r.text[:200], ""
+    msg = f"{what}: HTTP {r.status_code}: {detail}"
+    if r.status_code in (401, 403):
+        raise ArchiveAuthError(msg, r.status_code)
+    if r.status_code == 429 or r.status_code >= 500:
+        raise ArchiveUnavailable(msg)
+    raise ArchiveRejected(msg, r.status_code, detail, code)
+
+
+def _body(c: CaptionIn) -> dict[str, Any]:
+    return json.loads(c.model_dump_json())  # type: ignore[no-any-return]
+
+
+class ArchiveClient:
+    """Blocking client (one keep-alive connection pool; thread-safe per httpx).
+
+    Parameters
+    ----------
+    url : str
+        Archive base URL, e.g. ``http://127.0.0.1:8000``.
+    token : str or None
+        Channel write token (only for :meth:`put_caption`).
+    timeout_s : float
+        Connect/read timeout, seconds (a long-poll adds its wait on top).
+    """
+
+    def __init__(self, url: str, token: str | None = None, timeout_s: float = 5.0) -> None:
+        self.url = url.rstrip("/")
+        self.token = token
+        self.timeout_s = timeout_s
+        self._http = httpx.Client(base_url=self.url, timeout=timeout_s)
+
+    def _req(self, method: str, path: str, what: str, **kw: Any) -> httpx.Response:
+        try:
+            r = self._http.request(method, path, **kw)
+        except httpx.TimeoutException as exc:
+            raise ArchiveUnavailable(f"{what}: archive at {self.url} timed out ({exc!r})") from exc
+        except httpx.HTTPError as exc:
+            raise ArchiveUnavailable(f"{what}: archive at {self.url} unreachable ({exc!r})") from exc
+        return r
+
+    def put_caption(self, channel: int, seq: int, caption: CaptionIn) -> Caption:
+        """Create/update caption (channel, seq); returns what the archive stored."""
+        what = f"PUT caption {channel}/{seq}"
+        r = self._req("PUT", f"/v1/channels/{channel}/captions/{seq}", what,
+                      json=_body(caption), headers=_headers(self.token))
+        _check(r, what)
+        return Caption.model_validate(r.json())
+
+    def get_caption(self, channel: int, seq: int, wait_s: float = 0.0) -> Caption | None:
+        """The caption, or None (404). ``wait_s`` > 0 long-polls until it exists and is final."""
+        what = f"GET caption {channel}/{seq}"
+        params = {"wait": f"{min(wait_s, 30.0):.3f}"} if wait_s > 0 else None
+        r = self._req("GET", f"/v1/channels/{channel}/captions/{seq}", what, params=params,
+                      timeout=self.timeout_s + max(0.0, wait_s))
+        if r.status_code == 404 and r.json().get("code") == "not_found":
+            return None
+        _check(r, what)
+        return Caption.model_validate(r.json())
+
+    def list_captions(self, channel: int, after: int | None = None, limit: int = 100) -> list[Caption]:
+        """History of a channel (by seq above ``after``)."""
+        what = f"GET captions of channel {channel}"
+        params: dict[str, Any] = {"limit": limit}
+        if after is not None:
+            params["after"] = after
+        r = self._req("GET", f"/v1/channels/{channel}/captions", what, params=params)
+        _check(r, what)
+        return [Caption.model_validate(c) for c in r.json()["captions"]]
+
+    def health(self) -> bool:
+        """True when /healthz answers 200 (False on an error status; ArchiveUnavailable if down)."""
+        r = self._req("GET", "/healthz", "health check")
+        return r.status_code == 200
+
+    def close(self) -> None:
+        """Close connections."""
+        self._http.close()
+
+    def __enter__(self) -> ArchiveClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class AsyncArchiveClient:
+    """Async twin of :class:`ArchiveClient`, plus :meth:`live`. Use as ``async with``."""
+
+    def __init__(self, url: str, token: str | None = None, timeout_s: float = 5.0) -> None:
+        self.url = url.rstrip("/")
+        self.token = token
+        self.timeout_s = timeout_s
+        self._http = httpx.AsyncClient(base_url=self.url, timeout=timeout_s)
+
+    async def __aenter__(self) -> AsyncArchiveClient:
+        return self
+
+    async def __aexit__(self, t: type[BaseException] | None, e: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close connections."""
+        await self._http.aclose()
+
+    async def _req(self, method: str, path: str, what: str, **kw: Any) -> httpx.Response:
+        try:
+            return await self._http.request(method, path, **kw)
+        except httpx.TimeoutException as exc:
+            raise ArchiveUnavailable(f"{what}: archive at {self.url} timed out ({exc!r})") from exc
+        except httpx.HTTPError as exc:
+            raise ArchiveUnavailable(f"{what}: archive at {self.url} unreachable ({exc!r})") from exc
+
+    async def put_caption(self, channel: int, seq: int, caption: CaptionIn) -> Caption:
+        """See :meth:`ArchiveClient.put_caption`."""
+        what = f"PUT caption {channel}/{seq}"
+        r = await self._req("PUT", f"/v1/channels/{channel}/captions/{seq}", what,
+                            json=_body(caption), headers=_headers(self.token))
+        _check(r, what)
+        return Caption.model_validate(r.json())
+
+    async def get_caption(self, channel: int, seq: int, wait_s: float = 0.0) -> Caption | None:
+        """See :meth:`ArchiveClient.get_caption`."""
+        what = f"GET caption {channel}/{seq}"
+        params = {"wait": f"{min(wait_s, 30.0):.3f}"} if wait_s > 0 else None
+        r = await self._req("GET", f"/v1/channels/{channel}/captions/{seq}", what, params=params,
+                            timeout=self.timeout_s + max(0.0, wait_s))
+        if r.status_code == 404 and r.json().get("code") == "not_found":
+            return None
+        _check(r, what)
+        return Caption.model_validate(r.json())
+
+    async def health(self) -> bool:
+        """See :meth:`ArchiveClient.health`."""
+        r = await self._req("GET", "/healthz", "health check")
+        return r.status_code == 200
+
+    async def live(self, channel: int, after_cursor: int | None = None) -> AsyncIterator[LiveEvent]:
+        """Follow a channel live; pass the last ``cursor`` seen to resume without gaps.
+
+        Raises :class:`ArchiveUnavailable` when the connection fails or drops,
+        :class:`ArchiveRejected` when the channel does not exist.
+        """
+        import websockets
+
+        ws_url = "ws" + self.url[4:] if self.url.startswith("http") else self.url
+        ws_url += f"/v1/channels/{channel}/live"
+        if after_cursor is not None:
+            ws_url += f"?after_cursor={int(after_cursor)}"
+        try:
+            async with websockets.connect(ws_url, open_timeout=self.timeout_s,
+                                          max_size=1 << 20) as ws:
+                async for raw in ws:
+                    msg = json.loads(raw)
+                    if msg.get("type") == "error":
+                        raise ArchiveRejected(f"live channel {channel}: {msg.get('detail')}", 404,
+                                              str(msg.get("detail")), str(msg.get("code")))
+                    yield LiveEvent(int(msg["cursor"]), str(msg["event"]),
+                                    Caption.model_validate(msg["caption"]))
+        except ArchiveError:
+            raise
+        except (OSError, TimeoutError, websockets.exceptions.WebSocketException) as exc:
+            raise ArchiveUnavailable(f"live channel {channel} at {self.url}: {exc!r}") from exc
