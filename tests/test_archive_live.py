@@ -1,0 +1,161 @@
+"""archive_server through a real uvicorn server on loopback: HTTP, long-poll, WebSocket, client errors."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from archive_client import (
+    ArchiveAuthError,
+    ArchiveClient,
+    ArchiveRejected,
+    ArchiveUnavailable,
+    AsyncArchiveClient,
+    CaptionIn,
+)
+from tests.plugins.archive import ArchiveHandle
+
+_open: list[ArchiveClient] = []
+
+
+def _mk(url: str, token: str | None = None, timeout_s: float = 5.0) -> ArchiveClient:
+    c = ArchiveClient(url, token=token, timeout_s=timeout_s)
+    _open.append(c)
+    return c
+
+
+@pytest.fixture(autouse=True)
+def _close_clients() -> Iterator[None]:
+    yield
+    while _open:
+        _open.pop().close()
+
+
+def test_put_get_roundtrip_and_revision(archive_server: ArchiveHandle) -> None:
+    c = _mk(archive_server.url, token=archive_server.token)
+    t0 = dt.datetime(2026, 11, 28, 6, 0, tzinfo=dt.UTC)
+    body = CaptionIn(text="안녕하세요", final=True, language="ko", start_at=t0,
+                     end_at=t0 + dt.timedelta(seconds=1.5), words=None)
+    a = c.put_caption(7, 1, body)
+    assert (a.text, a.revision, a.final) == ("안녕하세요", 1, True)
+    assert c.put_caption(7, 1, body).revision == 1  # idempotent
+    b = c.put_caption(7, 1, body.model_copy(update={"text": "안녕하십니까"}))
+    assert b.revision == 2
+    got = _mk(archive_server.url).get_caption(7, 1)
+    assert got is not None and got.text == "안녕하십니까" and got.start_at == t0
+    assert _mk(archive_server.url).get_caption(7, 2) is None
+
+
+def test_auth_errors_mapped(archive_server: ArchiveHandle) -> None:
+    other, other_tok = archive_server.add_channel("other", id=9)
+    with pytest.raises(ArchiveAuthError) as e:
+        _mk(archive_server.url).put_caption(7, 1, CaptionIn(text="x"))
+    assert e.value.status == 401
+    with pytest.raises(ArchiveAuthError) as e:
+        _mk(archive_server.url, token="wrong").put_caption(7, 1, CaptionIn(text="x"))
+    assert e.value.status == 401
+    with pytest.raises(ArchiveAuthError) as e:
+        _mk(archive_server.url, token=other_tok).put_caption(7, 1, CaptionIn(text="x"))
+    assert e.value.status == 403 and "channel 9" in str(e.value)
+
+
+def test_rejections_carry_server_detail(archive_server: ArchiveHandle) -> None:
+    c = _mk(archive_server.url, token=archive_server.token)
+    with pytest.raises(ArchiveRejected) as e:
+        c.put_caption(7, 1, CaptionIn(text="x" * 2001))
+    assert e.value.status == 422 and "2000" in e.value.detail
+    with pytest.raises(ArchiveRejected) as e:
+        c.put_caption(7, 1, CaptionIn(text="bell\x07"))
+    assert e.value.status == 422 and "U+0007" in e.value.detail
+
+
+def test_unreachable_is_unavailable() -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(ArchiveUnavailable):
+        _mk(f"http://127.0.0.1:{port}", timeout_s=1.0).get_caption(7, 1)
+
+
+def test_long_poll_returns_when_final_arrives(archive_server: ArchiveHandle) -> None:
+    writer = _mk(archive_server.url, token=archive_server.token)
+
+    def later() -> None:
+        time.sleep(0.5)
+        writer.put_caption(7, 5, CaptionIn(text="partial", final=False))
+        time.sleep(0.3)
+        writer.put_caption(7, 5, CaptionIn(text="done", final=True))
+
+    th = threading.Thread(target=later)
+    t0 = time.monotonic()
+    th.start()
+    got = _mk(archive_server.url).get_caption(7, 5, wait_s=10.0)
+    took = time.monotonic() - t0
+    th.join()
+    assert got is not None and got.text == "done" and got.final
+    assert 0.7 < took < 5.0  # woke on the final write, not at the 10 s deadline
+
+
+def test_long_poll_times_out_with_404(archive_server: ArchiveHandle) -> None:
+    t0 = time.monotonic()
+    assert _mk(archive_server.url).get_caption(7, 6, wait_s=0.5) is None
+    assert time.monotonic() - t0 >= 0.45
+
+
+def test_live_and_resume(archive_server: ArchiveHandle) -> None:
+    writer = _mk(archive_server.url, token=archive_server.token)
+
+    async def go() -> None:
+        async with AsyncArchiveClient(archive_server.url) as ac:
+            it = ac.live(7).__aiter__()
+            first = asyncio.ensure_future(it.__anext__())
+            await asyncio.sleep(0.3)
+            await asyncio.to_thread(writer.put_caption, 7, 10, CaptionIn(text="ten"))
+            ev = await asyncio.wait_for(first, 5)
+            assert (ev.event, ev.caption.seq, ev.caption.text) == ("created", 10, "ten")
+            await it.aclose()  # type: ignore[attr-defined]
+            # while disconnected: one new caption and one correction
+            await asyncio.to_thread(writer.put_caption, 7, 11, CaptionIn(text="eleven"))
+            await asyncio.to_thread(writer.put_caption, 7, 10, CaptionIn(text="TEN"))
+            got = []
+            async for e in ac.live(7, after_cursor=ev.cursor):
+                got.append(e)
+                if len(got) == 2:
+                    break
+            assert [(e.caption.seq, e.caption.text, e.event) for e in got] == [
+                (11, "eleven", "created"), (10, "TEN", "updated")]
+            assert got[0].cursor > ev.cursor and got[1].cursor > got[0].cursor
+            with pytest.raises(ArchiveRejected):
+                async for _ in ac.live(99):
+                    pass
+
+    asyncio.run(go())
+
+
+def test_durability_sigkill(archive_server: ArchiveHandle) -> None:
+    """1,000 PUTs, SIGKILL mid-stream; every acknowledged caption is intact after restart."""
+    acked: dict[int, str] = {}
+    c = _mk(archive_server.url, token=archive_server.token, timeout_s=5.0)
+    killer = threading.Timer(2.0, archive_server.kill)
+    killer.start()
+    for seq in range(1000):
+        text = f"caption {seq} 자막"
+        try:
+            c.put_caption(7, seq, CaptionIn(text=text))
+        except ArchiveUnavailable:
+            break
+        acked[seq] = text
+    killer.join()
+    assert 0 < len(acked) < 1000, f"kill did not land mid-stream ({len(acked)} acked)"
+    archive_server.start()
+    r = _mk(archive_server.url)
+    stored = {x.seq: x.text for x in r.list_captions(7, after=-1, limit=1000)}
+    for seq, text in acked.items():
+        assert stored.get(seq) == text, f"acknowledged caption {seq} lost"
