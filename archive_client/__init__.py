@@ -11,7 +11,12 @@ Errors (httpx/websockets errors are mapped at this boundary)::
 from __future__ import annotations
 
 from archive_client.client import ArchiveClient, AsyncArchiveClient
-from archive_client.errors import ArchiveAuthError, ArchiveError, ArchiveRejected, ArchiveUnavailable
+from archive_client.errors import (
+    ArchiveAuthError,
+    ArchiveError,
+    ArchiveRejected,
+    ArchiveUnavailable,
+)
 from archive_client.models import Caption, CaptionIn, LiveEvent, Word
 
 __all__ = [

@@ -9,7 +9,12 @@ from typing import Any
 
 import httpx
 
-from archive_client.errors import ArchiveAuthError, ArchiveError, ArchiveRejected, ArchiveUnavailable
+from archive_client.errors import (
+    ArchiveAuthError,
+    ArchiveError,
+    ArchiveRejected,
+    ArchiveUnavailable,
+)
 from archive_client.models import Caption, CaptionIn, LiveEvent
 
 __all__ = ["ArchiveClient", "AsyncArchiveClient"]
@@ -64,29 +69,43 @@ class ArchiveClient:
         except httpx.TimeoutException as exc:
             raise ArchiveUnavailable(f"{what}: archive at {self.url} timed out ({exc!r})") from exc
         except httpx.HTTPError as exc:
-            raise ArchiveUnavailable(f"{what}: archive at {self.url} unreachable ({exc!r})") from exc
+            raise ArchiveUnavailable(
+                f"{what}: archive at {self.url} unreachable ({exc!r})"
+            ) from exc
         return r
 
     def put_caption(self, channel: int, seq: int, caption: CaptionIn) -> Caption:
         """Create/update caption (channel, seq); returns what the archive stored."""
         what = f"PUT caption {channel}/{seq}"
-        r = self._req("PUT", f"/v1/channels/{channel}/captions/{seq}", what,
-                      json=_body(caption), headers=_headers(self.token))
+        r = self._req(
+            "PUT",
+            f"/v1/channels/{channel}/captions/{seq}",
+            what,
+            json=_body(caption),
+            headers=_headers(self.token),
+        )
         _check(r, what)
         return Caption.model_validate(r.json())
 
     def get_caption(self, channel: int, seq: int, wait_s: float = 0.0) -> Caption | None:
-        """The caption, or None (404). ``wait_s`` > 0 long-polls until it exists and is final."""
+        """Return the caption, or None (404); ``wait_s`` > 0 long-polls until it is final."""
         what = f"GET caption {channel}/{seq}"
         params = {"wait": f"{min(wait_s, 30.0):.3f}"} if wait_s > 0 else None
-        r = self._req("GET", f"/v1/channels/{channel}/captions/{seq}", what, params=params,
-                      timeout=self.timeout_s + max(0.0, wait_s))
+        r = self._req(
+            "GET",
+            f"/v1/channels/{channel}/captions/{seq}",
+            what,
+            params=params,
+            timeout=self.timeout_s + max(0.0, wait_s),
+        )
         if r.status_code == 404 and r.json().get("code") == "not_found":
             return None
         _check(r, what)
         return Caption.model_validate(r.json())
 
-    def list_captions(self, channel: int, after: int | None = None, limit: int = 100) -> list[Caption]:
+    def list_captions(
+        self, channel: int, after: int | None = None, limit: int = 100
+    ) -> list[Caption]:
         """History of a channel (by seq above ``after``)."""
         what = f"GET captions of channel {channel}"
         params: dict[str, Any] = {"limit": limit}
@@ -97,7 +116,7 @@ class ArchiveClient:
         return [Caption.model_validate(c) for c in r.json()["captions"]]
 
     def health(self) -> bool:
-        """True when /healthz answers 200 (False on an error status; ArchiveUnavailable if down)."""
+        """Return True when /healthz answers 200 (ArchiveUnavailable when down)."""
         r = self._req("GET", "/healthz", "health check")
         return r.status_code == 200
 
@@ -124,8 +143,9 @@ class AsyncArchiveClient:
     async def __aenter__(self) -> AsyncArchiveClient:
         return self
 
-    async def __aexit__(self, t: type[BaseException] | None, e: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
         await self.aclose()
 
     async def aclose(self) -> None:
@@ -138,13 +158,20 @@ class AsyncArchiveClient:
         except httpx.TimeoutException as exc:
             raise ArchiveUnavailable(f"{what}: archive at {self.url} timed out ({exc!r})") from exc
         except httpx.HTTPError as exc:
-            raise ArchiveUnavailable(f"{what}: archive at {self.url} unreachable ({exc!r})") from exc
+            raise ArchiveUnavailable(
+                f"{what}: archive at {self.url} unreachable ({exc!r})"
+            ) from exc
 
     async def put_caption(self, channel: int, seq: int, caption: CaptionIn) -> Caption:
         """See :meth:`ArchiveClient.put_caption`."""
         what = f"PUT caption {channel}/{seq}"
-        r = await self._req("PUT", f"/v1/channels/{channel}/captions/{seq}", what,
-                            json=_body(caption), headers=_headers(self.token))
+        r = await self._req(
+            "PUT",
+            f"/v1/channels/{channel}/captions/{seq}",
+            what,
+            json=_body(caption),
+            headers=_headers(self.token),
+        )
         _check(r, what)
         return Caption.model_validate(r.json())
 
@@ -152,8 +179,13 @@ class AsyncArchiveClient:
         """See :meth:`ArchiveClient.get_caption`."""
         what = f"GET caption {channel}/{seq}"
         params = {"wait": f"{min(wait_s, 30.0):.3f}"} if wait_s > 0 else None
-        r = await self._req("GET", f"/v1/channels/{channel}/captions/{seq}", what, params=params,
-                            timeout=self.timeout_s + max(0.0, wait_s))
+        r = await self._req(
+            "GET",
+            f"/v1/channels/{channel}/captions/{seq}",
+            what,
+            params=params,
+            timeout=self.timeout_s + max(0.0, wait_s),
+        )
         if r.status_code == 404 and r.json().get("code") == "not_found":
             return None
         _check(r, what)
@@ -177,15 +209,23 @@ class AsyncArchiveClient:
         if after_cursor is not None:
             ws_url += f"?after_cursor={int(after_cursor)}"
         try:
-            async with websockets.connect(ws_url, open_timeout=self.timeout_s,
-                                          max_size=1 << 20) as ws:
+            async with websockets.connect(
+                ws_url, open_timeout=self.timeout_s, max_size=1 << 20
+            ) as ws:
                 async for raw in ws:
                     msg = json.loads(raw)
                     if msg.get("type") == "error":
-                        raise ArchiveRejected(f"live channel {channel}: {msg.get('detail')}", 404,
-                                              str(msg.get("detail")), str(msg.get("code")))
-                    yield LiveEvent(int(msg["cursor"]), str(msg["event"]),
-                                    Caption.model_validate(msg["caption"]))
+                        raise ArchiveRejected(
+                            f"live channel {channel}: {msg.get('detail')}",
+                            404,
+                            str(msg.get("detail")),
+                            str(msg.get("code")),
+                        )
+                    yield LiveEvent(
+                        int(msg["cursor"]),
+                        str(msg["event"]),
+                        Caption.model_validate(msg["caption"]),
+                    )
         except ArchiveError:
             raise
         except (OSError, TimeoutError, websockets.exceptions.WebSocketException) as exc:

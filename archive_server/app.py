@@ -75,18 +75,37 @@ HubDep = Annotated[Hub, Depends(_hub_dep)]
 class _Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.requests = Counter("archive_requests_total", "HTTP requests",
-                                ["method", "route", "status"], registry=self.registry)
-        self.latency = Histogram("archive_request_seconds", "HTTP request latency",
-                                 ["method", "route"], registry=self.registry,
-                                 buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5, 30))
-        self.captions = Gauge("archive_captions_stored", "captions in the database", registry=self.registry)
-        self.writes = Counter("archive_caption_writes_total", "caption writes that changed something",
-                              ["event"], registry=self.registry)
-        self.subscribers = Gauge("archive_live_subscribers", "live WebSocket subscribers",
-                                 registry=self.registry)
-        self.caption_gets = Counter("archive_caption_gets_total", "GETs of one caption by id",
-                                    ["channel", "seq"], registry=self.registry)
+        self.requests = Counter(
+            "archive_requests_total",
+            "HTTP requests",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "archive_request_seconds",
+            "HTTP request latency",
+            ["method", "route"],
+            registry=self.registry,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5, 30),
+        )
+        self.captions = Gauge(
+            "archive_captions_stored", "captions in the database", registry=self.registry
+        )
+        self.writes = Counter(
+            "archive_caption_writes_total",
+            "caption writes that changed something",
+            ["event"],
+            registry=self.registry,
+        )
+        self.subscribers = Gauge(
+            "archive_live_subscribers", "live WebSocket subscribers", registry=self.registry
+        )
+        self.caption_gets = Counter(
+            "archive_caption_gets_total",
+            "GETs of one caption by id",
+            ["channel", "seq"],
+            registry=self.registry,
+        )
 
 
 Scope = MutableMapping[str, Any]
@@ -105,9 +124,16 @@ class _Guard:
 
     async def _reject(self, send: Send, status: int, detail: str, code: str) -> None:
         body = json.dumps({"detail": detail, "code": code}).encode()
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(body)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -136,8 +162,13 @@ class _Guard:
                     size += len(chunk)
                     if size > self.max_body:
                         status_box[0] = 413
-                        await self._reject(send, 413, f"request body over {self.max_body} bytes; "
-                                           "captions are at most 2000 characters", "body_too_large")
+                        await self._reject(
+                            send,
+                            413,
+                            f"request body over {self.max_body} bytes; "
+                            "captions are at most 2000 characters",
+                            "body_too_large",
+                        )
                         return
                     chunks.append(chunk)
                     more = bool(m.get("more_body"))
@@ -146,8 +177,12 @@ class _Guard:
                     body.decode("utf-8")
                 except UnicodeDecodeError as exc:
                     status_box[0] = 422
-                    await self._reject(send, 422, f"request body is not valid UTF-8 (byte {exc.start}); "
-                                       "send UTF-8 JSON", "invalid_utf8")
+                    await self._reject(
+                        send,
+                        422,
+                        f"request body is not valid UTF-8 (byte {exc.start}); send UTF-8 JSON",
+                        "invalid_utf8",
+                    )
                     return
                 sent = [False]
 
@@ -166,19 +201,30 @@ class _Guard:
             self.metrics.requests.labels(method, route, str(status_box[0])).inc()
             self.metrics.latency.labels(method, route).observe(dt_s)
             if method != "GET" or status_box[0] >= 500:
-                log.info("request", extra={"json": {
-                    "method": method, "path": scope["path"], "status": status_box[0],
-                    "ms": round(dt_s * 1000, 2),
-                    "client": (scope.get("client") or ("?",))[0]}})
+                log.info(
+                    "request",
+                    extra={
+                        "json": {
+                            "method": method,
+                            "path": scope["path"],
+                            "status": status_box[0],
+                            "ms": round(dt_s * 1000, 2),
+                            "client": (scope.get("client") or ("?",))[0],
+                        }
+                    },
+                )
 
 
 def _etag(c: Caption) -> str:
-    h = hashlib.sha256(f"{c.text}\x00{c.final}\x00{c.updated_at.isoformat()}".encode()).hexdigest()[:12]
+    h = hashlib.sha256(f"{c.text}\x00{c.final}\x00{c.updated_at.isoformat()}".encode()).hexdigest()[
+        :12
+    ]
     return f'"{c.channel}-{c.seq}-{c.revision}-{h}"'
 
 
-def _caption_response(c: Caption, settings: ArchiveSettings, if_none_match: str | None,
-                      status: int = 200) -> Response:
+def _caption_response(
+    c: Caption, settings: ArchiveSettings, if_none_match: str | None, status: int = 200
+) -> Response:
     headers: dict[str, str] = {}
     if c.final:
         etag = _etag(c)
@@ -189,8 +235,9 @@ def _caption_response(c: Caption, settings: ArchiveSettings, if_none_match: str 
             return Response(status_code=304, headers=headers)
     else:
         headers["Cache-Control"] = "no-cache"
-    return Response(c.model_dump_json(), status_code=status, headers=headers,
-                    media_type="application/json")
+    return Response(
+        c.model_dump_json(), status_code=status, headers=headers, media_type="application/json"
+    )
 
 
 def create_app(settings: ArchiveSettings | None = None) -> FastAPI:
@@ -211,16 +258,25 @@ def create_app(settings: ArchiveSettings | None = None) -> FastAPI:
             await store.close()
             log.info("archive stopped", extra={"json": {}})
 
-    app = FastAPI(title="jimaku archive", version="1", lifespan=lifespan,
-                  description="Caption archive: broadcasters PUT captions under their trigger IDs; "
-                              "receivers GET them (or follow them live).")
+    app = FastAPI(
+        title="jimaku archive",
+        version="1",
+        lifespan=lifespan,
+        description="Caption archive: broadcasters PUT captions under their trigger IDs; "
+        "receivers GET them (or follow them live).",
+    )
     app.state.settings = settings
     app.state.hub = Hub()
     app.state.metrics = metrics
     app.state.write_limit = RateLimiter(settings.write_rate_per_s, settings.write_burst)
     app.state.wait_limit = RateLimiter(settings.wait_rate_per_s, settings.wait_burst)
-    app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET"],
-                       allow_headers=["*"], expose_headers=["ETag"])
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["GET"],
+        allow_headers=["*"],
+        expose_headers=["ETag"],
+    )
     app.add_middleware(_Guard, metrics=metrics, max_body=settings.max_body_bytes)
 
     @app.exception_handler(ArchiveServerError)
@@ -233,14 +289,18 @@ def create_app(settings: ArchiveSettings | None = None) -> FastAPI:
         for e in exc.errors():
             loc = ".".join(str(x) for x in e.get("loc", ()))
             parts.append(f"{loc}: {e.get('msg')}")
-        return JSONResponse({"detail": "; ".join(parts) or "invalid request", "code": "invalid"},
-                            status_code=422)
+        return JSONResponse(
+            {"detail": "; ".join(parts) or "invalid request", "code": "invalid"}, status_code=422
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return JSONResponse({"detail": str(exc.detail), "code": code}, status_code=exc.status_code,
-                            headers=getattr(exc, "headers", None))
+        return JSONResponse(
+            {"detail": str(exc.detail), "code": code},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:
@@ -258,11 +318,22 @@ def create_app(settings: ArchiveSettings | None = None) -> FastAPI:
         """All channels."""
         return ChannelList(channels=await store.list_channels())
 
-    @app.put("/v1/channels/{channel}/captions/{seq}", response_model=Caption, responses=ERRORS,
-             status_code=200, tags=["captions"])
-    async def put_caption(channel: ChannelP, seq: SeqP, body: CaptionIn, store: StoreDep,
-                          hub: HubDep, s: SettingsDep,
-                          authorization: Annotated[str | None, Header()] = None) -> Response:
+    @app.put(
+        "/v1/channels/{channel}/captions/{seq}",
+        response_model=Caption,
+        responses=ERRORS,
+        status_code=200,
+        tags=["captions"],
+    )
+    async def put_caption(
+        channel: ChannelP,
+        seq: SeqP,
+        body: CaptionIn,
+        store: StoreDep,
+        hub: HubDep,
+        s: SettingsDep,
+        authorization: Annotated[str | None, Header()] = None,
+    ) -> Response:
         """Create or update a caption (Bearer token of the channel). 201 when created."""
         token = None
         if authorization and authorization.lower().startswith("bearer "):
@@ -270,31 +341,47 @@ def create_app(settings: ArchiveSettings | None = None) -> FastAPI:
         await store.check_token(channel, token)
         assert token is not None
         if not app.state.write_limit.allow(token):
-            raise RateLimited(f"more than {s.write_rate_per_s:g} writes/s for this token; slow down")
+            raise RateLimited(
+                f"more than {s.write_rate_per_s:g} writes/s for this token; slow down"
+            )
         res = await store.put_caption(channel, seq, body)
         if res.changed:
             metrics.writes.labels("created" if res.created else "updated").inc()
             if res.created:
                 metrics.captions.inc()
             hub.publish(res.cursor, res.created, res.caption)
-        return Response(res.caption.model_dump_json(), status_code=201 if res.created else 200,
-                        media_type="application/json")
+        return Response(
+            res.caption.model_dump_json(),
+            status_code=201 if res.created else 200,
+            media_type="application/json",
+        )
 
-    @app.get("/v1/channels/{channel}/captions/{seq}", response_model=Caption, responses=ERRORS,
-             tags=["captions"])
-    async def get_caption(request: Request, channel: ChannelP, seq: SeqP, store: StoreDep,
-                          hub: HubDep, s: SettingsDep,
-                          wait: Annotated[float, Query(ge=0, le=30, description="long-poll seconds")] = 0.0,
-                          if_none_match: Annotated[str | None, Header()] = None) -> Response:
-        """The caption; with ``wait`` returns as soon as it exists and is final."""
+    @app.get(
+        "/v1/channels/{channel}/captions/{seq}",
+        response_model=Caption,
+        responses=ERRORS,
+        tags=["captions"],
+    )
+    async def get_caption(
+        request: Request,
+        channel: ChannelP,
+        seq: SeqP,
+        store: StoreDep,
+        hub: HubDep,
+        s: SettingsDep,
+        wait: Annotated[float, Query(ge=0, le=30, description="long-poll seconds")] = 0.0,
+        if_none_match: Annotated[str | None, Header()] = None,
+    ) -> Response:
+        """Return the caption; with ``wait`` returns as soon as it exists and is final."""
         metrics.caption_gets.labels(str(channel), str(seq)).inc()
         wait = min(wait, s.max_wait_s)
         cap = await store.get_caption(channel, seq)
         if (cap is None or not cap.final) and wait > 0:
-            client = (request.client.host if request.client else "?")
+            client = request.client.host if request.client else "?"
             if not app.state.wait_limit.allow(client):
-                raise RateLimited(f"more than {s.wait_rate_per_s:g} long-polls/s from {client}; "
-                                  "slow down")
+                raise RateLimited(
+                    f"more than {s.wait_rate_per_s:g} long-polls/s from {client}; slow down"
+                )
             deadline = time.monotonic() + wait
             while cap is None or not cap.final:
                 ev = hub.waiter(channel, seq)
@@ -315,48 +402,82 @@ def create_app(settings: ArchiveSettings | None = None) -> FastAPI:
         if cap is None:
             if not await store.channel_exists(channel):
                 raise ChannelNotFound(f"no channel {channel}")
-            return JSONResponse({"detail": f"no caption {seq} on channel {channel}", "code": "not_found"},
-                                status_code=404, headers={"Cache-Control": "no-store"})
+            return JSONResponse(
+                {"detail": f"no caption {seq} on channel {channel}", "code": "not_found"},
+                status_code=404,
+                headers={"Cache-Control": "no-store"},
+            )
         return _caption_response(cap, s, if_none_match)
 
-    async def _history(store: Store, channel: int, after: int | None, since: dt.datetime | None,
-                       until: dt.datetime | None, limit: int) -> list[Caption]:
+    async def _history(
+        store: Store,
+        channel: int,
+        after: int | None,
+        since: dt.datetime | None,
+        until: dt.datetime | None,
+        limit: int,
+    ) -> list[Caption]:
         if not await store.channel_exists(channel):
             raise ChannelNotFound(f"no channel {channel}")
-        return await store.list_captions(channel, after=after, since=since, until=until, limit=limit)
+        return await store.list_captions(
+            channel, after=after, since=since, until=until, limit=limit
+        )
 
-    @app.get("/v1/channels/{channel}/captions", response_model=CaptionList, responses=ERRORS,
-             tags=["captions"])
-    async def list_captions(channel: ChannelP, store: StoreDep,
-                            after: Annotated[int | None, Query(ge=-1, le=(1 << 20) - 1)] = None,
-                            since: dt.datetime | None = None,
-                            limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> CaptionList:
+    @app.get(
+        "/v1/channels/{channel}/captions",
+        response_model=CaptionList,
+        responses=ERRORS,
+        tags=["captions"],
+    )
+    async def list_captions(
+        channel: ChannelP,
+        store: StoreDep,
+        after: Annotated[int | None, Query(ge=-1, le=(1 << 20) - 1)] = None,
+        since: dt.datetime | None = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> CaptionList:
         """History: seq above ``after``, or on-air at/after ``since`` (ISO-8601 with offset)."""
         if since is not None and since.tzinfo is None:
             since = since.replace(tzinfo=dt.UTC)
         return CaptionList(captions=await _history(store, channel, after, since, None, limit))
 
-    def _window(frm: dt.datetime | None, to: dt.datetime | None) -> tuple[dt.datetime | None, dt.datetime | None]:
+    def _window(
+        frm: dt.datetime | None, to: dt.datetime | None
+    ) -> tuple[dt.datetime | None, dt.datetime | None]:
         f = frm.replace(tzinfo=dt.UTC) if frm is not None and frm.tzinfo is None else frm
         t = to.replace(tzinfo=dt.UTC) if to is not None and to.tzinfo is None else to
         return f, t
 
-    @app.get("/v1/channels/{channel}/captions.vtt", responses=ERRORS, tags=["captions"],
-             response_class=PlainTextResponse)
-    async def captions_vtt(channel: ChannelP, store: StoreDep,
-                           frm: Annotated[dt.datetime | None, Query(alias="from")] = None,
-                           to: dt.datetime | None = None) -> Response:
-        """The archive as WebVTT (times relative to ``from`` or the first caption)."""
+    @app.get(
+        "/v1/channels/{channel}/captions.vtt",
+        responses=ERRORS,
+        tags=["captions"],
+        response_class=PlainTextResponse,
+    )
+    async def captions_vtt(
+        channel: ChannelP,
+        store: StoreDep,
+        frm: Annotated[dt.datetime | None, Query(alias="from")] = None,
+        to: dt.datetime | None = None,
+    ) -> Response:
+        """Return the archive as WebVTT (times relative to ``from`` or the first caption)."""
         f, t = _window(frm, to)
         caps = await _history(store, channel, None, f, t, 1000)
         return Response(to_vtt(caps, f), media_type="text/vtt; charset=utf-8")
 
-    @app.get("/v1/channels/{channel}/captions.srt", responses=ERRORS, tags=["captions"],
-             response_class=PlainTextResponse)
-    async def captions_srt(channel: ChannelP, store: StoreDep,
-                           frm: Annotated[dt.datetime | None, Query(alias="from")] = None,
-                           to: dt.datetime | None = None) -> Response:
-        """The archive as SubRip."""
+    @app.get(
+        "/v1/channels/{channel}/captions.srt",
+        responses=ERRORS,
+        tags=["captions"],
+        response_class=PlainTextResponse,
+    )
+    async def captions_srt(
+        channel: ChannelP,
+        store: StoreDep,
+        frm: Annotated[dt.datetime | None, Query(alias="from")] = None,
+        to: dt.datetime | None = None,
+    ) -> Response:
+        """Return the archive as SubRip."""
         f, t = _window(frm, to)
         caps = await _history(store, channel, None, f, t, 1000)
         return Response(to_srt(caps, f), media_type="application/x-subrip; charset=utf-8")
@@ -368,8 +489,9 @@ def create_app(settings: ArchiveSettings | None = None) -> FastAPI:
         hub: Hub = app.state.hub
         await ws.accept()
         if not 0 <= channel <= 4095 or not await store.channel_exists(channel):
-            await ws.send_json({"type": "error", "code": "channel_not_found",
-                                "detail": f"no channel {channel}"})
+            await ws.send_json(
+                {"type": "error", "code": "channel_not_found", "detail": f"no channel {channel}"}
+            )
             await ws.close(code=4404)
             return
         q = hub.subscribe(channel)
@@ -383,13 +505,17 @@ def create_app(settings: ArchiveSettings | None = None) -> FastAPI:
         rtask = asyncio.create_task(reader())
         last = after_cursor if after_cursor is not None else await store.last_cursor(channel)
         try:
+
             async def resync() -> None:
                 nonlocal last
                 while True:
                     batch = await store.events_after(channel, last, 1000)
                     for cur, cap in batch:
-                        msg = LiveMessage(cursor=cur, event="created" if cap.revision == 1 else "updated",
-                                          caption=cap)
+                        msg = LiveMessage(
+                            cursor=cur,
+                            event="created" if cap.revision == 1 else "updated",
+                            caption=cap,
+                        )
                         await ws.send_text(msg.model_dump_json())
                         last = cur
                     if len(batch) < 1000:

@@ -9,15 +9,21 @@ __all__ = ["main", "register"]
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Register ``jimaku archive ...``."""
-    p = subparsers.add_parser("archive", help="the caption archive server and its admin",
-                              description="Run the caption archive (FastAPI + uvicorn) and manage "
-                                          "its channels and write tokens.")
+    p = subparsers.add_parser(
+        "archive",
+        help="the caption archive server and its admin",
+        description="Run the caption archive (FastAPI + uvicorn) and manage "
+        "its channels and write tokens.",
+    )
     sub = p.add_subparsers(dest="archive_command", metavar="ACTION", required=True)
 
     def db_arg(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--db", default=None,
-                        help="SQLAlchemy URL (default $JIMAKU_ARCHIVE_DB or "
-                             "sqlite+aiosqlite:///jimaku-archive.db)")
+        sp.add_argument(
+            "--db",
+            default=None,
+            help="SQLAlchemy URL (default $JIMAKU_ARCHIVE_DB or "
+            "sqlite+aiosqlite:///jimaku-archive.db)",
+        )
 
     s = sub.add_parser("serve", help="run the server")
     db_arg(s)
@@ -49,8 +55,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 def _settings(args: argparse.Namespace) -> object:
     from archive_server.settings import ArchiveSettings
 
-    over = {k: v for k, v in (("db", getattr(args, "db", None)), ("host", getattr(args, "host", None)),
-                              ("port", getattr(args, "port", None))) if v is not None}
+    over = {
+        k: v
+        for k, v in (
+            ("db", getattr(args, "db", None)),
+            ("host", getattr(args, "host", None)),
+            ("port", getattr(args, "port", None)),
+        )
+        if v is not None
+    }
     return ArchiveSettings(**over)
 
 
@@ -66,8 +79,16 @@ def run_serve(args: argparse.Namespace) -> int:
     assert isinstance(s, ArchiveSettings)
     setup_logging(s.log_level)
     app = create_app(s)
-    uvicorn.run(app, host=s.host, port=s.port, access_log=False, log_config=None,
-                timeout_graceful_shutdown=5, ws_max_size=65536, backlog=4096)
+    uvicorn.run(
+        app,
+        host=s.host,
+        port=s.port,
+        access_log=False,
+        log_config=None,
+        timeout_graceful_shutdown=5,
+        ws_max_size=65536,
+        backlog=4096,
+    )
     return 0
 
 

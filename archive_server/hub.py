@@ -28,7 +28,7 @@ class Hub:
         return sum(len(s) for s in self._subs.values())
 
     def waiter(self, channel: int, seq: int) -> asyncio.Event:
-        """An event set at the next write of (channel, seq); pair with :meth:`unwait`."""
+        """Return an event set at the next write of (channel, seq); pair with :meth:`unwait`."""
         ev = asyncio.Event()
         self._waiters[(channel, seq)].add(ev)
         return ev
@@ -42,7 +42,7 @@ class Hub:
                 del self._waiters[(channel, seq)]
 
     def subscribe(self, channel: int) -> asyncio.Queue[LiveMessage | None]:
-        """A bounded queue of live messages; ``None`` means 'too slow, resync from the DB'."""
+        """Return a bounded queue of live messages (``None``: too slow, resync from the DB)."""
         q: asyncio.Queue[LiveMessage | None] = asyncio.Queue(self._queue_size)
         self._subs[channel].add(q)
         return q

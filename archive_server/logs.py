@@ -14,8 +14,13 @@ class JsonFormatter(logging.Formatter):
     """Formats a record as JSON; ``extra={"json": {...}}`` adds fields."""
 
     def format(self, record: logging.LogRecord) -> str:
-        out = {"ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + "Z",
-               "level": record.levelname.lower(), "logger": record.name, "msg": record.getMessage()}
+        """Render ``record`` as one JSON line."""
+        out = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + "Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
         extra = getattr(record, "json", None)
         if isinstance(extra, dict):
             out.update(extra)

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = [
+    "MAX_TEXT_CHARS",
     "Caption",
     "CaptionIn",
     "CaptionList",
@@ -16,7 +17,6 @@ __all__ = [
     "ChannelList",
     "ErrorOut",
     "LiveMessage",
-    "MAX_TEXT_CHARS",
     "Word",
 ]
 
@@ -57,7 +57,9 @@ class CaptionIn(BaseModel):
 
     text: str = Field(max_length=MAX_TEXT_CHARS)
     final: bool = True
-    language: str | None = Field(default=None, max_length=16, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
+    language: str | None = Field(
+        default=None, max_length=16, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$"
+    )
     start_at: dt.datetime | None = None
     end_at: dt.datetime | None = None
     words: list[Word] | None = Field(default=None, max_length=500)

@@ -50,5 +50,5 @@ class ArchiveSettings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> ArchiveSettings:
-    """The process-wide settings from the environment (cached; tests override the dependency)."""
+    """Return the settings from the environment (cached; tests override the dependency)."""
     return ArchiveSettings()

@@ -21,7 +21,13 @@ from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from archive_server.errors import AuthError, ChannelExists, ChannelNotFound, ForbiddenChannel, StorageError
+from archive_server.errors import (
+    AuthError,
+    ChannelExists,
+    ChannelNotFound,
+    ForbiddenChannel,
+    StorageError,
+)
 from archive_server.models import Caption, CaptionIn, ChannelInfo
 from archive_server.schema import captions, channels, metadata, tokens
 
@@ -37,7 +43,7 @@ def hash_token(token: str) -> str:
 
 
 def make_engine(url: str) -> AsyncEngine:
-    """An async engine for ``url``; SQLite connections get WAL + synchronous=FULL + a busy timeout."""
+    """Create the engine; SQLite connections get WAL + synchronous=FULL + a busy timeout."""
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30})
 
@@ -65,9 +71,17 @@ def _row_to_caption(r: Any) -> Caption:
     updated = _utc(r.updated_at)
     assert created is not None and updated is not None
     return Caption(
-        channel=r.channel, seq=r.seq, text=r.text, final=r.final, revision=r.revision,
-        language=r.language, start_at=_utc(r.start_at), end_at=_utc(r.end_at),
-        words=r.words, created_at=created, updated_at=updated,
+        channel=r.channel,
+        seq=r.seq,
+        text=r.text,
+        final=r.final,
+        revision=r.revision,
+        language=r.language,
+        start_at=_utc(r.start_at),
+        end_at=_utc(r.end_at),
+        words=r.words,
+        created_at=created,
+        updated_at=updated,
     )
 
 
@@ -113,8 +127,9 @@ class Store:
         await self.engine.dispose()
 
     # --- channels -------------------------------------------------------------------------
-    async def add_channel(self, name: str, channel_id: int | None = None,
-                          language: str | None = "ko") -> tuple[int, str]:
+    async def add_channel(
+        self, name: str, channel_id: int | None = None, language: str | None = "ko"
+    ) -> tuple[int, str]:
         """Create a channel and its first write token; returns (id, token) (token shown once)."""
         if channel_id is not None and not 0 <= channel_id <= CHANNEL_MAX:
             raise ValueError(f"channel id {channel_id} out of range 0-{CHANNEL_MAX}")
@@ -127,15 +142,24 @@ class Store:
                     if not free:
                         raise ChannelExists("all 4096 channel ids are taken")
                     channel_id = free[0]
-                await conn.execute(channels.insert().values(id=channel_id, name=name,
-                                                            language=language, last_cursor=0))
-                await conn.execute(tokens.insert().values(
-                    channel_id=channel_id, token_hash=hash_token(token), revoked=False,
-                    created_at=dt.datetime.now(dt.UTC)))
+                await conn.execute(
+                    channels.insert().values(
+                        id=channel_id, name=name, language=language, last_cursor=0
+                    )
+                )
+                await conn.execute(
+                    tokens.insert().values(
+                        channel_id=channel_id,
+                        token_hash=hash_token(token),
+                        revoked=False,
+                        created_at=dt.datetime.now(dt.UTC),
+                    )
+                )
         except IntegrityError as exc:
             raise ChannelExists(
                 f"channel id {channel_id} or name {name!r} already exists; pick another "
-                "(see `jimaku archive list-channels`)") from exc
+                "(see `jimaku archive list-channels`)"
+            ) from exc
         except SQLAlchemyError as exc:
             raise StorageError(f"database error: {exc}") from exc
         return channel_id, token
@@ -153,7 +177,9 @@ class Store:
         """Whether ``channel`` exists."""
         try:
             async with self.engine.connect() as conn:
-                r = (await conn.execute(sa.select(channels.c.id).where(channels.c.id == channel))).first()
+                r = (
+                    await conn.execute(sa.select(channels.c.id).where(channels.c.id == channel))
+                ).first()
         except SQLAlchemyError as exc:
             raise StorageError(f"database error: {exc}") from exc
         return r is not None
@@ -163,68 +189,124 @@ class Store:
         token = secrets.token_urlsafe(32)
         try:
             async with self.engine.begin() as conn:
-                if (await conn.execute(sa.select(channels.c.id).where(channels.c.id == channel))).first() is None:
-                    raise ChannelNotFound(f"no channel {channel}; create it with `jimaku archive add-channel`")
+                if (
+                    await conn.execute(sa.select(channels.c.id).where(channels.c.id == channel))
+                ).first() is None:
+                    raise ChannelNotFound(
+                        f"no channel {channel}; create it with `jimaku archive add-channel`"
+                    )
                 if not keep_old:
-                    await conn.execute(tokens.update().where(tokens.c.channel_id == channel).values(revoked=True))
-                await conn.execute(tokens.insert().values(
-                    channel_id=channel, token_hash=hash_token(token), revoked=False,
-                    created_at=dt.datetime.now(dt.UTC)))
+                    await conn.execute(
+                        tokens.update().where(tokens.c.channel_id == channel).values(revoked=True)
+                    )
+                await conn.execute(
+                    tokens.insert().values(
+                        channel_id=channel,
+                        token_hash=hash_token(token),
+                        revoked=False,
+                        created_at=dt.datetime.now(dt.UTC),
+                    )
+                )
         except SQLAlchemyError as exc:
             raise StorageError(f"database error: {exc}") from exc
         return token
 
     async def check_token(self, channel: int, token: str | None) -> None:
-        """Raise :class:`AuthError` (missing/unknown) or :class:`ForbiddenChannel` (other channel)."""
+        """Raise :class:`AuthError` (missing/unknown) or :class:`ForbiddenChannel` (wrong one)."""
         if not token:
             raise AuthError("missing write token: send 'Authorization: Bearer <token>'")
         h = hash_token(token)
         try:
             async with self.engine.connect() as conn:
-                row = (await conn.execute(sa.select(tokens.c.channel_id, tokens.c.token_hash).where(
-                    tokens.c.token_hash == h, tokens.c.revoked == sa.false()))).first()
+                row = (
+                    await conn.execute(
+                        sa.select(tokens.c.channel_id, tokens.c.token_hash).where(
+                            tokens.c.token_hash == h, tokens.c.revoked == sa.false()
+                        )
+                    )
+                ).first()
         except SQLAlchemyError as exc:
             raise StorageError(f"database error: {exc}") from exc
         if row is None or not hmac.compare_digest(row.token_hash, h):
-            raise AuthError("unknown or revoked write token; get one with `jimaku archive rotate-token`")
+            raise AuthError(
+                "unknown or revoked write token; get one with `jimaku archive rotate-token`"
+            )
         if row.channel_id != channel:
-            raise ForbiddenChannel(f"this token writes channel {row.channel_id}, not channel {channel}")
+            raise ForbiddenChannel(
+                f"this token writes channel {row.channel_id}, not channel {channel}"
+            )
 
     # --- captions -------------------------------------------------------------------------
     async def put_caption(self, channel: int, seq: int, body: CaptionIn) -> PutResult:
         """Create or update; the same body twice is one revision (no new cursor)."""
         now = dt.datetime.now(dt.UTC)
         words = [w.model_dump() for w in body.words] if body.words is not None else None
-        values = dict(text=body.text, final=body.final, language=body.language,
-                      start_at=body.start_at, end_at=body.end_at, words=words)
+        values = dict(
+            text=body.text,
+            final=body.final,
+            language=body.language,
+            start_at=body.start_at,
+            end_at=body.end_at,
+            words=words,
+        )
         try:
             async with self.engine.begin() as conn:
-                old = (await conn.execute(sa.select(captions).where(
-                    captions.c.channel == channel, captions.c.seq == seq))).first()
+                old = (
+                    await conn.execute(
+                        sa.select(captions).where(
+                            captions.c.channel == channel, captions.c.seq == seq
+                        )
+                    )
+                ).first()
                 if old is not None:
-                    same = (old.text == body.text and old.final == body.final
-                            and old.language == body.language
-                            and _utc(old.start_at) == body.start_at and _utc(old.end_at) == body.end_at
-                            and old.words == words)
+                    same = (
+                        old.text == body.text
+                        and old.final == body.final
+                        and old.language == body.language
+                        and _utc(old.start_at) == body.start_at
+                        and _utc(old.end_at) == body.end_at
+                        and old.words == words
+                    )
                     if same:
                         return PutResult(_row_to_caption(old), False, False, int(old.cursor))
-                cur_row = (await conn.execute(
-                    channels.update().where(channels.c.id == channel)
-                    .values(last_cursor=channels.c.last_cursor + 1)
-                    .returning(channels.c.last_cursor))).first()
+                cur_row = (
+                    await conn.execute(
+                        channels.update()
+                        .where(channels.c.id == channel)
+                        .values(last_cursor=channels.c.last_cursor + 1)
+                        .returning(channels.c.last_cursor)
+                    )
+                ).first()
                 if cur_row is None:
-                    raise ChannelNotFound(f"no channel {channel}; create it with `jimaku archive add-channel`")
+                    raise ChannelNotFound(
+                        f"no channel {channel}; create it with `jimaku archive add-channel`"
+                    )
                 cursor = int(cur_row[0])
                 if old is None:
-                    await conn.execute(captions.insert().values(
-                        channel=channel, seq=seq, revision=1, created_at=now, updated_at=now,
-                        cursor=cursor, **values))
+                    await conn.execute(
+                        captions.insert().values(
+                            channel=channel,
+                            seq=seq,
+                            revision=1,
+                            created_at=now,
+                            updated_at=now,
+                            cursor=cursor,
+                            **values,
+                        )
+                    )
                 else:
-                    await conn.execute(captions.update().where(
-                        captions.c.channel == channel, captions.c.seq == seq).values(
-                        revision=old.revision + 1, updated_at=now, cursor=cursor, **values))
-                row = (await conn.execute(sa.select(captions).where(
-                    captions.c.channel == channel, captions.c.seq == seq))).one()
+                    await conn.execute(
+                        captions.update()
+                        .where(captions.c.channel == channel, captions.c.seq == seq)
+                        .values(revision=old.revision + 1, updated_at=now, cursor=cursor, **values)
+                    )
+                row = (
+                    await conn.execute(
+                        sa.select(captions).where(
+                            captions.c.channel == channel, captions.c.seq == seq
+                        )
+                    )
+                ).one()
         except SQLAlchemyError as exc:
             raise StorageError(f"database error: {exc}") from exc
         cap = _row_to_caption(row)
@@ -232,15 +314,20 @@ class Store:
         return PutResult(cap, old is None, True, cursor)
 
     async def get_caption(self, channel: int, seq: int) -> Caption | None:
-        """The caption at (channel, seq) or None."""
+        """Return the caption at (channel, seq) or None."""
         key = (channel, seq)
         hit = self._cache.get(key)
         if hit is not None:
             return hit
         try:
             async with self.engine.connect() as conn:
-                row = (await conn.execute(sa.select(captions).where(
-                    captions.c.channel == channel, captions.c.seq == seq))).first()
+                row = (
+                    await conn.execute(
+                        sa.select(captions).where(
+                            captions.c.channel == channel, captions.c.seq == seq
+                        )
+                    )
+                ).first()
         except SQLAlchemyError as exc:
             raise StorageError(f"database error: {exc}") from exc
         if row is None:
@@ -251,9 +338,15 @@ class Store:
             self._cache.popitem(last=False)
         return cap
 
-    async def list_captions(self, channel: int, *, after: int | None = None,
-                            since: dt.datetime | None = None, until: dt.datetime | None = None,
-                            limit: int = 100) -> list[Caption]:
+    async def list_captions(
+        self,
+        channel: int,
+        *,
+        after: int | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        limit: int = 100,
+    ) -> list[Caption]:
         """History: by seq after ``after``, or by on-air time in [since, until)."""
         q = sa.select(captions).where(captions.c.channel == channel)
         if after is not None:
@@ -263,7 +356,9 @@ class Store:
                 q = q.where(sa.func.coalesce(captions.c.start_at, captions.c.created_at) >= since)
             if until is not None:
                 q = q.where(sa.func.coalesce(captions.c.start_at, captions.c.created_at) < until)
-            q = q.order_by(sa.func.coalesce(captions.c.start_at, captions.c.created_at), captions.c.seq)
+            q = q.order_by(
+                sa.func.coalesce(captions.c.start_at, captions.c.created_at), captions.c.seq
+            )
         q = q.limit(limit)
         try:
             async with self.engine.connect() as conn:
@@ -272,22 +367,33 @@ class Store:
             raise StorageError(f"database error: {exc}") from exc
         return [_row_to_caption(r) for r in rows]
 
-    async def events_after(self, channel: int, cursor: int, limit: int = 1000) -> list[tuple[int, Caption]]:
+    async def events_after(
+        self, channel: int, cursor: int, limit: int = 1000
+    ) -> list[tuple[int, Caption]]:
         """Captions whose latest change has a cursor above ``cursor`` (resume of the live feed)."""
         try:
             async with self.engine.connect() as conn:
-                rows = (await conn.execute(sa.select(captions).where(
-                    captions.c.channel == channel, captions.c.cursor > cursor)
-                    .order_by(captions.c.cursor).limit(limit))).all()
+                rows = (
+                    await conn.execute(
+                        sa.select(captions)
+                        .where(captions.c.channel == channel, captions.c.cursor > cursor)
+                        .order_by(captions.c.cursor)
+                        .limit(limit)
+                    )
+                ).all()
         except SQLAlchemyError as exc:
             raise StorageError(f"database error: {exc}") from exc
         return [(int(r.cursor), _row_to_caption(r)) for r in rows]
 
     async def last_cursor(self, channel: int) -> int:
-        """The channel's newest cursor (0 if none)."""
+        """Return the channel's newest cursor (0 if none)."""
         try:
             async with self.engine.connect() as conn:
-                r = (await conn.execute(sa.select(channels.c.last_cursor).where(channels.c.id == channel))).first()
+                r = (
+                    await conn.execute(
+                        sa.select(channels.c.last_cursor).where(channels.c.id == channel)
+                    )
+                ).first()
         except SQLAlchemyError as exc:
             raise StorageError(f"database error: {exc}") from exc
         if r is None:
@@ -298,6 +404,10 @@ class Store:
         """Captions stored (for /metrics)."""
         try:
             async with self.engine.connect() as conn:
-                return int((await conn.execute(sa.select(sa.func.count()).select_from(captions))).scalar_one())
+                return int(
+                    (
+                        await conn.execute(sa.select(sa.func.count()).select_from(captions))
+                    ).scalar_one()
+                )
         except SQLAlchemyError as exc:
             raise StorageError(f"database error: {exc}") from exc

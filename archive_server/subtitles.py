@@ -17,7 +17,7 @@ def _span(c: Caption, origin: dt.datetime) -> tuple[float, float]:
 
 
 def _ts(sec: float, sep: str) -> str:
-    ms = int(round(sec * 1000))
+    ms = round(sec * 1000)
     h, ms = divmod(ms, 3_600_000)
     m, ms = divmod(ms, 60_000)
     s, ms = divmod(ms, 1000)
@@ -38,8 +38,12 @@ def to_vtt(caps: list[Caption], origin: dt.datetime | None = None) -> str:
     out = ["WEBVTT", ""]
     for c in caps:
         a, b = _span(c, o)
-        out += [f"{c.channel}-{c.seq}", f"{_ts(a, '.')} --> {_ts(b, '.')}",
-                c.text.replace("-->", "->"), ""]
+        out += [
+            f"{c.channel}-{c.seq}",
+            f"{_ts(a, '.')} --> {_ts(b, '.')}",
+            c.text.replace("-->", "->"),
+            "",
+        ]
     return "\n".join(out)
 
 

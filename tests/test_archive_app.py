@@ -1,13 +1,12 @@
-"""archive_server through FastAPI's TestClient: every error case, caching, CORS, metrics, subtitles."""
+"""archive_server through FastAPI's TestClient: error cases, caching, CORS, metrics, subtitles."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
-
-import warnings
 
 import pytest
 
@@ -34,7 +33,9 @@ def app_client(tmp_path: Path) -> Iterator[tuple[TestClient, str, str]]:
         return t7, t9
 
     t7, t9 = asyncio.run(setup())
-    s = ArchiveSettings(db=db, write_rate_per_s=1.0, write_burst=20, wait_rate_per_s=0.1, wait_burst=2)
+    s = ArchiveSettings(
+        db=db, write_rate_per_s=1.0, write_burst=20, wait_rate_per_s=0.1, wait_burst=2
+    )
     with TestClient(create_app(s)) as tc:
         yield tc, t7, t9
 
@@ -45,19 +46,29 @@ def _auth(t: str) -> dict[str, str]:
 
 def test_created_then_updated_status(app_client: tuple[TestClient, str, str]) -> None:
     tc, t7, _ = app_client
-    assert tc.put("/v1/channels/7/captions/1", json={"text": "a"}, headers=_auth(t7)).status_code == 201
-    assert tc.put("/v1/channels/7/captions/1", json={"text": "a"}, headers=_auth(t7)).status_code == 200
+    assert (
+        tc.put("/v1/channels/7/captions/1", json={"text": "a"}, headers=_auth(t7)).status_code
+        == 201
+    )
+    assert (
+        tc.put("/v1/channels/7/captions/1", json={"text": "a"}, headers=_auth(t7)).status_code
+        == 200
+    )
     r = tc.put("/v1/channels/7/captions/1", json={"text": "b"}, headers=_auth(t7))
     assert r.status_code == 200 and r.json()["revision"] == 2
 
 
-@pytest.mark.parametrize(("headers", "status", "code"), [
-    ({}, 401, "unauthorized"),
-    ({"Authorization": "Bearer nope"}, 401, "unauthorized"),
-    ({"Authorization": "Basic abc"}, 401, "unauthorized"),
-])
-def test_auth_errors(app_client: tuple[TestClient, str, str], headers: dict[str, str], status: int,
-                     code: str) -> None:
+@pytest.mark.parametrize(
+    ("headers", "status", "code"),
+    [
+        ({}, 401, "unauthorized"),
+        ({"Authorization": "Bearer nope"}, 401, "unauthorized"),
+        ({"Authorization": "Basic abc"}, 401, "unauthorized"),
+    ],
+)
+def test_auth_errors(
+    app_client: tuple[TestClient, str, str], headers: dict[str, str], status: int, code: str
+) -> None:
     tc, _, _ = app_client
     r = tc.put("/v1/channels/7/captions/1", json={"text": "a"}, headers=headers)
     assert r.status_code == status and r.json()["code"] == code and r.json()["detail"]
@@ -69,19 +80,25 @@ def test_other_channels_token_is_403(app_client: tuple[TestClient, str, str]) ->
     assert r.status_code == 403 and "channel 9" in r.json()["detail"]
 
 
-@pytest.mark.parametrize(("body", "needle"), [
-    (b'{"text": "' + b"x" * 2001 + b'"}', "2000"),
-    (b'{"text": "a\\u0001b"}', "U+0001"),
-    (b'{"text": "a\xff"}', "UTF-8"),
-    (b'{"text": 5}', "text"),
-    (b'not json', "json"),
-    (b'{"text": "a", "extra": 1}', "extra"),
-    (b'{"text": "a", "start_at": "2026-11-28T06:00:00"}', "offset"),
-])
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        (b'{"text": "' + b"x" * 2001 + b'"}', "2000"),
+        (b'{"text": "a\\u0001b"}', "U+0001"),
+        (b'{"text": "a\xff"}', "UTF-8"),
+        (b'{"text": 5}', "text"),
+        (b"not json", "json"),
+        (b'{"text": "a", "extra": 1}', "extra"),
+        (b'{"text": "a", "start_at": "2026-11-28T06:00:00"}', "offset"),
+    ],
+)
 def test_bad_bodies_422(app_client: tuple[TestClient, str, str], body: bytes, needle: str) -> None:
     tc, t7, _ = app_client
-    r = tc.put("/v1/channels/7/captions/1", content=body,
-               headers={**_auth(t7), "Content-Type": "application/json"})
+    r = tc.put(
+        "/v1/channels/7/captions/1",
+        content=body,
+        headers={**_auth(t7), "Content-Type": "application/json"},
+    )
     assert r.status_code == 422, r.text
     assert needle.lower() in r.json()["detail"].lower()
     assert tc.get("/v1/channels/7/captions/1").status_code == 404  # nothing stored
@@ -89,16 +106,22 @@ def test_bad_bodies_422(app_client: tuple[TestClient, str, str], body: bytes, ne
 
 def test_body_too_large_413(app_client: tuple[TestClient, str, str]) -> None:
     tc, t7, _ = app_client
-    body = b'{"text": "a", "words": [' + b",".join(
-        [b'{"word": "w", "start": 0, "end": 1, "conf": 0.5}'] * 1500) + b"]}"
+    body = (
+        b'{"text": "a", "words": ['
+        + b",".join([b'{"word": "w", "start": 0, "end": 1, "conf": 0.5}'] * 1500)
+        + b"]}"
+    )
     assert len(body) > 64 * 1024
-    r = tc.put("/v1/channels/7/captions/1", content=body,
-               headers={**_auth(t7), "Content-Type": "application/json"})
+    r = tc.put(
+        "/v1/channels/7/captions/1",
+        content=body,
+        headers={**_auth(t7), "Content-Type": "application/json"},
+    )
     assert r.status_code == 413 and r.json()["code"] == "body_too_large"
 
 
 def test_out_of_range_ids_422_and_unknown_404(app_client: tuple[TestClient, str, str]) -> None:
-    tc, t7, _ = app_client
+    tc, _t7, _ = app_client
     assert tc.get("/v1/channels/4096/captions/1").status_code == 422
     assert tc.get("/v1/channels/7/captions/1048576").status_code == 422
     r = tc.get("/v1/channels/8/captions/1")
@@ -132,8 +155,10 @@ def test_cors_on_reads(app_client: tuple[TestClient, str, str]) -> None:
 
 def test_rate_limits(app_client: tuple[TestClient, str, str]) -> None:
     tc, t7, _ = app_client
-    codes = [tc.put(f"/v1/channels/7/captions/{i}", json={"text": str(i)}, headers=_auth(t7)).status_code
-             for i in range(25)]
+    codes = [
+        tc.put(f"/v1/channels/7/captions/{i}", json={"text": str(i)}, headers=_auth(t7)).status_code
+        for i in range(25)
+    ]
     assert codes[:20] == [201] * 20 and 429 in codes[20:]
     waits = [tc.get("/v1/channels/7/captions/999?wait=0.01").status_code for _ in range(4)]
     assert waits[:2] == [404, 404] and waits[2:] == [429, 429]
@@ -144,12 +169,24 @@ def test_history_vtt_srt_metrics(app_client: tuple[TestClient, str, str]) -> Non
     t0 = dt.datetime(2026, 11, 28, 6, 0, tzinfo=dt.UTC)
     for i in range(3):
         s = t0 + dt.timedelta(seconds=3 * i)
-        tc.put(f"/v1/channels/7/captions/{i}", headers=_auth(t7), json={
-            "text": f"line {i}", "start_at": s.isoformat(),
-            "end_at": (s + dt.timedelta(seconds=2)).isoformat()})
-    assert [c["seq"] for c in tc.get("/v1/channels/7/captions?after=0").json()["captions"]] == [1, 2]
+        tc.put(
+            f"/v1/channels/7/captions/{i}",
+            headers=_auth(t7),
+            json={
+                "text": f"line {i}",
+                "start_at": s.isoformat(),
+                "end_at": (s + dt.timedelta(seconds=2)).isoformat(),
+            },
+        )
+    assert [c["seq"] for c in tc.get("/v1/channels/7/captions?after=0").json()["captions"]] == [
+        1,
+        2,
+    ]
     since = (t0 + dt.timedelta(seconds=3)).isoformat().replace("+00:00", "Z")
-    assert [c["seq"] for c in tc.get("/v1/channels/7/captions", params={"since": since}).json()["captions"]] == [1, 2]
+    assert [
+        c["seq"]
+        for c in tc.get("/v1/channels/7/captions", params={"since": since}).json()["captions"]
+    ] == [1, 2]
     vtt = tc.get("/v1/channels/7/captions.vtt").text
     assert vtt.startswith("WEBVTT") and "00:00:03.000 --> 00:00:05.000\nline 1" in vtt
     srt = tc.get("/v1/channels/7/captions.srt").text

@@ -1,4 +1,4 @@
-"""archive_server through a real uvicorn server on loopback: HTTP, long-poll, WebSocket, client errors."""
+"""archive_server via a real uvicorn server on loopback: HTTP, long-poll, WebSocket, errors."""
 
 from __future__ import annotations
 
@@ -39,8 +39,14 @@ def _close_clients() -> Iterator[None]:
 def test_put_get_roundtrip_and_revision(archive_server: ArchiveHandle) -> None:
     c = _mk(archive_server.url, token=archive_server.token)
     t0 = dt.datetime(2026, 11, 28, 6, 0, tzinfo=dt.UTC)
-    body = CaptionIn(text="안녕하세요", final=True, language="ko", start_at=t0,
-                     end_at=t0 + dt.timedelta(seconds=1.5), words=None)
+    body = CaptionIn(
+        text="안녕하세요",
+        final=True,
+        language="ko",
+        start_at=t0,
+        end_at=t0 + dt.timedelta(seconds=1.5),
+        words=None,
+    )
     a = c.put_caption(7, 1, body)
     assert (a.text, a.revision, a.final) == ("안녕하세요", 1, True)
     assert c.put_caption(7, 1, body).revision == 1  # idempotent
@@ -52,7 +58,7 @@ def test_put_get_roundtrip_and_revision(archive_server: ArchiveHandle) -> None:
 
 
 def test_auth_errors_mapped(archive_server: ArchiveHandle) -> None:
-    other, other_tok = archive_server.add_channel("other", id=9)
+    _other, other_tok = archive_server.add_channel("other", id=9)
     with pytest.raises(ArchiveAuthError) as e:
         _mk(archive_server.url).put_caption(7, 1, CaptionIn(text="x"))
     assert e.value.status == 401
@@ -130,7 +136,9 @@ def test_live_and_resume(archive_server: ArchiveHandle) -> None:
                 if len(got) == 2:
                     break
             assert [(e.caption.seq, e.caption.text, e.event) for e in got] == [
-                (11, "eleven", "created"), (10, "TEN", "updated")]
+                (11, "eleven", "created"),
+                (10, "TEN", "updated"),
+            ]
             assert got[0].cursor > ev.cursor and got[1].cursor > got[0].cursor
             with pytest.raises(ArchiveRejected):
                 async for _ in ac.live(99):

@@ -39,7 +39,9 @@ def _port() -> int:
 class ArchiveHandle:
     """One archive server subprocess (see module docstring)."""
 
-    def __init__(self, tmp: Path, db_url: str | None = None, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, tmp: Path, db_url: str | None = None, env: dict[str, str] | None = None
+    ) -> None:
         self.tmp = tmp
         self.db_url = db_url or f"sqlite+aiosqlite:///{tmp / 'archive.db'}"
         self.port = _port()
@@ -51,13 +53,18 @@ class ArchiveHandle:
         self.token = ""
 
     def _admin(self, *args: str) -> str:
-        out = subprocess.run([sys.executable, "-m", "archive_server", *args, "--db", self.db_url],
-                             capture_output=True, text=True, timeout=60, env=self.env)
+        out = subprocess.run(
+            [sys.executable, "-m", "archive_server", *args, "--db", self.db_url],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=self.env,
+        )
         if out.returncode != 0:
             raise RuntimeError(f"archive {args[0]} failed: {out.stderr.strip()}")
         return out.stdout
 
-    def add_channel(self, name: str, id: int | None = None) -> tuple[int, str]:  # noqa: A002
+    def add_channel(self, name: str, id: int | None = None) -> tuple[int, str]:
         """Create a channel; returns (channel id, write token)."""
         args = ["add-channel", name, "--json"] + (["--id", str(id)] if id is not None else [])
         info = json.loads(self._admin(*args).strip().splitlines()[-1])
@@ -69,14 +76,29 @@ class ArchiveHandle:
             return
         with open(self.log, "ab") as logf:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "archive_server", "serve", "--db", self.db_url,
-                 "--host", "127.0.0.1", "--port", str(self.port)],
-                stdout=logf, stderr=subprocess.STDOUT, env=self.env)
+                [
+                    sys.executable,
+                    "-m",
+                    "archive_server",
+                    "serve",
+                    "--db",
+                    self.db_url,
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                ],
+                stdout=logf,
+                stderr=subprocess.STDOUT,
+                env=self.env,
+            )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"archive server exited ({self.proc.returncode}): "
-                                   f"{self.log.read_text()[-2000:]}")
+                raise RuntimeError(
+                    f"archive server exited ({self.proc.returncode}): "
+                    f"{self.log.read_text()[-2000:]}"
+                )
             try:
                 if httpx.get(self.url + "/healthz", timeout=1.0).status_code == 200:
                     return
@@ -110,8 +132,9 @@ def archive_factory(tmp_path: Path) -> Iterator[Callable[..., ArchiveHandle]]:
     """Factory of started :class:`ArchiveHandle` servers, all stopped at teardown."""
     made: list[ArchiveHandle] = []
 
-    def make(db_url: str | None = None, env: dict[str, str] | None = None,
-             start: bool = True) -> ArchiveHandle:
+    def make(
+        db_url: str | None = None, env: dict[str, str] | None = None, start: bool = True
+    ) -> ArchiveHandle:
         d = tmp_path / f"archive{len(made)}"
         d.mkdir()
         h = ArchiveHandle(d, db_url, env)
