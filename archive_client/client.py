@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from types import TracebackType
@@ -123,6 +124,13 @@ class ArchiveClient:
     def close(self) -> None:
         """Close connections."""
         self._http.close()
+
+    def __del__(self) -> None:
+        # A client dropped without close() must not leak its keep-alive socket.
+        http = getattr(self, "_http", None)
+        if http is not None:
+            with contextlib.suppress(Exception):
+                http.close()
 
     def __enter__(self) -> ArchiveClient:
         return self
