@@ -143,7 +143,18 @@ STORED = {
 }
 
 
-@pytest.fixture(scope="module", params=["studio", "living-room"])
+# Measured 2026-11-28 with trigger_codec d14acdb..fe03c08: nothing decodes through the living
+# room's reverberant Room stage (speaker, mic, AGC alone are fine), so the receiver has nothing to
+# show. Strict: when the codec copes with the room this XPASSes and the marker must go.
+_ROOM_XFAIL = pytest.mark.xfail(
+    reason="trigger_codec does not yet decode through channel_sim's living-room Room stage",
+    strict=True,
+)
+
+
+@pytest.fixture(
+    scope="module", params=["studio", pytest.param("living-room", marks=_ROOM_XFAIL)]
+)
 def broadcast_wav(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
                   ) -> Path:
     """A broadcast recording heard through a channel: "studio" (AAC 192k + mic at 44.1 kHz) and
