@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--subscribers", type=int, default=2000)
     ap.add_argument("--captions", type=int, default=5)
     a = ap.parse_args(argv)
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from tests.plugins.archive import ArchiveHandle
