@@ -98,7 +98,7 @@ def assert_same_captions(
     ref: list[tuple[str, float, float]],
     *,
     time_tol_s: float = 0.05,
-    min_similarity: float = 0.6,
+    min_similarity: float = 0.5,
 ) -> None:
     """Assert the daemon's captions are vosk's: same count and order, same times, similar words.
 
