@@ -191,7 +191,8 @@ def run_jsonl_process(
     if rc != 0:
         tail = " | ".join(stderr.strip().splitlines()[-8:]) or "(no stderr)"
         why = f"was killed after {timeout_s:.0f} s" if wall >= timeout_s else f"exited with {rc}"
-        raise StageFailed(f"the {name} ({' '.join(['jimaku', *args])}) {why}: {tail}")
+        shown = " ".join("--token=***" if a.startswith("--token=") else a for a in args)
+        raise StageFailed(f"the {name} (jimaku {shown}) {why}: {tail}")
     return JsonlRun(events, rc, stderr, usage.ru_utime + usage.ru_stime, wall)
 
 
@@ -238,7 +239,8 @@ def run_broadcaster(
     state_dir = log_path.parent / "broadcaster-state"
     args = [
         "broadcast", "--input", str(input_path), "--output", str(output_path),
-        "--archive", archive_url, "--channel", str(channel), "--token", token, "--json",
+        # "--token=T": the archive's tokens are URL-safe base64 and may start with "-"
+        "--archive", archive_url, "--channel", str(channel), f"--token={token}", "--json",
         "--state-dir", str(state_dir),
     ]
     if delay_s > 0:
