@@ -37,7 +37,8 @@ def free_loopback_port() -> int:
 class ArchiveProcess:
     """``jimaku archive serve`` on 127.0.0.1 with a SQLite file in ``workdir``.
 
-    Use as a context manager: the server is started on entry (and waited for until ``/healthz``
+    Every start begins with an empty database. Use as a context manager: the server is started on
+    entry (and waited for until ``/healthz``
     answers) and stopped on exit (SIGTERM, then SIGKILL after 5 s).
 
     Parameters
@@ -95,6 +96,10 @@ class ArchiveProcess:
         import httpx
 
         self.workdir.mkdir(parents=True, exist_ok=True)
+        # A fresh archive for every run: a database left by an earlier run in the same folder
+        # would already hold its channels and captions.
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{self.db_path}{suffix}").unlink(missing_ok=True)
         self.port = free_loopback_port()
         cmd = jimaku_command(
             "archive", "serve", "--db", self.db_url, "--host", "127.0.0.1", "--port",
