@@ -11,9 +11,10 @@ Measured: vosk's text depends on the chunk size and on whether ``PartialResult``
 chunks (the same audio in 1600/4000/8000-sample chunks, with and without partials, gave five
 different second sentences), so the reference must use the daemon's chunking. Worse, it is not
 deterministic: six identical runs in one process over espeak-ng Korean gave three variants of one
-low-confidence word ("급수" / "X" / "더 야식 을 흡수"), while the number of utterances and their
-start/end times never changed. :func:`assert_same_captions` therefore compares count, order and
-timing exactly and the text per utterance by word similarity.
+low-confidence word ("급수" / "X" / "더 야식 을 흡수"); the number of utterances never changed,
+and their start/end times changed once in about ten runs (a word boundary moved).
+:func:`assert_same_captions` therefore compares count and order exactly, times within 0.3 s and
+the text per utterance by word similarity.
 """
 
 from __future__ import annotations
@@ -97,7 +98,7 @@ def assert_same_captions(
     got: list[tuple[str, float, float]],
     ref: list[tuple[str, float, float]],
     *,
-    time_tol_s: float = 0.05,
+    time_tol_s: float = 0.3,
     min_similarity: float = 0.5,
 ) -> None:
     """Assert the daemon's captions are vosk's: same count and order, same times, similar words.
