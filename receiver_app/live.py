@@ -94,10 +94,16 @@ class LiveFollower:
 
     def close(self) -> None:
         """Stop following and end the thread."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(Exception):
-                self._task.result(timeout=2.0)
+        async def _shutdown() -> None:
+            # Cancel and await every task on the loop, so none is destroyed while pending.
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        fut = asyncio.run_coroutine_threadsafe(_shutdown(), self._loop)
+        with contextlib.suppress(Exception):
+            fut.result(timeout=3.0)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=2.0)
         if not self._thread.is_alive():
