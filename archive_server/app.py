@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import hashlib
 import json
 import logging
 import time
@@ -38,7 +37,7 @@ from archive_server.models import (
 )
 from archive_server.ratelimit import RateLimiter
 from archive_server.settings import ArchiveSettings, get_settings
-from archive_server.store import Store
+from archive_server.store import Rendered, Store
 from archive_server.subtitles import to_srt, to_vtt
 
 __all__ = ["SettingsDep", "StoreDep", "create_app"]
@@ -99,12 +98,6 @@ class _Metrics:
         )
         self.subscribers = Gauge(
             "archive_live_subscribers", "live WebSocket subscribers", registry=self.registry
-        )
-        self.caption_gets = Counter(
-            "archive_caption_gets_total",
-            "GETs of one caption by id",
-            ["channel", "seq"],
-            registry=self.registry,
         )
 
 
@@ -215,29 +208,19 @@ class _Guard:
                 )
 
 
-def _etag(c: Caption) -> str:
-    h = hashlib.sha256(f"{c.text}\x00{c.final}\x00{c.updated_at.isoformat()}".encode()).hexdigest()[
-        :12
-    ]
-    return f'"{c.channel}-{c.seq}-{c.revision}-{h}"'
-
-
 def _caption_response(
-    c: Caption, settings: ArchiveSettings, if_none_match: str | None, status: int = 200
+    r: Rendered, settings: ArchiveSettings, if_none_match: str | None, status: int = 200
 ) -> Response:
     headers: dict[str, str] = {}
-    if c.final:
-        etag = _etag(c)
-        headers["ETag"] = etag
+    if r.etag is not None:
+        headers["ETag"] = r.etag
         # Short max-age: corrections happen; revalidation by ETag is cheap.
         headers["Cache-Control"] = f"public, max-age={settings.final_max_age_s}"
-        if if_none_match is not None and etag in [t.strip() for t in if_none_match.split(",")]:
+        if if_none_match is not None and r.etag in [t.strip() for t in if_none_match.split(",")]:
             return Response(status_code=304, headers=headers)
     else:
         headers["Cache-Control"] = "no-cache"
-    return Response(
-        c.model_dump_json(), status_code=status, headers=headers, media_type="application/json"
-    )
+    return Response(r.body, status_code=status, headers=headers, media_type="application/json")
 
 
 def create_app(settings: ArchiveSettings | None = None) -> FastAPI:
@@ -373,28 +356,27 @@ def create_app(settings: ArchiveSettings | None = None) -> FastAPI:
         if_none_match: Annotated[str | None, Header()] = None,
     ) -> Response:
         """Return the caption; with ``wait`` returns as soon as it exists and is final."""
-        metrics.caption_gets.labels(str(channel), str(seq)).inc()
         wait = min(wait, s.max_wait_s)
-        cap = await store.get_caption(channel, seq)
-        if (cap is None or not cap.final) and wait > 0:
+        cap = await store.get_rendered(channel, seq)
+        if (cap is None or not cap.caption.final) and wait > 0:
             client = request.client.host if request.client else "?"
             if not app.state.wait_limit.allow(client):
                 raise RateLimited(
                     f"more than {s.wait_rate_per_s:g} long-polls/s from {client}; slow down"
                 )
             deadline = time.monotonic() + wait
-            while cap is None or not cap.final:
+            while cap is None or not cap.caption.final:
                 ev = hub.waiter(channel, seq)
                 try:
-                    cap = await store.get_caption(channel, seq)  # re-read after registering
-                    if cap is not None and cap.final:
+                    cap = await store.get_rendered(channel, seq)  # re-read after registering
+                    if cap is not None and cap.caption.final:
                         break
                     left = deadline - time.monotonic()
                     if left <= 0:
                         break
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(ev.wait(), left)
-                    cap = await store.get_caption(channel, seq)
+                    cap = await store.get_rendered(channel, seq)
                 finally:
                     hub.unwait(channel, seq, ev)
                 if time.monotonic() >= deadline:

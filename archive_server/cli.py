@@ -97,6 +97,7 @@ def _admin(args: argparse.Namespace, action: str) -> int:
     import json
     import sys
 
+    from archive_server.app import _safe_url
     from archive_server.errors import ArchiveServerError
     from archive_server.settings import ArchiveSettings
     from archive_server.store import Store
@@ -109,7 +110,8 @@ def _admin(args: argparse.Namespace, action: str) -> int:
         try:
             await store.migrate()
             if action == "migrate":
-                print(f"schema ready in {s.db}")
+                rev = await store.schema_revision()
+                print(f"schema at revision {rev} (head) in {_safe_url(s.db)}")
             elif action == "add":
                 ch, tok = await store.add_channel(args.name, args.id, args.language)
                 if args.json:

@@ -5,16 +5,26 @@ the disk and survives SIGKILL or power loss. Sequence numbers wrap at 2**20: the
 row per (channel, seq), so a seq reused after a wrap replaces the old caption (the window is the
 last 1,048,576 captions of a channel, about 24 days at one caption every 2 s). Live cursors are
 allocated per channel inside the write's transaction, so they are gap-free and strictly increasing.
+
+Writers of one channel are serialised: on PostgreSQL by a row lock on the channel (``SELECT ...
+FOR UPDATE``) taken before the read-compare-write of the caption; on SQLite (one writer per file
+anyway) by an in-process lock, so concurrent PUTs never meet ``SQLITE_BUSY``.
+
+Reads of one caption are served from an in-process LRU of *rendered* captions (the model, its JSON
+bytes and its ETag), filled on read and replaced on every write (write-through). This is correct
+because one server process owns the database; running several processes on one database would need
+a cross-process invalidation (e.g. PostgreSQL LISTEN/NOTIFY), which is not built.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import hmac
 import secrets
 from collections import OrderedDict
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -29,9 +39,9 @@ from archive_server.errors import (
     StorageError,
 )
 from archive_server.models import Caption, CaptionIn, ChannelInfo
-from archive_server.schema import captions, channels, metadata, tokens
+from archive_server.schema import captions, channels, tokens
 
-__all__ = ["PutResult", "Store", "hash_token", "make_engine"]
+__all__ = ["PutResult", "Rendered", "Store", "caption_etag", "hash_token", "make_engine"]
 
 CHANNEL_MAX = 4095
 SEQ_MAX = (1 << 20) - 1
@@ -57,6 +67,24 @@ def make_engine(url: str) -> AsyncEngine:
 
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+
+def caption_etag(c: Caption) -> str:
+    """Strong ETag of a caption: changes with every revision (and text/final/update time)."""
+    h = hashlib.sha256(f"{c.text}\x00{c.final}\x00{c.updated_at.isoformat()}".encode()).hexdigest()
+    return f'"{c.channel}-{c.seq}-{c.revision}-{h[:12]}"'
+
+
+class Rendered(NamedTuple):
+    """A caption with its response body pre-serialised (and its ETag when final)."""
+
+    caption: Caption
+    body: bytes
+    etag: str | None
+
+
+def _render(c: Caption) -> Rendered:
+    return Rendered(c, c.model_dump_json().encode(), caption_etag(c) if c.final else None)
 
 
 def _utc(v: dt.datetime | None) -> dt.datetime | None:
@@ -105,22 +133,34 @@ class Store:
     url : str
         SQLAlchemy async URL.
     cache_size : int
-        Captions kept in memory for reads (invalidated by every write; one process owns the DB).
+        Rendered captions kept in memory for reads (replaced by every write; one process owns
+        the DB).
     """
 
     def __init__(self, url: str, cache_size: int = 10000) -> None:
         self.url = url
         self.engine = make_engine(url)
-        self._cache: OrderedDict[tuple[int, int], Caption] = OrderedDict()
+        self._cache: OrderedDict[tuple[int, int], Rendered] = OrderedDict()
         self._cache_size = cache_size
+        self._sqlite_write = asyncio.Lock() if self.engine.dialect.name == "sqlite" else None
 
     async def migrate(self) -> None:
-        """Create missing tables (idempotent)."""
+        """Bring the schema to the newest Alembic revision (``alembic upgrade head``)."""
+        from archive_server import migrate
+
         try:
-            async with self.engine.begin() as conn:
-                await conn.run_sync(metadata.create_all)
-        except SQLAlchemyError as exc:
+            await migrate.upgrade(self.engine, self.url)
+        except (SQLAlchemyError, OSError) as exc:
             raise StorageError(f"cannot prepare database {self.url}: {exc}") from exc
+
+    async def schema_revision(self) -> str | None:
+        """Return the Alembic revision the database is at (None: never migrated)."""
+        from archive_server import migrate
+
+        try:
+            return await migrate.current_revision(self.engine)
+        except SQLAlchemyError as exc:
+            raise StorageError(f"cannot read the schema revision of {self.url}: {exc}") from exc
 
     async def close(self) -> None:
         """Release connections."""
@@ -239,6 +279,12 @@ class Store:
     # --- captions -------------------------------------------------------------------------
     async def put_caption(self, channel: int, seq: int, body: CaptionIn) -> PutResult:
         """Create or update; the same body twice is one revision (no new cursor)."""
+        if self._sqlite_write is None:
+            return await self._put(channel, seq, body)
+        async with self._sqlite_write:
+            return await self._put(channel, seq, body)
+
+    async def _put(self, channel: int, seq: int, body: CaptionIn) -> PutResult:
         now = dt.datetime.now(dt.UTC)
         words = [w.model_dump() for w in body.words] if body.words is not None else None
         values = dict(
@@ -249,15 +295,22 @@ class Store:
             end_at=body.end_at,
             words=words,
         )
+        where = (captions.c.channel == channel, captions.c.seq == seq)
         try:
             async with self.engine.begin() as conn:
-                old = (
+                # The channel row lock serialises this channel's writers (PostgreSQL).
+                ch = (
                     await conn.execute(
-                        sa.select(captions).where(
-                            captions.c.channel == channel, captions.c.seq == seq
-                        )
+                        sa.select(channels.c.last_cursor)
+                        .where(channels.c.id == channel)
+                        .with_for_update()
                     )
                 ).first()
+                if ch is None:
+                    raise ChannelNotFound(
+                        f"no channel {channel}; create it with `jimaku archive add-channel`"
+                    )
+                old = (await conn.execute(sa.select(captions).where(*where))).first()
                 if old is not None:
                     same = (
                         old.text == body.text
@@ -269,19 +322,10 @@ class Store:
                     )
                     if same:
                         return PutResult(_row_to_caption(old), False, False, int(old.cursor))
-                cur_row = (
-                    await conn.execute(
-                        channels.update()
-                        .where(channels.c.id == channel)
-                        .values(last_cursor=channels.c.last_cursor + 1)
-                        .returning(channels.c.last_cursor)
-                    )
-                ).first()
-                if cur_row is None:
-                    raise ChannelNotFound(
-                        f"no channel {channel}; create it with `jimaku archive add-channel`"
-                    )
-                cursor = int(cur_row[0])
+                cursor = int(ch.last_cursor) + 1
+                await conn.execute(
+                    channels.update().where(channels.c.id == channel).values(last_cursor=cursor)
+                )
                 if old is None:
                     await conn.execute(
                         captions.insert().values(
@@ -297,24 +341,27 @@ class Store:
                 else:
                     await conn.execute(
                         captions.update()
-                        .where(captions.c.channel == channel, captions.c.seq == seq)
+                        .where(*where)
                         .values(revision=old.revision + 1, updated_at=now, cursor=cursor, **values)
                     )
-                row = (
-                    await conn.execute(
-                        sa.select(captions).where(
-                            captions.c.channel == channel, captions.c.seq == seq
-                        )
-                    )
-                ).one()
+                row = (await conn.execute(sa.select(captions).where(*where))).one()
         except SQLAlchemyError as exc:
             raise StorageError(f"database error: {exc}") from exc
         cap = _row_to_caption(row)
-        self._cache.pop((channel, seq), None)
+        self._remember((channel, seq), _render(cap))
         return PutResult(cap, old is None, True, cursor)
 
-    async def get_caption(self, channel: int, seq: int) -> Caption | None:
-        """Return the caption at (channel, seq) or None."""
+    def _remember(self, key: tuple[int, int], r: Rendered) -> None:
+        self._cache[key] = r
+        self._cache.move_to_end(key)
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+
+    async def get_rendered(self, channel: int, seq: int) -> Rendered | None:
+        """Return the caption at (channel, seq) with its JSON bytes and ETag, or None.
+
+        Served from memory after the first read (no database round trip for hot captions).
+        """
         key = (channel, seq)
         hit = self._cache.get(key)
         if hit is not None:
@@ -332,11 +379,16 @@ class Store:
             raise StorageError(f"database error: {exc}") from exc
         if row is None:
             return None
-        cap = _row_to_caption(row)
-        self._cache[key] = cap
-        if len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
-        return cap
+        r = self._cache.get(key)  # a write may have landed while we read
+        if r is None:
+            r = _render(_row_to_caption(row))
+            self._remember(key, r)
+        return r
+
+    async def get_caption(self, channel: int, seq: int) -> Caption | None:
+        """Return the caption at (channel, seq) or None."""
+        r = await self.get_rendered(channel, seq)
+        return r.caption if r is not None else None
 
     async def list_captions(
         self,

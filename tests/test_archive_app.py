@@ -1,4 +1,7 @@
-"""archive_server through FastAPI's TestClient: error cases, caching, CORS, metrics, subtitles."""
+"""archive_server through FastAPI's TestClient: error cases, caching, CORS, metrics, subtitles.
+
+Every test using ``app_client`` runs on both backends (``db_url``: SQLite file, real PostgreSQL).
+"""
 
 from __future__ import annotations
 
@@ -21,8 +24,8 @@ from archive_server.store import Store
 
 
 @pytest.fixture
-def app_client(tmp_path: Path) -> Iterator[tuple[TestClient, str, str]]:
-    db = f"sqlite+aiosqlite:///{tmp_path / 'a.db'}"
+def app_client(db_url: str) -> Iterator[tuple[TestClient, str, str]]:
+    db = db_url
 
     async def setup() -> tuple[str, str]:
         st = Store(db)
