@@ -147,6 +147,8 @@ def _print_rows(rows: list[dict[str, Any]], as_json: bool, header: list[bool]) -
         for r in rows:
             print(json.dumps(r), flush=True)
         return
+    if not rows:
+        return
     width = {
         "file": max([24, *(len(str(r["file"])) for r in rows)]),
         "start_s": 10,
