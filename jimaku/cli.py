@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 from jimaku import __version__
 
-__all__ = ["COMPONENT_CLIS", "build_parser", "main"]
+__all__ = ["COMPONENT_CLIS", "build_parser", "main", "run_as_module"]
 
 #: Modules that register subcommands, in the order ``jimaku --help`` lists them.
 COMPONENT_CLIS: tuple[str, ...] = (
@@ -89,3 +89,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+
+
+def run_as_module(command: str, argv: Sequence[str] | None = None) -> int:
+    """Run one subcommand as ``python -m <package>`` does: ``python -m broadcaster ARGS``.
+
+    Parameters
+    ----------
+    command : str
+        The ``jimaku`` subcommand the package provides (``"broadcast"``, ``"receive"``, ...).
+    argv : sequence of str, optional
+        Arguments after the module name; ``sys.argv[1:]`` when omitted.
+
+    Returns
+    -------
+    int
+        The exit code of ``jimaku COMMAND ARGS``.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    return main([command, *args])
