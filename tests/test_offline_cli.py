@@ -331,3 +331,41 @@ def test_embed_bad_programme_exits_2(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and BAD_MESSAGES[case] in err[0], err
     assert list(out.parent.iterdir()) == []
+
+
+# ----------------------------------------------------------------------------- long files
+def test_decode_streams_a_long_file_in_bounded_memory(tmp_path: Path) -> None:
+    import tracemalloc
+
+    from jimaku.offline import OfflineSettings, decode_file
+    from jimaku.offline.plot import BandSpectrogram
+
+    sr, minutes = 48000, 3
+    path = tmp_path / "long.wav"
+    rng = np.random.default_rng(3)
+    wave = encode(321, 654, sr, "robust")
+    at_s = (5, 95, 175)
+    with sf.SoundFile(str(path), "w", sr, 1, "PCM_16") as f:
+        for s in range(minutes * 60 // 5):  # 5 s chunks: the test itself stays small too
+            x = rng.normal(0.0, 0.003, 5 * sr).astype(np.float32)
+            for t in at_s:
+                if s * 5 <= t < (s + 1) * 5:
+                    i = (t - s * 5) * sr
+                    x[i : i + wave.size] += wave
+            f.write(x)
+    cfg = OfflineSettings(plot_max_columns=500)
+    spec = BandSpectrogram(sr, cfg.plot_nfft, cfg.plot_max_columns)
+    tracemalloc.start()
+    try:
+        result = decode_file(path, cfg, spectrogram=spec)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert [(d.channel, d.seq, d.profile) for d in result.detections] == [(321, 654, "robust")] * 3
+    assert [d.start_s for d in result.detections] == pytest.approx(at_s, abs=TOL_S)
+    assert result.duration_s == minutes * 60
+    whole_file_bytes = minutes * 60 * sr * 4  # the file as float32: 34.6 MB
+    assert peak < 12e6, f"peak {peak / 1e6:.1f} MB for a {whole_file_bytes / 1e6:.1f} MB file"
+    img = spec.image_db()
+    assert img.shape[1] <= cfg.plot_max_columns + 1
+    assert img.shape[1] * spec.seconds_per_column == pytest.approx(minutes * 60, rel=0.02)
