@@ -36,7 +36,7 @@ from archive_server.models import (
     LiveMessage,
 )
 from archive_server.ratelimit import RateLimiter
-from archive_server.settings import ArchiveSettings, get_settings
+from archive_server.settings import ArchiveSettings, get_settings, safe_url
 from archive_server.store import Rendered, Store
 from archive_server.subtitles import to_srt, to_vtt
 
@@ -234,7 +234,7 @@ def create_app(settings: ArchiveSettings | None = None) -> FastAPI:
         await store.migrate()
         app.state.store = store
         metrics.captions.set(await store.count_captions())
-        log.info("archive started", extra={"json": {"db": _safe_url(settings.db)}})
+        log.info("archive started", extra={"json": {"db": safe_url(settings.db)}})
         try:
             yield
         finally:
@@ -527,11 +527,3 @@ def create_app(settings: ArchiveSettings | None = None) -> FastAPI:
             metrics.subscribers.set(hub.subscribers)
 
     return app
-
-
-def _safe_url(url: str) -> str:
-    # Never log a database password.
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        return f"{scheme}://***@{rest.split('@', 1)[1]}"
-    return url

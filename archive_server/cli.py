@@ -97,9 +97,8 @@ def _admin(args: argparse.Namespace, action: str) -> int:
     import json
     import sys
 
-    from archive_server.app import _safe_url
     from archive_server.errors import ArchiveServerError
-    from archive_server.settings import ArchiveSettings
+    from archive_server.settings import ArchiveSettings, safe_url
     from archive_server.store import Store
 
     s = _settings(args)
@@ -111,7 +110,7 @@ def _admin(args: argparse.Namespace, action: str) -> int:
             await store.migrate()
             if action == "migrate":
                 rev = await store.schema_revision()
-                print(f"schema at revision {rev} (head) in {_safe_url(s.db)}")
+                print(f"schema at revision {rev} (head) in {safe_url(s.db)}")
             elif action == "add":
                 ch, tok = await store.add_channel(args.name, args.id, args.language)
                 if args.json:

@@ -6,7 +6,7 @@ from functools import lru_cache
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["ArchiveSettings", "get_settings"]
+__all__ = ["ArchiveSettings", "get_settings", "safe_url"]
 
 
 class ArchiveSettings(BaseSettings):
@@ -52,3 +52,11 @@ class ArchiveSettings(BaseSettings):
 def get_settings() -> ArchiveSettings:
     """Return the settings from the environment (cached; tests override the dependency)."""
     return ArchiveSettings()
+
+
+def safe_url(url: str) -> str:
+    """Return ``url`` with any user/password part masked (for logs and messages)."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url

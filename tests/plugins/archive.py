@@ -10,6 +10,11 @@
 ``archive_server``
     A started server with one channel (id 7, "test"): ``.url``, ``.channel``, ``.token`` plus the
     handle's methods.
+``NginxFront(origin_port, tmp)``
+    Debian's ``/usr/sbin/nginx`` running ``deploy/nginx/jimaku-archive.conf`` (templated for a free
+    listen port, the origin's port and a cache dir under ``tmp``) in the foreground, prefix and pid
+    in ``tmp``: ``.start()``, ``.stop()``, ``.url``, ``.error_log``. Used by the nginx tests and the
+    benchmark.
 """
 
 from __future__ import annotations
@@ -27,7 +32,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-__all__ = ["ArchiveHandle", "archive_factory", "archive_server"]
+__all__ = ["ArchiveHandle", "NginxFront", "archive_factory", "archive_server"]
+
+REPO = Path(__file__).resolve().parents[2]
+NGINX_CONF = REPO / "deploy" / "nginx" / "jimaku-archive.conf"
+NGINX_BIN = Path("/usr/sbin/nginx")
 
 
 def _port() -> int:
@@ -155,3 +164,84 @@ def archive_server(archive_factory: Callable[..., ArchiveHandle]) -> ArchiveHand
     h.channel, h.token = h.add_channel("test", id=7)
     h.start()
     return h
+
+
+class NginxFront:
+    """nginx with the deploy config in front of an origin on 127.0.0.1 (see module docstring)."""
+
+    def __init__(self, origin_port: int, tmp: Path, worker_processes: int = 2) -> None:
+        if not NGINX_BIN.exists():
+            pytest.fail(
+                f"{NGINX_BIN} not found: install Debian's nginx with "
+                "`bash tools/ensure-system-deps.sh`",
+                pytrace=False,
+            )
+        self.tmp = tmp
+        self.port = _port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.error_log = tmp / "error.log"
+        site = NGINX_CONF.read_text()
+        for old, new in (
+            ("server 127.0.0.1:8000;", f"server 127.0.0.1:{origin_port};"),
+            ("listen 80;", f"listen 127.0.0.1:{self.port};"),
+            ("proxy_cache_path /var/cache/nginx/jimaku ", f"proxy_cache_path {tmp / 'cache'} "),
+        ):
+            if site.count(old) != 1:
+                raise RuntimeError(f"{NGINX_CONF} no longer has exactly one {old!r} to template")
+            site = site.replace(old, new)
+        (tmp / "jimaku-archive.conf").write_text(site)
+        # nginx started as root drops its workers to `nobody`, who could not write the cache here.
+        user = "user root;\n" if os.geteuid() == 0 else ""
+        temps = "\n".join(
+            f"    {k}_temp_path {tmp / k};"
+            for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+        )
+        (tmp / "nginx.conf").write_text(
+            f"{user}daemon off;\nworker_processes {worker_processes};\npid {tmp / 'nginx.pid'};\n"
+            f"error_log {self.error_log} warn;\nworker_rlimit_nofile 65536;\n"
+            "events { worker_connections 16384; }\n"
+            f"http {{\n    access_log off;\n{temps}\n"
+            f"    include {tmp / 'jimaku-archive.conf'};\n}}\n"
+        )
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout_s: float = 15.0) -> None:
+        """Start nginx in the foreground; returns when its port accepts connections."""
+        self.proc = subprocess.Popen(
+            [
+                str(NGINX_BIN),
+                "-p",
+                str(self.tmp),
+                "-c",
+                str(self.tmp / "nginx.conf"),
+                "-e",
+                str(self.error_log),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                err = self.proc.stderr.read().decode() if self.proc.stderr else ""
+                raise RuntimeError(f"nginx exited ({self.proc.returncode}): {err}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"nginx did not listen on {self.port} in {timeout_s} s")
+
+    def stop(self) -> None:
+        """Graceful quit (SIGQUIT), then SIGKILL if it lingers."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGQUIT)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc is not None and self.proc.stderr is not None:
+            self.proc.stderr.close()
+        self.proc = None

@@ -1,0 +1,174 @@
+"""deploy/nginx/jimaku-archive.conf in front of a real uvicorn archive: real nginx, real HTTP/WS.
+
+How many requests reached the origin is read from the origin's own ``/metrics``
+(``archive_requests_total`` for the caption-by-id route), scraped directly, not through nginx.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from archive_client import AsyncArchiveClient, CaptionIn
+from tests.plugins.archive import ArchiveHandle, NginxFront
+
+ROUTE = "/v1/channels/{channel}/captions/{seq}"
+MAX_AGE_S = 2  # the origin's final_max_age_s default, which the test does not change
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ArchiveHandle, NginxFront]]:
+    """One origin (channel 7) and nginx in front of it for the module; tests use distinct seqs."""
+    d = tmp_path_factory.mktemp("nginx-stack")
+    (d / "origin").mkdir()
+    (d / "nginx").mkdir()
+    origin = ArchiveHandle(d / "origin")
+    origin.channel, origin.token = origin.add_channel("test", id=7)
+    origin.start()
+    ng = NginxFront(origin.port, d / "nginx")
+    try:
+        ng.start()
+        yield origin, ng
+    finally:
+        ng.stop()
+        origin.stop()
+
+
+@pytest.fixture
+def archive_server(stack: tuple[ArchiveHandle, NginxFront]) -> ArchiveHandle:
+    return stack[0]
+
+
+@pytest.fixture
+def front(stack: tuple[ArchiveHandle, NginxFront]) -> NginxFront:
+    return stack[1]
+
+
+def _origin_gets(origin: str) -> float:
+    """GETs of one caption by id the origin has served (any status)."""
+    text = httpx.get(origin + "/metrics").text
+    # (route labels contain braces themselves: match up to the last "} ")
+    pat = r"^archive_requests_total\{(.*)\} (\S+)$"
+    return sum(
+        float(v)
+        for labels, v in re.findall(pat, text, flags=re.M)
+        if 'method="GET"' in labels and f'route="{ROUTE}"' in labels
+    )
+
+
+def _put(h: ArchiveHandle, seq: int, text: str, final: bool = True) -> None:
+    r = httpx.put(
+        f"{h.url}/v1/channels/7/captions/{seq}",
+        json={"text": text, "final": final},
+        headers={"Authorization": f"Bearer {h.token}"},
+    )
+    assert r.status_code in (200, 201), r.text
+
+
+def test_get_through_nginx_etag_304_and_not_public_metrics(
+    archive_server: ArchiveHandle, front: NginxFront
+) -> None:
+    _put(archive_server, 1, "첫 자막")
+    r = httpx.get(front.url + "/v1/channels/7/captions/1")
+    assert r.status_code == 200 and r.json()["text"] == "첫 자막"
+    etag = r.headers["etag"]
+    assert r.headers["cache-control"] == f"public, max-age={MAX_AGE_S}"
+    r2 = httpx.get(front.url + "/v1/channels/7/captions/1", headers={"If-None-Match": etag})
+    assert r2.status_code == 304 and r2.content == b""
+    assert r2.headers.get("x-cache-status") == "HIT"  # answered by nginx from its cache
+    assert httpx.get(front.url + "/metrics").status_code == 403
+    assert httpx.get(archive_server.url + "/metrics").status_code == 200
+    # other routes pass through
+    assert [c["id"] for c in httpx.get(front.url + "/v1/channels").json()["channels"]] == [7]
+
+
+def test_correction_visible_within_max_age(
+    archive_server: ArchiveHandle, front: NginxFront
+) -> None:
+    _put(archive_server, 2, "오타 있는 자막")
+    t_fill = time.monotonic()  # nginx caches the first version now
+    assert httpx.get(front.url + "/v1/channels/7/captions/2").json()["text"] == "오타 있는 자막"
+    _put(archive_server, 2, "고친 자막")
+    seen = None
+    while time.monotonic() - t_fill < MAX_AGE_S + 5:
+        r = httpx.get(front.url + "/v1/channels/7/captions/2")
+        if r.json()["text"] == "고친 자막":
+            seen = time.monotonic() - t_fill
+            break
+        time.sleep(0.1)
+    assert seen is not None, "the correction never showed through nginx"
+    # Bound: max-age, plus up to 1 s because nginx keeps cache validity in whole seconds, plus the
+    # one request that gets the stale copy while the background refresh runs (poll step 0.1 s).
+    assert seen <= MAX_AGE_S + 1.3, f"correction visible {seen:.2f} s after the first fill"
+
+
+def test_partials_and_404_are_not_held(archive_server: ArchiveHandle, front: NginxFront) -> None:
+    assert httpx.get(front.url + "/v1/channels/7/captions/3").status_code == 404
+    _put(archive_server, 3, "부분", final=False)
+    r = httpx.get(front.url + "/v1/channels/7/captions/3")
+    assert r.status_code == 200 and r.json()["text"] == "부분"  # the 404 was not cached
+    _put(archive_server, 3, "부분 자막 완성", final=False)
+    r = httpx.get(front.url + "/v1/channels/7/captions/3")
+    assert r.json()["text"] == "부분 자막 완성"  # partials (no-cache) are not cached
+
+
+def test_long_poll_passes_through(archive_server: ArchiveHandle, front: NginxFront) -> None:
+    async def go() -> httpx.Response:
+        async with httpx.AsyncClient(timeout=20) as c:
+            poll = asyncio.ensure_future(c.get(front.url + "/v1/channels/7/captions/4?wait=10"))
+            await asyncio.sleep(0.5)
+            await asyncio.to_thread(_put, archive_server, 4, "기다린 자막")
+            return await poll
+
+    t0 = time.monotonic()
+    r = asyncio.run(go())
+    assert r.status_code == 200 and r.json()["text"] == "기다린 자막"
+    assert time.monotonic() - t0 < 5
+    assert r.headers.get("x-cache-status") == "BYPASS"
+
+
+def test_live_websocket_through_nginx(archive_server: ArchiveHandle, front: NginxFront) -> None:
+    async def go() -> None:
+        async with AsyncArchiveClient(front.url, token=archive_server.token) as ac:
+            it = ac.live(7).__aiter__()
+            first = asyncio.ensure_future(it.__anext__())
+            await asyncio.sleep(0.3)
+            await ac.put_caption(7, 5, CaptionIn(text="생방송"))  # the write goes through nginx
+            ev = await asyncio.wait_for(first, 5)
+            assert (ev.event, ev.caption.seq, ev.caption.text) == ("created", 5, "생방송")
+            await it.aclose()  # type: ignore[attr-defined]
+
+    asyncio.run(go())
+
+
+def test_burst_for_new_caption_reaches_origin_once(
+    archive_server: ArchiveHandle, front: NginxFront
+) -> None:
+    n = 500
+    _put(archive_server, 6, "재난 방송 자막")  # brand new: nginx has never seen it
+    before = _origin_gets(archive_server.url)
+
+    async def get(path: str) -> tuple[int, bytes]:
+        # A bare HTTP/1.1 request (httpx would spend seconds of CPU on 500 connections here).
+        reader, writer = await asyncio.open_connection("127.0.0.1", front.port)
+        writer.write(f"GET {path} HTTP/1.1\r\nHost: archive\r\nConnection: close\r\n\r\n".encode())
+        raw = await reader.read()
+        writer.close()
+        head, _, body = raw.partition(b"\r\n\r\n")
+        return int(head.split(b" ", 2)[1]), body
+
+    async def burst() -> list[tuple[int, bytes]]:
+        return await asyncio.gather(*(get("/v1/channels/7/captions/6") for _ in range(n)))
+
+    t0 = time.monotonic()
+    rs = asyncio.run(burst())
+    took = time.monotonic() - t0
+    assert [st for st, _ in rs] == [200] * n
+    assert {json.loads(body)["text"] for _, body in rs} == {"재난 방송 자막"}
+    assert _origin_gets(archive_server.url) - before == 1, f"burst of {n} took {took:.2f} s"
