@@ -108,7 +108,9 @@ def _embed(
 
 def _programme(kind: str, dur: float, sr: int, rng: np.random.Generator) -> Array:
     x = make_programme(kind, dur, sr, rng, voice="ko")
-    if kind == "speech":  # espeak-ng: ~ -19 dBFS RMS, 0.8 peaks; halved to a dialogue level with headroom
+    if (
+        kind == "speech"
+    ):  # espeak-ng: ~ -19 dBFS RMS, 0.8 peaks; halved to a dialogue level with headroom
         x = x * np.float32(0.5)
     return np.asarray(x, dtype=np.float32)
 
@@ -499,11 +501,44 @@ def _check(entries: list[dict[str, Any]]) -> int:
     return 1 if bad else 0
 
 
+def align(recording: Path, played: Path) -> float:
+    """Return where ``played`` starts in ``recording``, s (for a hand-recorded fixture).
+
+    Cross-correlates the two programmes (whole band, the played file resampled to the
+    recording's rate); the trigger decoder is not involved, so a recording's expected trigger
+    times stay independent of the code under test.
+    """
+    from math import gcd
+
+    from scipy.signal import correlate, correlation_lags, resample_poly
+
+    rec, sr_rec = read_audio(recording)
+    ref, sr_ref = read_audio(played)
+    a, b = rec.mean(axis=1), ref.mean(axis=1)
+    if sr_ref != sr_rec:
+        g = gcd(sr_rec, sr_ref)
+        b = resample_poly(b, sr_rec // g, sr_ref // g).astype(np.float32)
+    c = correlate(a, b, mode="full", method="fft")
+    lags = correlation_lags(a.size, b.size, mode="full")
+    return float(lags[int(np.argmax(np.abs(c)))] / sr_rec)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Regenerate every fixture and the manifest; keep hand-recorded entries."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--check", action="store_true", help="decode every file afterwards")
+    ap.add_argument(
+        "--align",
+        nargs=2,
+        metavar=("RECORDING", "PLAYED"),
+        help="only print where PLAYED starts in RECORDING (s) and exit; see "
+        "docs/recording-fixtures.md",
+    )
     args = ap.parse_args(argv)
+    if args.align:
+        offset = align(Path(args.align[0]), Path(args.align[1]))
+        print(f"{args.align[1]} starts at {offset:.3f} s in {args.align[0]}")
+        return 0
     kept: list[dict[str, Any]] = []
     if MANIFEST.exists():
         old = json.loads(MANIFEST.read_text())

@@ -14,6 +14,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import numpy as np
 import pytest
 
 from audio_io import audio_info
@@ -147,3 +148,21 @@ def test_make_fixtures_is_deterministic(maker: ModuleType, tmp_path: Path) -> No
     assert maker.main([]) == 0
     second = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
     assert first == second
+
+
+def test_align_finds_where_the_played_file_starts_in_a_recording(
+    maker: ModuleType, tmp_path: Path, rng: Any
+) -> None:
+    from scipy.signal import resample_poly
+
+    from audio_io import read_audio, write_audio
+
+    played = FIXTURES / "speech_hf_48k.flac"
+    x, sr = read_audio(played)
+    delay_s = 1.25
+    # a "phone recording": starts 1.25 s early, 44.1 kHz, with some hiss
+    y = np.concatenate([np.zeros(round(delay_s * sr), np.float32), x[:, 0], np.zeros(sr)])
+    rec = resample_poly(y, 147, 160)
+    rec = rec + rng.normal(0.0, 0.01, rec.size)
+    write_audio(tmp_path / "rec.wav", rec.astype(np.float32), 44100)
+    assert maker.align(tmp_path / "rec.wav", played) == pytest.approx(delay_s, abs=1e-3)
