@@ -92,16 +92,33 @@ def test_decode_json_stereo_and_pyav_formats_with_progress() -> None:
         assert_matches(rows, expected(f), str(FIXTURES / f))
 
 
-def test_decode_plot_draws_both_bands(tmp_path: Path) -> None:
-    out = tmp_path / "plot.png"
-    proc = jimaku("decode", FIXTURES / "back_to_back_hf_48k.flac", "--plot", out)
-    assert proc.returncode == 0, proc.stderr
-    assert out.stat().st_size > 20_000
-    with Image.open(out) as img:
+def _check_png(path: Path) -> None:
+    assert path.stat().st_size > 20_000
+    with Image.open(path) as img:
         assert img.format == "PNG"
         assert img.size[0] >= 800 and img.size[1] >= 400
         pixels = np.asarray(img.convert("L"), dtype=np.float32)
     assert float(pixels.std()) > 20.0  # a picture, not a blank canvas
+
+
+def test_decode_plot_draws_both_bands(tmp_path: Path) -> None:
+    out = tmp_path / "plot.png"
+    files = [FIXTURES / "back_to_back_hf_48k.flac", FIXTURES / "neg_tones_48k.flac"]
+    proc = jimaku("decode", *files, "--plot", out)
+    assert proc.returncode == 0, proc.stderr
+    # several files: one plot each, named after the file
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "plot-back_to_back_hf_48k.png",
+        "plot-neg_tones_48k.png",
+    ]
+    for p in tmp_path.iterdir():
+        _check_png(p)
+
+
+def test_decode_plot_single_file_name(tmp_path: Path) -> None:
+    out = tmp_path / "one.png"
+    assert main(["decode", str(FIXTURES / "music_robust_48k.flac"), "--plot", str(out)]) == 0
+    _check_png(out)
 
 
 # ----------------------------------------------------------------------------- encode
