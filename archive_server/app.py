@@ -26,6 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.websockets import WebSocketDisconnect
 
 from archive_server.errors import ArchiveServerError, ChannelNotFound, RateLimited
+from archive_server.hotpath import HotCaptionPath
 from archive_server.hub import Hub
 from archive_server.models import (
     Caption,
@@ -261,6 +262,13 @@ def create_app(settings: ArchiveSettings | None = None) -> FastAPI:
         expose_headers=["ETag"],
     )
     app.add_middleware(_Guard, metrics=metrics, max_body=settings.max_body_bytes)
+    app.add_middleware(
+        HotCaptionPath,
+        state=app.state,
+        metrics=metrics,
+        max_age_s=settings.final_max_age_s,
+        cors_any="*" in settings.cors_origins,
+    )
 
     @app.exception_handler(ArchiveServerError)
     async def _own(_: Request, exc: ArchiveServerError) -> JSONResponse:

@@ -357,6 +357,10 @@ class Store:
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
 
+    def cached(self, channel: int, seq: int) -> Rendered | None:
+        """Return the rendered caption if it is in memory (no I/O; None: use get_rendered)."""
+        return self._cache.get((channel, seq))
+
     async def get_rendered(self, channel: int, seq: int) -> Rendered | None:
         """Return the caption at (channel, seq) with its JSON bytes and ETag, or None.
 

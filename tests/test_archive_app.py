@@ -205,3 +205,33 @@ def test_storage_error_mapped_to_503(tmp_path: Path) -> None:
 
     with pytest.raises(StorageError, match="cannot prepare database"), TestClient(create_app(s)):
         pass
+
+
+@pytest.mark.parametrize("origin", [None, "https://viewer.example"])
+def test_hot_path_answers_like_the_normal_path(
+    app_client: tuple[TestClient, str, str], origin: str | None
+) -> None:
+    """Cached GETs (no query: archive_server.hotpath) == the FastAPI route (``?wait=0``)."""
+    tc, t7, _ = app_client
+    tc.put("/v1/channels/7/captions/1", json={"text": "final 자막"}, headers=_auth(t7))
+    tc.put("/v1/channels/7/captions/2", json={"text": "partial", "final": False}, headers=_auth(t7))
+    store = tc.app.state.store  # type: ignore[attr-defined]
+    assert store.cached(7, 1) is not None and store.cached(7, 2) is not None
+    base = {"Origin": origin} if origin else {}
+    etag = tc.get("/v1/channels/7/captions/1?wait=0").headers["etag"]
+    for seq, extra in [
+        (1, {}),
+        (2, {}),
+        (1, {"If-None-Match": etag}),
+        (1, {"If-None-Match": f'"x", {etag}'}),
+        (1, {"If-None-Match": '"x"'}),
+    ]:
+        hot = tc.get(f"/v1/channels/7/captions/{seq}", headers={**base, **extra})
+        slow = tc.get(f"/v1/channels/7/captions/{seq}?wait=0", headers={**base, **extra})
+        assert (hot.status_code, hot.content) == (slow.status_code, slow.content)
+        drop = {"date", "server"}
+        assert {k: v for k, v in hot.headers.items() if k not in drop} == {
+            k: v for k, v in slow.headers.items() if k not in drop
+        }
+    m = tc.get("/metrics").text
+    assert 'route="/v1/channels/{channel}/captions/{seq}",status="304"' in m
