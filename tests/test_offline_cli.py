@@ -386,3 +386,21 @@ def test_decode_streams_a_long_file_in_bounded_memory(tmp_path: Path) -> None:
     img = spec.image_db()
     assert img.shape[1] <= cfg.plot_max_columns + 1
     assert img.shape[1] * spec.seconds_per_column == pytest.approx(minutes * 60, rel=0.02)
+
+
+def test_decode_stops_quietly_when_the_reader_goes_away() -> None:
+    files = sorted(str(p) for p in FIXTURES.glob("*.flac") if not p.name.startswith("neg_"))
+    with subprocess.Popen(
+        [str(JIMAKU), "decode", "--json", *files],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    ) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        first = json.loads(proc.stdout.readline())  # like `| head -1`
+        proc.stdout.close()
+        err = proc.stderr.read()
+        assert proc.wait(timeout=120) == 0
+    assert first["file"] == files[0]
+    assert "Traceback" not in err and "BrokenPipe" not in err

@@ -8,6 +8,7 @@ imported when a subcommand runs. Every bad input ends in one line on stderr and 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -167,6 +168,16 @@ def _print_rows(rows: list[dict[str, Any]], as_json: bool, header: list[bool]) -
 
 def run_decode(args: argparse.Namespace) -> int:
     """Run ``jimaku decode``; return 0, or 2 if any file was unusable."""
+    try:
+        return _decode(args)
+    except BrokenPipeError:
+        # the reader went away (``jimaku decode ... | head``): stop quietly, as cat does
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+
+
+def _decode(args: argparse.Namespace) -> int:
     from jimaku.offline.decode import decode_file, open_decoder
     from jimaku.offline.errors import OfflineError
     from jimaku.offline.plot import BandSpectrogram, draw_plot
