@@ -404,3 +404,39 @@ def test_decode_stops_quietly_when_the_reader_goes_away() -> None:
         assert proc.wait(timeout=120) == 0
     assert first["file"] == files[0]
     assert "Traceback" not in err and "BrokenPipe" not in err
+
+
+# ----------------------------------------------------------------------------- Python API
+def test_package_exports_and_error_tree(tmp_path: Path) -> None:
+    import jimaku.offline as off
+    from audio_io import AudioFileError
+    from trigger_codec import CodecError
+
+    assert sorted(off.__all__) == sorted(
+        [
+            "ArgumentError",
+            "DecodeResult",
+            "InputError",
+            "OfflineError",
+            "OfflineSettings",
+            "Placement",
+            "decode_file",
+            "embed_file",
+            "encode_file",
+            "parse_at",
+        ]
+    )
+    assert all(hasattr(off, name) for name in off.__all__)
+    assert issubclass(off.InputError, off.OfflineError)
+    assert issubclass(off.ArgumentError, off.OfflineError)
+    # third-party / other packages' errors are mapped at the boundary, with the cause kept
+    with pytest.raises(off.InputError) as exc_info:
+        off.decode_file(tmp_path / "missing.wav")
+    assert isinstance(exc_info.value.__cause__, AudioFileError)
+    with pytest.raises(off.ArgumentError) as arg_info:
+        off.encode_file(tmp_path / "x.wav", 1, 1, profile="loud")
+    assert isinstance(arg_info.value.__cause__, CodecError)
+    assert off.parse_at("1:02.5:7:123") == off.Placement(62.5, 7, 123)
+    assert off.parse_at("1:00:00:1:2").time_s == 3600.0
+    with pytest.raises(ValueError, match="block_frames"):
+        off.OfflineSettings(block_frames=0)
