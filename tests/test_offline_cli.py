@@ -440,3 +440,39 @@ def test_package_exports_and_error_tree(tmp_path: Path) -> None:
     assert off.parse_at("1:00:00:1:2").time_s == 3600.0
     with pytest.raises(ValueError, match="block_frames"):
         off.OfflineSettings(block_frames=0)
+
+
+def _write_aac(path: Path, x: np.ndarray, sr: int, fmt: str) -> None:
+    import av
+
+    planar = np.ascontiguousarray(np.stack([x, x]).astype(np.float32))
+    with av.open(str(path), "w", format=fmt) as out:
+        stream = out.add_stream("aac", rate=sr)
+        stream.bit_rate = 192_000
+        stream.layout = "stereo"
+        for i in range(0, x.size, 4096):
+            frame = av.AudioFrame.from_ndarray(
+                np.ascontiguousarray(planar[:, i : i + 4096]), format="fltp", layout="stereo"
+            )
+            frame.sample_rate = sr
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+
+
+def test_decode_mpeg_ts_and_mp4(tmp_path: Path, rng: np.random.Generator) -> None:
+    sr, at = 48000, 0.5
+    x = rng.normal(0.0, 1e-3, 2 * sr).astype(np.float32)
+    w = encode(9, 99, sr, "hf")
+    x[round(at * sr) : round(at * sr) + w.size] += w
+    ts, mp4 = tmp_path / "broadcast.ts", tmp_path / "clip.mp4"
+    _write_aac(ts, x, sr, "mpegts")
+    _write_aac(mp4, x, sr, "mp4")
+    proc = jimaku("decode", "--json", ts, mp4)
+    assert proc.returncode == 0, proc.stderr
+    rows = json_lines(proc.stdout)
+    # the AAC encoder's 1024 priming samples (21 ms) are inside the 30 ms tolerance whether or
+    # not the container trims them
+    assert_matches(rows, [(9, 99, "hf", at)], str(ts))
+    assert_matches(rows, [(9, 99, "hf", at)], str(mp4))
