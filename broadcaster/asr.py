@@ -36,9 +36,25 @@ class Word:
 
 @dataclass(frozen=True)
 class Partial:
-    """The recogniser's current guess for the utterance in progress (text changes as it goes)."""
+    """The recogniser's current guess for the utterance in progress (text changes as it goes).
+
+    Attributes
+    ----------
+    text : str
+        The words so far.
+    words : tuple of Word
+        The same words with provisional timings (stream seconds) when the recogniser was asked
+        for them (``SetPartialWords``, which the broadcaster does not do: measured, it delays
+        the first partial from ~0.9 s to ~2 s after the speech onset); usually empty.
+    """
 
     text: str
+    words: tuple[Word, ...] = ()
+
+    @property
+    def start_s(self) -> float | None:
+        """Start of the first word (stream seconds), None when vosk gave no timings."""
+        return self.words[0].start if self.words else None
 
 
 @dataclass(frozen=True)
@@ -194,14 +210,20 @@ class Recognizer:
         except Exception as exc:
             raise RecognizerError(f"vosk failed while recognising: {exc}") from exc
         try:
-            text = str(json.loads(raw).get("partial", "")).strip()
-        except ValueError as exc:
+            obj = json.loads(raw)
+            text = str(obj.get("partial", "")).strip()
+            words = tuple(
+                Word(str(w["word"]), float(w["start"]), float(w["end"]),
+                     float(w.get("conf", 1.0)))
+                for w in obj.get("partial_result", [])
+            )
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise RecognizerError(f"vosk returned invalid partial JSON: {raw[:200]!r}") from exc
         if self.joins_words:
             text = text.replace(" ", "")
         if text != self._last_partial:
             self._last_partial = text
-            return [Partial(text)]
+            return [Partial(text, words)]
         return []
 
     def finish(self) -> list[Partial | Final]:

@@ -39,6 +39,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--model", help="vosk model directory or installed name (default: Korean)")
     p.add_argument("--phrases", help="text file of expected phrases / script, one per line "
                    "(runtime grammar; small models only; recognition is then limited to them)")
+    p.add_argument("--endpoint-silence", type=float,
+                   help="seconds of silence after which vosk ends a sentence it is confident "
+                   "about (default 0.3; 0: the model's own rule, 0.5)")
+    p.add_argument("--trigger-at", choices=("first-words", "final"),
+                   help="air each caption's trigger when vosk recognises the utterance's first "
+                   "words (default; the text follows as partial, then final) or only once the "
+                   "final text exists")
+    p.add_argument("--no-onset-refinement", dest="onset_refinement", action="store_false",
+                   default=None, help="take an utterance's start from vosk's word time alone, "
+                   "not refined by the audio's energy onset")
     p.add_argument("--state-dir", help="sequence counter and spool directory")
     p.add_argument("--repeat-interval", type=float, help="seconds between trigger repeats")
     p.add_argument("--caption-hold", type=float, help="seconds a caption stays on screen")

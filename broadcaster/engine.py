@@ -34,6 +34,7 @@ from broadcaster.errors import (
     ModelLoadError,
     RecognizerError,
 )
+from broadcaster.onset import find_onset
 from broadcaster.resample import StreamResampler, float_to_int16
 from broadcaster.segment import Caption, Segmenter
 from broadcaster.seqstore import SeqStore
@@ -43,6 +44,12 @@ from broadcaster.uploader import Uploader, utc_iso
 
 __all__ = ["ASR_RATE_HZ", "Broadcaster", "CaptionRecord", "DelayLine"]
 
+#: Synchronous mode: time from a trigger's end to its caption on the phone's screen (s). Measured
+#: (bench_latency, near-tv room): the receiver's decoder returns a detection 0.02-0.06 s after the
+#: trigger's last sample; the caption's first words are already there from the live stream.
+SYNC_DECODE_S = 0.06
+#: Recent recogniser input kept for the onset refinement (s).
+_RECENT_S = 4.0
 #: Sample rate the vosk models are trained at.
 ASR_RATE_HZ = 16000
 #: The recogniser is fed fixed chunks of 0.1 s: vosk's output depends on where chunks end (and on
@@ -152,6 +159,13 @@ class Broadcaster:
             raise InputFormatError(f"programme has {channels} channels; need at least 1")
         try:
             self.model_info = resolve_model(settings.model)
+            if settings.endpoint_silence_s:
+                from models.endpoint import endpoint_overlay
+
+                self.model_info = endpoint_overlay(
+                    self.model_info, settings.endpoint_silence_s,
+                    settings.state_dir / "model-overlays",
+                )
         except ModelError as exc:
             raise ModelLoadError(str(exc)) from exc
         model = load_vosk_model(self.model_info.path)
@@ -177,9 +191,9 @@ class Broadcaster:
         self.delay = DelayLine(round(settings.delay_s * sample_rate_hz), channels)
         from trigger_codec import airtime_s
 
-        # the viewer sees the caption one airtime + decode + fetch after the trigger starts
+        # the viewer sees the caption one airtime + decode (+ display) after the trigger starts
         self._lead_s = (settings.sync_lead_s if settings.sync_lead_s is not None
-                        else airtime_s(settings.profile) + 0.15)
+                        else airtime_s(settings.profile) + SYNC_DECODE_S)
         self.resampler = StreamResampler(sample_rate_hz, ASR_RATE_HZ)
         self._pcm_buf = np.zeros(0, np.int16)
         self.seqs = SeqStore(settings.state_dir / "seq.sqlite")
@@ -200,6 +214,13 @@ class Broadcaster:
         self._done = 0
         self._error: BaseException | None = None
         self._cur_seq: int | None = None
+        # seqs whose trigger was scheduled at the utterance's first words (before the final)
+        self._early: set[int] = set()
+        self._early_airings: dict[int, list[dict[str, float | int]]] = {}
+        self._prev_end_s = 0.0  # end of the last final's last word (recogniser seconds)
+        # the recogniser's recent input (16 kHz int16) for the onset refinement
+        self._recent = np.zeros(0, np.int16)
+        self._recent_start = 0  # recogniser sample index of self._recent[0]
         self._repeats: list[_Repeat] = []
         self.records: dict[int, CaptionRecord] = {}
         self._records_lock = threading.Lock()
@@ -367,8 +388,11 @@ class Broadcaster:
         seconds = sample / self.sample_rate_hz
         with self._records_lock:
             rec = self.records.get(seq)
+            airing: dict[str, float | int] = {"sample": sample, "seconds": round(seconds, 4)}
             if rec is not None:
-                rec.airings.append({"sample": sample, "seconds": round(seconds, 4)})
+                rec.airings.append(airing)
+            else:  # aired at the utterance's first words: the record comes with the final
+                self._early_airings.setdefault(seq, []).append(airing)
         self.emit({"type": "airing", "seq": seq, "sample": sample, "seconds": round(seconds, 4),
                    "repeat": repeat})
 
@@ -408,11 +432,41 @@ class Broadcaster:
         buf = np.concatenate([self._pcm_buf, pcm]) if len(self._pcm_buf) else pcm
         n_full = len(buf) // ASR_CHUNK
         for i in range(n_full):
-            self._handle(self.recognizer.accept(buf[i * ASR_CHUNK : (i + 1) * ASR_CHUNK]))
+            chunk = buf[i * ASR_CHUNK : (i + 1) * ASR_CHUNK]
+            self._remember(chunk)
+            self._handle(self.recognizer.accept(chunk))
         self._pcm_buf = buf[n_full * ASR_CHUNK :]
         if final and len(self._pcm_buf):
+            self._remember(self._pcm_buf)
             self._handle(self.recognizer.accept(self._pcm_buf))
             self._pcm_buf = self._pcm_buf[:0]
+
+    def _remember(self, chunk: np.ndarray) -> None:
+        keep = round(_RECENT_S * ASR_RATE_HZ)
+        self._recent = np.concatenate([self._recent, chunk])
+        if len(self._recent) > keep:
+            self._recent_start += len(self._recent) - keep
+            self._recent = self._recent[-keep:]
+
+    def _input_pos_s(self) -> float:
+        """Input (programme) position the recogniser has consumed, in seconds."""
+        return self._to_programme_s(self.recognizer.samples_fed / ASR_RATE_HZ)
+
+    def _utterance_start(self) -> float | None:
+        """Estimate where the utterance whose first partial just came out started.
+
+        Returns
+        -------
+        float or None
+            Recogniser seconds: the speech onset in the recent audio (:mod:`broadcaster.onset`)
+            when ``onset_refinement`` is on and the audio shows one, else None.
+        """
+        if not self.settings.onset_refinement:
+            return None
+        return find_onset(
+            self._recent, self._recent_start / ASR_RATE_HZ, ASR_RATE_HZ,
+            not_before_s=self._prev_end_s,
+        )
 
     def _to_programme_s(self, t: float) -> float:
         """Map recogniser stream time to input time (adds the gaps of dropped blocks)."""
@@ -436,33 +490,68 @@ class Broadcaster:
             if isinstance(ev, Partial):
                 if not ev.text:
                     continue
+                first = self._cur_seq is None
                 if self._cur_seq is None:
                     self._cur_seq = self.seqs.next(ch)
-                self.emit({"type": "partial", "seq": self._cur_seq, "text": ev.text})
-                self.uploader.submit_partial(ch, self._cur_seq,
-                                             self._caption_body(ev.text, False, None))
+                seq = self._cur_seq
+                self.emit({"type": "partial", "seq": seq, "text": ev.text,
+                           "input_s": round(self._input_pos_s(), 3)})
+                self.uploader.submit_partial(ch, seq, self._caption_body(ev.text, False, None))
+                if first and self.settings.early_trigger:
+                    self._early_schedule(seq)
                 continue
             captions = self.segmenter.split(ev)
             if self._gaps:
                 captions = [Caption(c.text, c.words, self._to_programme_s(c.start_s),
                                     self._to_programme_s(c.end_s)) for c in captions]
-            # an empty final after partials keeps its reserved seq for the next utterance: the ID
-            # was never aired, so reusing it cannot show a viewer the wrong text
+            if ev.words:
+                self._prev_end_s = ev.end_s
+            input_s = round(self._input_pos_s(), 3)
+            # An empty final after partials keeps its reserved seq for the next utterance when the
+            # ID was never aired (reusing it cannot show a viewer the wrong text). If it was aired
+            # at the first words, the seq is spent: the archive keeps the partial text.
+            if not captions and self._cur_seq in self._early:
+                self.emit({"type": "warning", "kind": "empty_utterance", "seq": self._cur_seq,
+                           "message": "vosk dropped an utterance whose trigger already aired; "
+                           "the archive keeps its partial text"})
+                self._early.discard(self._cur_seq)
+                self._early_airings.pop(self._cur_seq, None)
+                self._cur_seq = None
             for i, cap in enumerate(captions):
                 reserved = self._cur_seq if i == 0 else None
                 seq = reserved if reserved is not None else self.seqs.next(ch)
                 rec = CaptionRecord(seq, cap.text, round(cap.start_s, 3), round(cap.end_s, 3))
                 with self._records_lock:
+                    rec.airings.extend(self._early_airings.pop(seq, []))
                     self.records[seq] = rec
                 self.emit({"type": "caption", "seq": seq, "text": cap.text,
                            "start_s": rec.start_s, "end_s": rec.end_s,
                            "programme_start_s": round(cap.start_s + self.settings.delay_s, 3),
                            "programme_end_s": round(cap.end_s + self.settings.delay_s, 3),
-                           "words": len(cap.words)})
+                           "input_s": input_s, "words": len(cap.words)})
                 self.uploader.submit_final(ch, seq, self._caption_body(cap.text, True, cap))
-                self._sched_q.put(_Sched(seq, cap.start_s))
+                if seq in self._early:
+                    self._early.discard(seq)  # its trigger is on air already
+                else:
+                    self._sched_q.put(_Sched(seq, cap.start_s))
             if captions:
                 self._cur_seq = None
+
+    def _early_schedule(self, seq: int) -> None:
+        """Schedule *seq*'s trigger at its utterance's first partial (``early_trigger``).
+
+        Live mode: at once. Synchronous mode: where the speech onset airs (minus the lead), when
+        the audio shows the onset; otherwise the trigger waits for the final's word times.
+        """
+        start = self._utterance_start()
+        now = self._input_pos_s()
+        if start is None and self.settings.delay_s > 0:
+            return
+        start_s = now if start is None else self._to_programme_s(start)
+        self._early.add(seq)
+        self.emit({"type": "utterance", "seq": seq, "start_s": round(start_s, 3),
+                   "onset_found": start is not None, "input_s": round(now, 3)})
+        self._sched_q.put(_Sched(seq, start_s))
 
     def _on_upload(self, event: dict[str, Any]) -> None:
         if event.get("type") == "upload":

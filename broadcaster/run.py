@@ -36,6 +36,10 @@ def settings_from_args(args: argparse.Namespace) -> BroadcastSettings:
         "state_dir": getattr(args, "state_dir", None),
         "repeat_interval_s": getattr(args, "repeat_interval", None),
         "caption_hold_s": getattr(args, "caption_hold", None),
+        "endpoint_silence_s": getattr(args, "endpoint_silence", None),
+        "early_trigger": None if getattr(args, "trigger_at", None) is None
+        else args.trigger_at == "first-words",
+        "onset_refinement": getattr(args, "onset_refinement", None),
     }
     return load_settings(overrides, getattr(args, "settings", None))
 

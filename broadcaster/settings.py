@@ -48,12 +48,27 @@ class BroadcastSettings:
         Phrase hints (vosk runtime grammar) — empty for free recognition.
     language : str or None
         Caption language sent to the archive; None: the model's.
+    endpoint_silence_s : float or None
+        Trailing silence (s) after which vosk ends an utterance when it is confident the sentence
+        is complete (Kaldi endpoint rule2; rules 3 and 4 are scaled with it, see
+        :mod:`models.endpoint`). None or 0 keeps the model's own rules (0.5 s for the small
+        models).
+        Shorter ends captions sooner but splits speech at shorter pauses.
     state_dir : Path
         Where the sequence counter and the upload spool live.
+    early_trigger : bool
+        Air an utterance's trigger as soon as vosk recognises its first words (live: at once;
+        synchronous: where the speech starts on air), instead of when its final text exists.
+        The caption's text then follows on the viewer's screen as partial text, replaced by the
+        final text as soon as vosk ends the utterance.
+    onset_refinement : bool
+        Find the utterance's start in the audio (its energy onset, :mod:`broadcaster.onset`)
+        when its first partial comes out. Off (or no onset found), synchronous mode places the
+        trigger at vosk's first-word time once the final exists, as before.
     sync_lead_s : float or None
         Synchronous mode: the trigger starts this long before the utterance airs, so that the
-        caption (trigger airtime + decoding + fetch later) appears with the speech; None: the
-        profile's airtime + 0.15 s.
+        caption (trigger airtime + decoding later) appears with the speech; None: the
+        profile's airtime + 0.06 s (the measured decoding delay).
     repeat_interval_s : float
         Time between repeats of a caption's trigger while it is on screen (s).
     caption_hold_s : float
@@ -85,7 +100,10 @@ class BroadcastSettings:
     model: str | None = None
     phrases: tuple[str, ...] = ()
     language: str | None = None
+    endpoint_silence_s: float | None = 0.3
     state_dir: Path = field(default_factory=default_state_dir)
+    early_trigger: bool = True
+    onset_refinement: bool = True
     sync_lead_s: float | None = None
     repeat_interval_s: float = 2.5
     caption_hold_s: float = 6.0
@@ -111,6 +129,11 @@ class BroadcastSettings:
         for name in ("repeat_interval_s", "caption_hold_s", "max_caption_s", "block_s"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} = {getattr(self, name)} must be positive")
+        if self.endpoint_silence_s and not 0.1 <= self.endpoint_silence_s <= 5.0:
+            raise ConfigError(
+                f"endpoint_silence_s {self.endpoint_silence_s} is outside 0.1-5 s; use 0 for "
+                "the model's own rules (0.5 s)"
+            )
         if self.line_columns is not None and self.line_columns < 4:
             raise ConfigError(f"line_columns {self.line_columns} is too small; use 4 or more")
         if self.max_lines < 1:

@@ -30,6 +30,7 @@ class StatusBoard:
         self.xruns = 0
         self.warnings: deque[str] = deque(maxlen=3)
         self.header = ""
+        self._air_before: dict[int, int] = {}  # airings before the caption's final existed
 
     def apply(self, ev: dict[str, Any]) -> None:
         """Fold one event into the board."""
@@ -42,7 +43,8 @@ class StatusBoard:
         elif kind == "partial":
             self.partial = str(ev["text"])
         elif kind == "caption":
-            row = {"seq": ev["seq"], "text": ev["text"], "state": "spooled", "airings": 0}
+            row = {"seq": ev["seq"], "text": ev["text"], "state": "spooled",
+                   "airings": self._air_before.pop(int(ev["seq"]), 0)}
             self.captions.append(row)
             self.by_seq[int(ev["seq"])] = row
             self.partial = ""
@@ -52,6 +54,8 @@ class StatusBoard:
             self.airings += 1
             if int(ev["seq"]) in self.by_seq:
                 self.by_seq[int(ev["seq"])]["airings"] += 1
+            else:
+                self._air_before[int(ev["seq"])] = self._air_before.get(int(ev["seq"]), 0) + 1
         elif kind == "archive":
             self.archive = "healthy" if ev["healthy"] else f"DOWN: {ev.get('detail', '')}"
         elif kind == "xruns":

@@ -69,6 +69,7 @@ class Uploader:
         self._partial: tuple[int, int, dict[str, Any]] | None = None
         self._partial_lock = threading.Lock()
         self._last_partial_t = 0.0
+        self._last_partial_key: tuple[int, int] | None = None
         self._finalised: set[tuple[int, int]] = set()
         self.healthy: bool | None = None
         self.stored = 0
@@ -138,17 +139,25 @@ class Uploader:
         with self._partial_lock:
             p = self._partial
             now = time.monotonic()
-            if p is None or now - self._last_partial_t < self.partial_interval_s:
+            if p is None:
+                return
+            # a new utterance's first words go out at once (its trigger may be on air already);
+            # later partials of the same utterance at most every partial_interval_s
+            first = p[:2] != self._last_partial_key
+            if not first and now - self._last_partial_t < self.partial_interval_s:
                 return
             if self.healthy is False:
                 return  # the finals' retries probe the archive; partials would only pile up
             self._partial = None
             self._last_partial_t = now
+            self._last_partial_key = p[:2]
         channel, seq, body = p
         try:
             self.client.put_caption(channel, seq, CaptionIn(**body))
         except ArchiveError as exc:
             self.emit({"type": "partial_upload", "seq": seq, "ok": False, "error": str(exc)})
+            return
+        self.emit({"type": "partial_upload", "seq": seq, "ok": True, "first": first})
 
     def _send_final(self, item: SpoolItem) -> bool:
         """Try one spooled caption; False when the archive is down (stop this round)."""

@@ -130,7 +130,7 @@ def test_file_to_file_cli_stores_every_caption_and_airs_its_id(
     caps = summary["captions"]
     # nothing lost, duplicated or reordered: the captions are plain vosk's finals
     assert_same_captions([(c["text"], c["start_s"], c["end_s"]) for c in caps],
-                         vosk_reference(speech_wav))
+                         vosk_reference(speech_wav, daemon=True))
     assert [c["seq"] for c in caps] == list(range(len(caps)))
     client = archive.client()
     for c in caps:
@@ -143,9 +143,17 @@ def test_file_to_file_cli_stores_every_caption_and_airs_its_id(
     assert info.frames >= src.frames
     dets = _decode(onair)
     assert {(d.channel, d.seq) for d in dets} == {(archive.channel, c["seq"]) for c in caps}
-    for c in caps:
+    finals = {e["seq"]: e["input_s"] for e in events if e["type"] == "caption"}
+    partials: dict[int, float] = {}
+    for e in events:
+        if e["type"] == "partial":
+            partials.setdefault(e["seq"], e["input_s"])
+    for c, sentence in zip(caps, MANIFEST["sentences"], strict=False):
         first = c["airings"][0]["seconds"]
-        assert first >= c["end_s"]  # live mode: the trigger follows the caption
+        # live mode airs the ID at the utterance's first words (its first partial, lockstep:
+        # the next block), long before the final, and after the speech began
+        assert sentence["start_s"] < first < finals[c["seq"]], (c, sentence)
+        assert abs(first - partials[c["seq"]]) <= 0.1 + 1e-6, (first, partials[c["seq"]])
         found = [d.start_s for d in dets if d.seq == c["seq"]]
         assert min(abs(s - first) for s in found) < 0.05, (c, found)
 
@@ -153,8 +161,8 @@ def test_file_to_file_cli_stores_every_caption_and_airs_its_id(
 def test_synchronous_mode_places_trigger_at_speech_start_stereo(
     archive: ArchiveProc, vosk_reference: Any, tmp_path: Path
 ) -> None:
-    # the delay must cover the utterance (~3 s) plus vosk's endpoint wait and recognition (~1 s)
-    delay = 5.0
+    # the trigger is placed at the first partial (~1 s into the speech): 2.5 s is plenty
+    delay = 2.5
     x = _speech(MANIFEST["sentences"][1]["end_s"] + 1.5, channels=2).astype(np.float32)
     ref_wav = tmp_path / "in.wav"
     sf.write(ref_wav, x, RATE, subtype="FLOAT")
@@ -176,18 +184,20 @@ def test_synchronous_mode_places_trigger_at_speech_start_stereo(
     np.testing.assert_allclose(lp(y[d : d + len(x), 0]), lp(x[:, 0]), atol=0.02)
     caps = summary["captions"]
     assert_same_captions([(c["text"], c["start_s"], c["end_s"]) for c in caps],
-                         vosk_reference(ref_wav))
+                         vosk_reference(ref_wav, daemon=True))
     assert summary["all_stored"]
     assert not [e for e in events if e["type"] == "warning" and e["kind"] == "late_trigger"]
     wav = tmp_path / "onair.wav"
     sf.write(wav, y, RATE, subtype="FLOAT")
     dets = _decode(wav)
-    for c in caps:
+    assert len(caps) == 2
+    for c, sentence in zip(caps, MANIFEST["sentences"][:2], strict=True):
         starts = [e.start_s for e in dets if e.seq == c["seq"]]
         assert starts, c
-        # the trigger leads the speech by its airtime + 0.15 s (caption shown as speech airs)
-        lead = tc.airtime_s("hf") + 0.15
-        assert abs(min(starts) - (c["start_s"] + delay - lead)) < 0.05
+        # the trigger leads the speech's real start on air (where the fixture put the sentence)
+        # by its airtime + 0.06 s, so the caption appears as the speech airs
+        lead = tc.airtime_s("hf") + 0.06
+        assert abs(min(starts) - (sentence["start_s"] + delay - lead)) < 0.05, (c, sentence)
 
 
 def test_archive_outage_loses_nothing(

@@ -80,15 +80,59 @@ def run_plain_vosk(
     return out
 
 
-@pytest.fixture(scope="session")
-def vosk_reference(vosk_model: Any) -> Callable[[str | Path], list[tuple[str, float, float]]]:
-    """Function: audio file -> plain vosk finals (cached per path for the session)."""
-    cache: dict[str, list[tuple[str, float, float]]] = {}
+#: The broadcaster's default ``endpoint_silence_s`` and the trailing silences (s) of Kaldi's
+#: endpoint rules 2, 3 and 4 it stands for (the model's 0.5/1.0/2.0 scaled by 0.3/0.5; see
+#: models/endpoint.py and docs/broadcaster.md).
+DAEMON_ENDPOINT_S = 0.3
+DAEMON_ENDPOINT_RULES_S = {2: 0.3, 3: 0.6, 4: 1.2}
 
-    def ref(path: str | Path) -> list[tuple[str, float, float]]:
-        key = str(path)
+
+def model_with_rules(dest: Path, rules: dict[int, float]) -> Path:
+    """Make *dest* a copy of the default model (symlinks) whose ``model.conf`` gets *rules*.
+
+    Written here independently of ``models.endpoint``: Kaldi's option parser lets a later line
+    override an earlier one, so the rules are simply appended.
+    """
+    src = default_model_dir()
+    dest.mkdir(parents=True)
+    for child in src.iterdir():
+        if child.name != "conf":
+            os.symlink(child, dest / child.name)
+    (dest / "conf").mkdir()
+    for child in (src / "conf").iterdir():
+        if child.name != "model.conf":
+            os.symlink(child, dest / "conf" / child.name)
+    text = (src / "conf" / "model.conf").read_text(encoding="utf-8").rstrip("\n")
+    extra = [f"--endpoint.rule{n}.min-trailing-silence={v}" for n, v in sorted(rules.items())]
+    (dest / "conf" / "model.conf").write_text("\n".join([text, *extra]) + "\n", encoding="utf-8")
+    return dest
+
+
+RefFn = Callable[..., list[tuple[str, float, float]]]
+
+
+@pytest.fixture(scope="session")
+def vosk_reference(vosk_model: Any, tmp_path_factory: pytest.TempPathFactory) -> RefFn:
+    """Function: ``ref(audio_file, daemon=False)`` -> plain vosk finals (cached).
+
+    ``daemon=True``: the model with the broadcaster's default endpoint rules
+    (:data:`DAEMON_ENDPOINT_RULES_S`), the reference for a daemon run with default settings;
+    ``False``: the packaged model as it is (for :class:`broadcaster.asr.Recognizer` fed the
+    packaged model).
+    """
+    cache: dict[tuple[str, bool], list[tuple[str, float, float]]] = {}
+    models: dict[bool, Any] = {False: vosk_model}
+
+    def ref(path: str | Path, daemon: bool = False) -> list[tuple[str, float, float]]:
+        key = (str(path), daemon)
         if key not in cache:
-            cache[key] = run_plain_vosk(vosk_model, path)
+            if daemon not in models:
+                import vosk
+
+                d = model_with_rules(tmp_path_factory.mktemp("ep") / "model",
+                                     DAEMON_ENDPOINT_RULES_S)
+                models[daemon] = vosk.Model(str(d))
+            cache[key] = run_plain_vosk(models[daemon], path)
         return cache[key]
 
     return ref
