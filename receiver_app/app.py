@@ -271,6 +271,12 @@ class ReceiverApp:
                 del self._heard[k]
         self._order.append(heard)
         assert self._fetcher is not None
+        cached = self._fetcher.cache.get((ch, seq))
+        if cached is not None and not bool(getattr(cached, "final", True)):
+            # The live WebSocket brought the first words before the trigger: show them now;
+            # the fetch below brings the final text, which replaces them in place.
+            heard.result = FetchResult(ch, seq, cached, "partial", 0)
+            heard.resolved_mono = self.clock()
         self._fetcher.request(ch, seq)
 
     def _on_fetched(self, result: FetchResult) -> None:
@@ -280,7 +286,10 @@ class ReceiverApp:
         if heard.result is not None:
             # It was shown early from a live partial; the fetched final text replaces it.
             if result.caption is not None and heard not in self._order:
-                self._update_in_place(result.caption)
+                # the live stream may already have brought a newer revision (a correction)
+                assert self._fetcher is not None
+                newest = self._fetcher.cache.get((result.channel, result.seq))
+                self._update_in_place(newest if newest is not None else result.caption)
             heard.result = result if result.caption is not None else heard.result
             return
         heard.result = result

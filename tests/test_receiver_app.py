@@ -323,3 +323,57 @@ def test_sound_server_going_away_stops_with_a_clear_error(
     _out, err = proc.communicate(timeout=30)
     assert proc.returncode == 1, err
     assert "stopped delivering audio" in err and "Traceback" not in err
+
+
+def test_partial_then_final_then_correction_over_the_live_stream(
+    archive: Archive, tmp_path: Path, rng: np.random.Generator
+) -> None:
+    """First words on the live WebSocket: shown at once; the final text and then an operator's
+    correction replace them in place (one "shown" line, then "updated" lines; never an older
+    text again, never a second copy)."""
+    wav = make_recording(tmp_path / "live.wav", [(0.3, 7, 80, "hf")], 14.0, rng, room=False)
+    client = ArchiveClient(archive.url, token=archive.tokens[7])
+    now = dt.datetime.now(dt.UTC)
+
+    def put(text: str, final: bool) -> None:
+        client.put_caption(7, 80, CaptionIn(text=text, final=final, language="ko", start_at=now,
+                                            end_at=None, words=None))
+
+    proc = subprocess.Popen(
+        [JIMAKU, "receive", "--json", "--input", str(wav), "--archive", archive.url,
+         "--channel", "7"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines: list[dict[str, Any]] = []
+    got = threading.Event()
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for raw in proc.stdout:
+            if raw.startswith("{"):
+                lines.append(json.loads(raw))
+                got.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    err = ""
+    try:
+        # start-up takes 1-3 s, then the trigger is heard 0.8 s into the recording; the partial
+        # may come before it (cached from the live stream) or after: both must show it at once
+        time.sleep(3.0)
+        put("첫 단어", final=False)
+        assert got.wait(10.0), "the partial text was not shown"
+        put("첫 단어 다음 단어", final=True)
+        time.sleep(1.0)
+        put("첫 단어 고친 단어", final=True)  # the operator's correction: a new revision
+        _, err = proc.communicate(timeout=40)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    reader.join(timeout=5)
+    assert proc.returncode == 0, err
+    mine = [(r["event"], r["text"], r["final"]) for r in lines if r["seq"] == 80]
+    assert mine == [
+        ("shown", "첫 단어", False),
+        ("updated", "첫 단어 다음 단어", True),
+        ("updated", "첫 단어 고친 단어", True),
+    ], (mine, err)
