@@ -95,13 +95,14 @@ def _print_table(reports: dict[str, dict[str, Any]]) -> None:
         )
         for col in ("stage", "n", "p50 (s)", "p95 (s)", "max (s)"):
             table.add_column(col, justify="left" if col == "stage" else "right")
-        names = (
-            [*STAGES, "latency"] if mode == "live" else [*STAGES, "sync_error", "abs_sync_error"]
-        )
+        names = [*STAGES, "first_text", "latency"]
+        if mode != "live":
+            names += ["sync_error", "abs_sync_error"]
         for name in names:
             if name in st:
                 s = st[name]
-                style = "bold" if name in ("latency", "abs_sync_error") else None
+                bold = "latency" if mode == "live" else "abs_sync_error"
+                style = "bold" if name == bold else None
                 table.add_row(
                     name,
                     str(s["n"]),
@@ -158,6 +159,13 @@ def main(argv: list[str] | None = None) -> int:
         default=[],
         help="extra flag for jimaku receive (repeatable)",
     )
+    parser.add_argument(
+        "--broadcaster-arg",
+        action="append",
+        default=[],
+        help="extra flag for jimaku broadcast (repeatable), e.g. "
+        "--broadcaster-arg=--endpoint-silence=0",
+    )
     args = parser.parse_args(argv)
     if args.utterances < 1:
         parser.error(f"--utterances must be >= 1, got {args.utterances}")
@@ -184,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
             room_preset=args.room,
             channel_name=f"bench {mode}",
             receiver_args=tuple(args.receiver_arg),
+            broadcaster_args=tuple(args.broadcaster_arg),
             receiver_realtime=args.realtime_receiver,
         )
         print(f"[{mode}] running the chain on {args.utterances} utterances ...", file=sys.stderr)
@@ -195,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         "seed": args.seed,
         "room": args.room,
         "receiver": "realtime" if args.realtime_receiver else "fast",
+        "broadcaster_args": args.broadcaster_arg,
         "targets": {
             "live_p95_s": LIVE_P95_TARGET_S,
             "sync_abs_error_s": SYNC_TARGET_S,

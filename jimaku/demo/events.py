@@ -65,7 +65,8 @@ def broadcast_captions(
 
     Uses ``caption`` events (seq, text, speech ``start_s``/``end_s`` in input seconds), ``airing``
     events (``seq``, ``seconds`` in the output, ``repeat``) and ``upload`` events with
-    ``state == "stored"`` (``stored_at``).
+    ``state == "stored"`` (``stored_at``); the first ``partial`` event (``input_s``) and the first
+    ``partial_upload`` with ``ok`` give when the utterance's first words were on the archive.
 
     The ASR final's input position: the ``caption`` event's ``input_s`` when present; otherwise,
     in live mode only, the first airing's position. That is exact for file input because the
@@ -88,6 +89,8 @@ def broadcast_captions(
     caps: dict[int, dict[str, Any]] = {}
     airings: dict[int, list[tuple[int, float]]] = {}
     stored: dict[int, float] = {}
+    partial_at: dict[int, tuple[float, float]] = {}  # seq -> (input_s, wall) of its first partial
+    partial_stored: dict[int, float] = {}
     for ev in events:
         kind = ev.get("type")
         seq = ev.get("seq")
@@ -101,6 +104,14 @@ def broadcast_captions(
             seconds = _float(ev.get("seconds"))
             if seconds is not None:
                 airings.setdefault(seq, []).append((int(ev.get("repeat", 0)), seconds))
+        elif kind == "partial" and seq not in partial_at:
+            pos, t = _float(ev.get("input_s")), wall_time(_first(ev, "t", "_recv_wall"))
+            if pos is not None and t is not None:
+                partial_at[seq] = (pos, t)
+        elif kind == "partial_upload" and ev.get("ok") is True:
+            t = wall_time(_first(ev, "t", "_recv_wall"))
+            if t is not None:
+                partial_stored.setdefault(seq, t)
         elif kind == "upload" and ev.get("state") == "stored":
             t = wall_time(_first(ev, "t", "stored_at", "_recv_wall"))
             if t is not None:
@@ -117,6 +128,10 @@ def broadcast_captions(
         upload = None
         if final_wall is not None and seq in stored:
             upload = max(0.0, stored[seq] - final_wall)
+        first_text = None
+        if seq in partial_at and seq in partial_stored:
+            pos, t = partial_at[seq]
+            first_text = pos + max(0.0, partial_stored[seq] - t)
         out.append(
             BroadcastCaption(
                 seq=seq,
@@ -126,6 +141,7 @@ def broadcast_captions(
                 final_at_s=final_at,
                 upload_s=upload,
                 trigger_at_s=tuple(s for _, s in air),
+                first_text_s=first_text,
             )
         )
     return out

@@ -94,11 +94,13 @@ def stage_summary(timings: Sequence[CaptionTiming]) -> dict[str, dict[str, float
     Returns
     -------
     dict
-        ``{name: {"n", "p50_s", "p95_s", "max_s"}}`` for each stage, ``latency`` and ``sync_error``
-        (and ``abs_sync_error``); names with no values are left out.
+        ``{name: {"n", "p50_s", "p95_s", "max_s"}}`` for each stage, ``latency`` (speech end ->
+        final text on screen), ``first_text`` (speech start -> the caption's first words on
+        screen) and ``sync_error`` (and ``abs_sync_error``); names with no values are left out.
     """
     series: dict[str, list[float]] = {s: [] for s in STAGES}
     series["latency"] = []
+    series["first_text"] = []
     series["sync_error"] = []
     series["abs_sync_error"] = []
     for t in timings:
@@ -108,6 +110,8 @@ def stage_summary(timings: Sequence[CaptionTiming]) -> dict[str, dict[str, float
                 series[s].append(v)
         if t.latency_s is not None:
             series["latency"].append(t.latency_s)
+        if t.first_shown_s is not None and t.speech_start_s is not None:
+            series["first_text"].append(t.first_shown_s - t.speech_start_s)
         if t.sync_error_s is not None:
             series["sync_error"].append(t.sync_error_s)
             series["abs_sync_error"].append(abs(t.sync_error_s))
@@ -147,17 +151,18 @@ def print_timings(timings: Sequence[CaptionTiming], delay_s: float, console: Any
     )
     table.add_column("seq", justify="right")
     table.add_column("caption shown", overflow="fold", min_width=18, max_width=34)
-    for name in ("speech\nstart", "speech\nend", "caption\nstored", "trigger\naired",
-                 "trigger\ndecoded", "caption\nshown"):
+    for name in ("speech\nstart", "speech\nend", "trigger\naired", "trigger\ndecoded",
+                 "first\nwords\nshown", "final\nstored", "final\ntext\nshown"):
         table.add_column(name, justify="right")
-    headline = "sync\nerror" if delay_s > 0 else "latency\n(end→shown)"
+    headline = "sync\nerror" if delay_s > 0 else "latency\n(end→final)"
     table.add_column(headline, justify="right", style="bold")
     for t in timings:
         figure = t.sync_error_s if delay_s > 0 else t.latency_s
         table.add_row(
             str(t.seq), t.shown_text if t.shown_text is not None else "[red](never shown)",
-            _fmt(t.speech_start_s), _fmt(t.speech_end_s), _fmt(t.stored_s),
-            _fmt(t.trigger_start_s), _fmt(t.decoded_s), _fmt(t.shown_s), _fmt(figure),
+            _fmt(t.speech_start_s), _fmt(t.speech_end_s), _fmt(t.trigger_start_s),
+            _fmt(t.decoded_s), _fmt(t.first_shown_s), _fmt(t.stored_s), _fmt(t.shown_s),
+            _fmt(figure),
         )
     con.print(table)
     summary = stage_summary(timings)

@@ -82,6 +82,9 @@ class BroadcastCaption:
         Wall-clock seconds from the final to the archive's acknowledgement.
     trigger_at_s : tuple of float
         Output (on-air) seconds where the broadcaster scheduled each airing of the trigger.
+    first_text_s : float or None
+        Programme time at which the utterance's first words (its first partial) were stored on
+        the archive: the input position of the partial plus its upload's wall-clock duration.
     """
 
     seq: int
@@ -91,6 +94,7 @@ class BroadcastCaption:
     final_at_s: float | None = None
     upload_s: float | None = None
     trigger_at_s: tuple[float, ...] = ()
+    first_text_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -191,7 +195,13 @@ class CaptionTiming:
     speech_start_s, speech_end_s : float or None
         The speech on air (programme's truth when matched, else vosk's word times), plus the delay.
     final_s, stored_s, trigger_start_s, trigger_end_s, decoded_s, shown_s : float or None
-        When each event happened on the programme clock.
+        When each event happened on the programme clock (``shown_s``: the caption's *final*
+        text on screen).
+    first_shown_s : float or None
+        When the caption first appeared on screen with whatever text it had (partial text,
+        replaced in place by the final text at ``shown_s``): ``max(decoded, first words
+        stored) + fetch + display``. Equals ``shown_s`` when the final was stored before the
+        trigger was decoded (or the broadcaster sent no partials).
     stages : dict of str to float or None
         Durations of :data:`STAGES` (s).
     """
@@ -209,6 +219,7 @@ class CaptionTiming:
     decoded_s: float | None
     shown_s: float | None
     stages: dict[str, float | None] = field(default_factory=dict)
+    first_shown_s: float | None = None
 
     @property
     def latency_s(self) -> float | None:
@@ -217,8 +228,9 @@ class CaptionTiming:
 
     @property
     def sync_error_s(self) -> float | None:
-        """Caption shown - speech start on air (s): the synchronous-mode figure."""
-        return _diff(self.shown_s, self.speech_start_s)
+        """Caption first on screen - speech start on air (s): the synchronous-mode figure."""
+        first = self.first_shown_s if self.first_shown_s is not None else self.shown_s
+        return _diff(first, self.speech_start_s)
 
 
 def _diff(a: float | None, b: float | None) -> float | None:
@@ -316,7 +328,7 @@ def build_timings(
         )
         fetch_s = show.fetch_s if show else None
         display_s = show.display_s if show else None
-        shown_s = None
+        shown_s = first_shown_s = None
         if show is not None and decoded_s is not None:
             # The fetch cannot finish before the caption is stored: in the faster-than-real-time
             # run the receiver starts after everything is stored, so a live phone that decodes a
@@ -329,6 +341,14 @@ def build_timings(
                 shown_s = fetch_from + show.decoded_to_shown_s
                 fetch_s = shown_s - decoded_s  # the split is unknown: all of it in fetch
                 display_s = None
+            first_shown_s = shown_s
+            if shown_s is not None and cap.first_text_s is not None and (
+                stored_s is None or cap.first_text_s < stored_s
+            ):
+                # A receiver following the live WebSocket shows the partial text as soon as it
+                # has both the trigger and the text; the same fetch + display time is added.
+                first_from = max(decoded_s, cap.first_text_s)
+                first_shown_s = min(shown_s, shown_s - fetch_from + first_from)
         stages: dict[str, float | None] = {
             "asr_endpoint": _diff(final_s, sp_end),
             "upload": cap.upload_s,
@@ -353,6 +373,7 @@ def build_timings(
                 decoded_s=decoded_s,
                 shown_s=shown_s,
                 stages=stages,
+                first_shown_s=first_shown_s,
             )
         )
     return out
