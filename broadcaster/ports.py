@@ -32,38 +32,21 @@ _DTYPES: dict[str, np.dtype[Any]] = {"s16le": np.dtype("<i2"), "f32le": np.dtype
 
 
 def _read_audio(path: str) -> tuple[np.ndarray, int]:
-    """Read a whole file through :func:`audio_io.read_audio` (errors -> InputFormatError).
+    """Read a whole file through :func:`audio_io.read_audio` (errors -> InputFormatError)."""
+    from audio_io import AudioFileError, read_audio
 
-    Until audio_io exports ``read_audio`` this falls back to soundfile (WAV/FLAC/OGG only).
-    """
-    import importlib
-
-    aio: Any = importlib.import_module("audio_io")
-    if not hasattr(aio, "read_audio"):
-        import soundfile as sf
-
-        try:
-            data, rate = sf.read(path, dtype="float32", always_2d=True)
-        except (sf.LibsndfileError, OSError, RuntimeError) as exc:
-            raise InputFormatError(
-                f"cannot read input file {path!r}: {exc}; give a WAV or FLAC file"
-            ) from exc
-        return data, int(rate)
     try:
-        data, rate = aio.read_audio(path)
-    except aio.AudioFileError as exc:
+        data, rate = read_audio(path)
+    except AudioFileError as exc:
         raise InputFormatError(str(exc)) from exc
     return np.asarray(data), int(rate)
 
 
 def _devices() -> Any:
-    """audio_io's device API (from the package, or its module before the package exports it)."""
-    import importlib
+    """audio_io's device API (``InputStream``, ``OutputStream``, ``AudioDeviceError`` ...)."""
+    import audio_io
 
-    aio: Any = importlib.import_module("audio_io")
-    if hasattr(aio, "InputStream"):
-        return aio
-    return importlib.import_module("audio_io.devices")  # exports AudioDeviceError too
+    return audio_io
 
 
 class Source:

@@ -72,23 +72,11 @@ def _read_stdin() -> tuple[np.ndarray, int]:
 
 
 def _read_file(p: Path) -> tuple[np.ndarray, int]:
-    import audio_io
+    from audio_io import AudioFileError, read_audio
 
-    read_audio = getattr(audio_io, "read_audio", None)
-    if read_audio is None:  # until audio_io's file reader lands: WAV/FLAC/OGG via soundfile
-        import soundfile
-
-        try:
-            data, sr = soundfile.read(str(p), dtype="float32", always_2d=True)
-        except (soundfile.LibsndfileError, RuntimeError, TypeError) as exc:
-            raise AudioInputError(
-                f"cannot read input {str(p)!r}: {exc}; pass a WAV/FLAC/OGG recording"
-            ) from exc
-        return data, int(sr)
-    file_error: type[Exception] = getattr(audio_io, "AudioFileError", OSError)
     try:
         data, sr = read_audio(p)
-    except file_error as exc:
+    except AudioFileError as exc:
         raise AudioInputError(f"cannot read input {str(p)!r}: {exc}") from exc
     return data, int(sr)
 
