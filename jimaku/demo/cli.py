@@ -38,7 +38,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--input-device", default=None, metavar="DEV",
                    help="with --live: microphone device (name or index; default: system default)")
     p.add_argument("--utterances", type=int, default=None, metavar="N",
-                   help="broadcast N sentences re-placed from the recording instead of it as is")
+                   help="broadcast N sentences re-placed from the recording instead of it as is "
+                   "(with --live: its first N sentences)")
     p.add_argument("--room", default="near-tv", metavar="PRESET",
                    help="the room: near-tv (default: phone 1 m from the TV, RT60 0.2 s) or a "
                         "channel_sim preset such as living-room (RT60 0.4 s, 2.5 m), kitchen, "

@@ -10,6 +10,7 @@ the two differ by well under a millisecond).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -167,12 +168,30 @@ def shown_captions(
     Returns
     -------
     list of ShownCaption
-        One per shown caption line (duplicates kept; ``"updated"`` lines, i.e. changes in place,
-        are not new captions and are skipped).
+        One per shown caption line (duplicates kept). ``"updated"`` lines (changes in place) are
+        not new captions; the one that turns a caption first shown with partial text final
+        gives it its final text and time (``first_shown_wall`` keeps the first appearance).
     """
     out: list[ShownCaption] = []
+    index: dict[tuple[int, int], int] = {}
     for ev in events:
         kind = ev.get("type", ev.get("event", "caption"))
+        if kind == "updated" and ev.get("final") is True:
+            # a caption first shown with partial text got its final text in place: the final
+            # text and its time count as "shown"; the first appearance is kept
+            key = (ev.get("channel"), ev.get("seq"))
+            if key in index and not out[index[key]].first_shown_wall:
+                prev = out[index[key]]
+                wall = wall_time(_first(ev, "shown_wall", "shown_at"))
+                if wall is not None and prev.shown_wall is not None and "text" in ev:
+                    total = None if prev.decoded_wall is None else max(
+                        0.0, wall - prev.decoded_wall)
+                    out[index[key]] = replace(
+                        prev, text=str(ev["text"]), shown_wall=wall, first_shown_wall=(
+                            prev.shown_wall), decoded_to_shown_s=total, fetch_s=None,
+                        display_s=None,
+                    )
+            continue
         if kind not in ("caption", "shown", "show"):
             continue
         seq, ch = ev.get("seq"), ev.get("channel")
@@ -191,6 +210,8 @@ def shown_captions(
             if fetched is not None:
                 fetch = max(0.0, fetched - decoded)
                 display = max(0.0, shown - fetched)
+        if ev.get("final") is False:
+            index[(ch, seq)] = len(out)
         out.append(
             ShownCaption(
                 channel=ch,

@@ -14,17 +14,18 @@ import signal
 import subprocess
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any
 
 from jimaku.demo.archive_proc import ArchiveProcess, jimaku_command
 from jimaku.demo.errors import DemoError, StageFailed
 from jimaku.demo.events import broadcast_captions, broadcast_progress_s, shown_captions, wall_time
-from jimaku.demo.programme import AIR_RATE_HZ, load_announcer, write_programme
+from jimaku.demo.programme import AIR_RATE_HZ, Programme, load_announcer, write_programme
 from jimaku.demo.stages import run_broadcaster
 from jimaku.demo.timing import AiredTrigger, CaptionTiming, DecodedTrigger, build_timings
 
-__all__ = ["live_timings", "run_live_demo"]
+__all__ = ["first_sentences", "live_timings", "run_live_demo"]
 
 #: How long the receiver keeps listening after the broadcaster finished (s): the last caption's
 #: trigger airs at the end and its fetch takes a moment.
@@ -92,7 +93,15 @@ def live_timings(
     aired = [
         AiredTrigger(channel, c.seq, t, t + airtime_s) for c in captions for t in c.trigger_at_s
     ]
-    shown = shown_captions(r_events)
+    shown = [
+        replace(
+            s,
+            decoded_stream_s=None if s.decoded_wall is None else s.decoded_wall - start,
+            shown_at_s=None if s.shown_wall is None else s.shown_wall - start,
+            first_shown_at_s=None if s.first_shown_wall is None else s.first_shown_wall - start,
+        )
+        for s in shown_captions(r_events)
+    ]
     decoded = []
     for s in shown:
         if s.decoded_wall is None:
@@ -104,6 +113,31 @@ def live_timings(
         decoded.append(DecodedTrigger(s.channel, s.seq, a.start_s if a else at,
                                       a.end_s if a else at, at))
     return build_timings(captions, aired, decoded, shown, sentences, channel, delay_s)
+
+
+def first_sentences(programme: Programme, n: int, tail_s: float = 1.5) -> Programme:
+    """Cut the programme after its *n*-th sentence (plus *tail_s* of what follows it).
+
+    Parameters
+    ----------
+    programme : Programme
+        The announcer programme.
+    n : int
+        Sentences to keep (>= 1; more than there are keeps them all).
+    tail_s : float
+        Audio kept after the last kept sentence (s), so its final comes out.
+
+    Raises
+    ------
+    DemoError
+        *n* < 1.
+    """
+    if n < 1:
+        raise DemoError(f"--utterances must be at least 1, got {n}")
+    kept = programme.sentences[:n]
+    end = min(len(programme.audio), round((kept[-1].end_s + tail_s) * programme.sample_rate_hz))
+    return replace(programme, audio=programme.audio[:end], sentences=kept,
+                   source=f"{programme.source}, first {len(kept)}")
 
 
 def run_live_demo(args: argparse.Namespace) -> int:
@@ -121,6 +155,8 @@ def run_live_demo(args: argparse.Namespace) -> int:
     console.print("[bold]jimaku demo --live[/bold]: the programme plays on the speaker; the "
                   "receiver listens on the microphone. Keep the volume at a normal level.")
     programme = load_announcer()
+    if args.utterances:
+        programme = first_sentences(programme, args.utterances)
     prog_path = out / "programme.wav"
     write_programme(programme, prog_path, AIR_RATE_HZ)
     out_dev = args.output_device or "default"

@@ -161,6 +161,13 @@ class ShownCaption:
         When the receiver decoded the trigger, in seconds of its input stream: its decoding wall
         time minus the wall time its stream started, for a receiver paced in real time (``None``
         for ``--fast`` runs, whose wall clock is not the stream's).
+    first_shown_wall : float or None
+        POSIX time the caption first appeared with partial text, when its final text came
+        later as an in-place update (``shown_wall`` is then the final text's time).
+    shown_at_s, first_shown_at_s : float or None
+        The final text's and the first words' display times on the programme clock, when they
+        were measured directly (``--live``: real wall times minus the broadcast's start); they
+        override the computed ones.
     """
 
     channel: int
@@ -174,6 +181,9 @@ class ShownCaption:
     decoded_wall: float | None = None
     shown_wall: float | None = None
     decoded_stream_s: float | None = None
+    first_shown_wall: float | None = None
+    shown_at_s: float | None = None
+    first_shown_at_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -329,7 +339,13 @@ def build_timings(
         fetch_s = show.fetch_s if show else None
         display_s = show.display_s if show else None
         shown_s = first_shown_s = None
-        if show is not None and decoded_s is not None:
+        if show is not None and show.shown_at_s is not None:
+            # measured on the programme clock itself (a live run on real devices)
+            shown_s = show.shown_at_s
+            first_shown_s = show.first_shown_at_s if show.first_shown_at_s is not None else shown_s
+            fetch_s = None if decoded_s is None else shown_s - decoded_s
+            display_s = None
+        elif show is not None and decoded_s is not None:
             # The fetch cannot finish before the caption is stored: in the faster-than-real-time
             # run the receiver starts after everything is stored, so a live phone that decodes a
             # trigger before the upload finished waits (the archive's long-poll) until then.
