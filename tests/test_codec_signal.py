@@ -52,14 +52,15 @@ def test_each_symbol_is_one_tone_on_a_50_hz_bin() -> None:
     lead = sr // 100  # the FIR's 10 ms group delay
     wave = encode(7, 123456, sr, "hf").astype(np.float64)
     # symbol 0 (preamble) occupies [lead, lead + n): look at its middle 10 ms
-    seg = wave[lead + n // 4:lead + 3 * n // 4]
+    seg = wave[lead + n // 4 : lead + 3 * n // 4]
     spec = np.abs(np.fft.rfft(seg, 16 * seg.size))
     f = np.fft.rfftfreq(16 * seg.size, 1 / sr)
     assert f[spec.argmax()] == pytest.approx((PROFILES["hf"].first_bin + 1) * 50.0, abs=10)
 
 
-@pytest.mark.parametrize(("sr", "profile"), [(32000, "hf"), (22050, "robust"), (16000, "hf"),
-                                             (44000.5, "hf"), (0, "hf")])
+@pytest.mark.parametrize(
+    ("sr", "profile"), [(32000, "hf"), (22050, "robust"), (16000, "hf"), (44000.5, "hf"), (0, "hf")]
+)
 def test_bad_sample_rate_is_parameter_error(sr: float, profile: str) -> None:
     with pytest.raises(ParameterError, match=r"sample rate|sample_rate"):
         encode(1, 1, sr, profile)  # type: ignore[arg-type]

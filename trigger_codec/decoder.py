@@ -35,7 +35,7 @@ import scipy.fft
 
 from trigger_codec.encoder import LEAD_S
 from trigger_codec.errors import AudioFormatError, ParameterError
-from trigger_codec.framing import decode_symbols
+from trigger_codec.framing import decode_soft
 from trigger_codec.modem import data_slots, preamble_slots
 from trigger_codec.profiles import (
     BIN_HZ,
@@ -48,11 +48,10 @@ from trigger_codec.profiles import (
     frame_length,
 )
 
-__all__ = ["SYNC_MEAN", "SYNC_MIN", "Decoder", "Detection"]
+__all__ = ["SYNC_MEAN", "Decoder", "Detection"]
 
 #: preamble metric thresholds (share of the known tone in its frame, see module docstring)
-SYNC_MEAN = 0.15
-SYNC_MIN = 0.03
+SYNC_MEAN = 0.10
 #: frames of history kept: one full trigger (2 frames per symbol) plus margin
 _SPAN = 2 * (N_SYMBOLS - 1) + 1
 HISTORY = _SPAN + 8
@@ -61,12 +60,12 @@ _CHUNK = 64
 #: feed() analyses only once this many new frames (hop 10 ms) are buffered: 80 ms batches
 #: keep per-call overhead small while detections still come < 100 ms after the trigger ends
 _MIN_BATCH = 8
-#: least reliable symbols flipped to their runner-up by Chase decoding (2**6 - 1 attempts)
-_CHASE = 6
 #: floor tracker time constant in frames (hop 10 ms -> 200 ms)
 _FLOOR_FRAMES = 20.0
 #: same ID within this many hops (10 ms each) of a previous start = the same airing
 _DEDUP_FRAMES = 15
+#: hops (10 ms) after a reported start in which no other trigger of that profile can start
+_AIRING_FRAMES = 2 * N_SYMBOLS
 #: power added to every denominator so digital silence gives E = 0, not 0/0
 _TINY = 1e-20
 
@@ -101,6 +100,16 @@ class Detection:
     snr_db: float
 
 
+def _tone_metric(E: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Per-tone log-likelihood (up to a per-symbol constant) from normalised energies.
+
+    ``log(E + 0.1)``: compresses the few very strong cells (a reverberant tail, a transient in
+    the programme) that would otherwise dominate a linear metric; measured best of linear,
+    square-root, share and log in rooms (README).
+    """
+    return np.asarray(np.log(E + 0.1), dtype=np.float64)
+
+
 class _Band:
     """Per-profile constants: its columns in the combined grid and its tone slots."""
 
@@ -111,8 +120,9 @@ class _Band:
         self.data = data_slots(profile) + offset
 
 
-def _ema_matrices(k_max: int, alpha: float) -> tuple[npt.NDArray[np.float64],
-                                                     npt.NDArray[np.float64]]:
+def _ema_matrices(
+    k_max: int, alpha: float
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Return the floor tracker over a chunk in closed form (one matrix product).
 
     Row ``t`` of ``W @ P + d * f0`` is the floor *before* frame ``t`` (``t = 0..k``; row ``k`` is
@@ -174,6 +184,8 @@ class Decoder:
         self._next_frame = 0  # index of the next frame to compute
         self._next_cand = 0  # next candidate start frame to evaluate
         self._recent: list[tuple[str, int, int, int]] = []  # (profile, ch, seq, start frame)
+        # frames already decoded per profile (pruned to the last few hundred ms)
+        self._tried: dict[str, set[int]] = {b.profile.name: set() for b in self._bands}
         cols = self._bins.size
         self._floor = np.zeros(cols)
         # normalised grid and per-band shares of the last frames; rows [0, _rows) are valid and
@@ -262,13 +274,13 @@ class Decoder:
         if need > self._buf.size:
             # keep only what future frames need (from the next frame's start), then grow
             keep_from = (self._next_frame * self._n) // 2 - self._buf_start
-            keep = self._buf[keep_from:self._buf_len]
+            keep = self._buf[keep_from : self._buf_len]
             new = np.empty(max(2 * (keep.size + x.size), 4 * self._n), dtype=np.float64)
-            new[:keep.size] = keep
+            new[: keep.size] = keep
             self._buf = new
             self._buf_start += keep_from
             self._buf_len = keep.size
-        self._buf[self._buf_len:self._buf_len + x.size] = x
+        self._buf[self._buf_len : self._buf_len + x.size] = x
         self._buf_len += x.size
         self._total += x.size
 
@@ -286,8 +298,8 @@ class Decoder:
             out += self._candidates()
         # compact the buffer: drop samples before the next frame's start
         drop = (self._next_frame * n) // 2 - self._buf_start
-        rest = self._buf[drop:self._buf_len].copy()
-        self._buf[:rest.size] = rest
+        rest = self._buf[drop : self._buf_len].copy()
+        self._buf[: rest.size] = rest
         self._buf_start += drop
         self._buf_len = rest.size
         return out
@@ -299,33 +311,34 @@ class Decoder:
         starts = (js * n) // 2 - self._buf_start
         spec = scipy.fft.rfft(self._buf[starts[:, None] + self._frame_idx[None, :]], axis=1)
         spec = spec[:, self._bins]
-        P = spec.real ** 2 + spec.imag ** 2
-        prevs = self._W[:k + 1, :k] @ P + self._d[:k + 1, None] * self._floor[None, :]
+        P = spec.real**2 + spec.imag**2
+        prevs = self._W[: k + 1, :k] @ P + self._d[: k + 1, None] * self._floor[None, :]
         self._floor = prevs[k]
         means = np.add.reduceat(P, self._offsets, axis=1) / np.array(
-            [b.profile.n_slots for b in self._bands])
+            [b.profile.n_slots for b in self._bands]
+        )
         E = P / (prevs[:k] + means[:, self._band_of_col] + _TINY)
         sums = np.add.reduceat(E, self._offsets, axis=1)
         S = E / (sums[:, self._band_of_col] + _TINY)
         if self._rows + k > self._E.shape[0]:
             keep = HISTORY
-            self._E[:keep] = self._E[self._rows - keep:self._rows]
-            self._S[:keep] = self._S[self._rows - keep:self._rows]
-            self._P[:keep] = self._P[self._rows - keep:self._rows]
-            self._F[:keep] = self._F[self._rows - keep:self._rows]
+            self._E[:keep] = self._E[self._rows - keep : self._rows]
+            self._S[:keep] = self._S[self._rows - keep : self._rows]
+            self._P[:keep] = self._P[self._rows - keep : self._rows]
+            self._F[:keep] = self._F[self._rows - keep : self._rows]
             self._rows = keep
-        self._E[self._rows:self._rows + k] = E
-        self._S[self._rows:self._rows + k] = S
-        self._P[self._rows:self._rows + k] = P
-        self._F[self._rows:self._rows + k] = prevs[:k]
+        self._E[self._rows : self._rows + k] = E
+        self._S[self._rows : self._rows + k] = S
+        self._P[self._rows : self._rows + k] = P
+        self._F[self._rows : self._rows + k] = prevs[:k]
         self._rows += k
         self._next_frame += k
 
     def _candidates(self) -> list[Detection]:
         first_hist = self._next_frame - self._rows
-        # candidate j needs frames j .. j + _SPAN - 1, and one more so that the next frame phase
-        # (j + 1) can be compared when reporting the start time
-        cand_last = self._next_frame - _SPAN - 1
+        # candidate j needs frames j .. j + _SPAN - 1; it may be decoded one hop later (j + 1)
+        # and that decode's start compared with the next phase (j + 2): two more frames
+        cand_last = self._next_frame - _SPAN - 2
         if cand_last < self._next_cand:
             return []
         c0 = max(self._next_cand, first_hist)
@@ -333,32 +346,43 @@ class Decoder:
         out: list[Detection] = []
         cands = np.arange(c0, cand_last + 1) - first_hist
         k2 = 2 * np.arange(PREAMBLE_SYMBOLS)
+        horizon = first_hist + cands[0] - 4 * _DEDUP_FRAMES if cands.size else 0
         for b in self._bands:
             sh = self._S[cands[:, None] + k2[None, :], b.pre[None, :]]  # (c, 3)
-            ok = (sh.mean(axis=1) >= SYNC_MEAN) & (sh.min(axis=1) >= SYNC_MIN)
+            ok = sh.mean(axis=1) >= SYNC_MEAN
+            tried = self._tried[b.profile.name]
+            for old in [f for f in tried if f < horizon]:
+                tried.discard(old)
             for c in np.flatnonzero(ok):
                 frame = int(cands[c]) + first_hist
-                if any(r[0] == b.profile.name and abs(frame - r[3]) <= _DEDUP_FRAMES
-                       for r in self._recent):
+                if any(
+                    r[0] == b.profile.name and -_DEDUP_FRAMES <= frame - r[3] < _AIRING_FRAMES
+                    for r in self._recent
+                ):
                     # inside an airing already reported: another trigger of this profile
-                    # cannot start here (airtime > dedup window), so skip the RS/Chase work
+                    # cannot start here (it would overlap), so skip the decoding work
                     continue
-                det = self._demodulate(b, int(cands[c]), frame)
-                if det is not None:
-                    out.append(det)
+                # the sync peak can sit one hop off the phase whose frames hold the symbols
+                # best: try the neighbours too, each frame at most once
+                for d in (0, -1, 1):
+                    row = int(cands[c]) + d
+                    if row < 0 or frame + d in tried:
+                        continue
+                    tried.add(frame + d)
+                    det = self._demodulate(b, row, frame + d)
+                    if det is not None:
+                        out.append(det)
+                        break
         out.sort(key=lambda d: d.start_s)
         return out
 
     def _demodulate(self, b: _Band, row: int, frame: int) -> Detection | None:
         rows = row + 2 * (PREAMBLE_SYMBOLS + np.arange(DATA_SYMBOLS))
         E = self._E[rows[:, None], b.data]  # (20, 32)
-        order = np.argsort(E, axis=1)
-        best = order[:, -1]
-        top = np.take_along_axis(E, order[:, -2:], axis=1)
-        conf = np.log((top[:, 1] + _TINY) / (top[:, 0] + _TINY))
-        found = decode_symbols(best, conf, second=order[:, -2], chase=_CHASE)
+        found = decode_soft(_tone_metric(E)).found
         if found is None:
             return None
+        best = np.argmax(E, axis=1)
         channel, seq = found
         name = b.profile.name
         self._recent = [r for r in self._recent if frame - r[3] <= 4 * _DEDUP_FRAMES]
@@ -371,19 +395,25 @@ class Decoder:
         row, frame = self._best_phase(b, row, frame, best)
         start = (frame * self._n) // 2 - self._lead
         start_s = start / self.sample_rate
-        return Detection(channel, seq, name, start_s, start_s + airtime_s(name),
-                         self._snr_db(b, row, best))
+        return Detection(
+            channel, seq, name, start_s, start_s + airtime_s(name), self._snr_db(b, row, best)
+        )
 
-    def _tone_cells(self, b: _Band, row: int, best: npt.NDArray[np.int64]) -> tuple[
-            npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    def _tone_cells(
+        self, b: _Band, row: int, best: npt.NDArray[np.int64]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         rows = row + 2 * np.arange(N_SYMBOLS)
         slots = np.concatenate([b.pre, b.data[np.arange(DATA_SYMBOLS), best]])
         return rows, slots
 
-    def _best_phase(self, b: _Band, row: int, frame: int,
-                    best: npt.NDArray[np.int64]) -> tuple[int, int]:
-        scores = [(float(np.mean(self._S[self._tone_cells(b, row + d, best)])), d)
-                  for d in (-1, 0, 1) if row + d >= 0]
+    def _best_phase(
+        self, b: _Band, row: int, frame: int, best: npt.NDArray[np.int64]
+    ) -> tuple[int, int]:
+        scores = [
+            (float(np.mean(self._S[self._tone_cells(b, row + d, best)])), d)
+            for d in (-1, 0, 1)
+            if row + d >= 0
+        ]
         d = max(scores)[1]
         return row + d, frame + d
 

@@ -40,14 +40,15 @@ def bandpass_taps(sample_rate: int, profile: Profile) -> npt.NDArray[np.float64]
     lo = profile.first_bin * BIN_HZ - EDGE_HZ / 2
     hi = profile.last_bin * BIN_HZ + EDGE_HZ / 2
     # 20 ms Kaiser FIR: beta 6.76 ~ 70 dB stop band, transition ~ 200 Hz
-    taps = signal.firwin(numtaps, [lo, hi], window=("kaiser", 6.76), pass_zero=False,
-                         fs=sample_rate)
+    taps = signal.firwin(
+        numtaps, [lo, hi], window=("kaiser", 6.76), pass_zero=False, fs=sample_rate
+    )
     return np.asarray(taps, dtype=np.float64)
 
 
-def encode(channel: int, seq: int, sample_rate: int = 48000, profile: str = "hf") -> (
-    npt.NDArray[np.float32]
-):
+def encode(
+    channel: int, seq: int, sample_rate: int = 48000, profile: str = "hf"
+) -> npt.NDArray[np.float32]:
     """Return the trigger waveform for ``channel``/``seq``.
 
     Parameters

@@ -7,9 +7,9 @@ The tree::
     |                          sample rate too low for a profile's band, bad schedule time
     +-- AudioFormatError       audio of the wrong shape/dtype, or containing NaN/inf
 
-Third-party errors (``reedsolo.ReedSolomonError``, numpy casting errors) never escape: the
-decoder treats a failed Reed-Solomon decode as "no trigger here", and input conversion errors
-are mapped to :class:`AudioFormatError`.
+Third-party errors (numpy casting errors) never escape: input conversion errors are mapped to
+:class:`AudioFormatError`; a candidate that fails the CRC or the re-encoding check is simply "no
+trigger here".
 """
 
 from __future__ import annotations

@@ -1,44 +1,49 @@
-"""Payload framing: 32-bit ID + CRC-16 -> Reed-Solomon RS(12, 6) over GF(256) -> 20 x 5 bits.
+"""Payload framing: 32-bit ID + CRC-16 -> convolutional code -> 20 symbols of 5 bits (32-FSK).
 
 Layout of the 6 message bytes: ``channel`` (12 bits) and ``seq`` (20 bits) packed big-endian
 as ``channel << 20 | seq``, then CRC-16/CCITT-FALSE (``crcmod``) of those 4 bytes XOR a fixed
-tag (so the all-zero word is not a valid frame). ``reedsolo`` appends 6 parity bytes
-(corrects 3 byte errors, or 6 erasures, or any ``2*errors + erasures <= 6``).
+tag (so the all-zero word is not a valid frame).
 
-The 96 code bits (+4 zero pad bits) are cut into 20 symbols of 5 bits (MSB first) and sent in
-the interleaved order ``(k * 7) mod 20``, so the 2-3 symbols of one byte are >= 60 ms apart. A
-symbol error costs 1 or 2 bytes.
+The 48 message bits (MSB first) go through the K = 7, rate 1/2 convolutional code
+(:mod:`trigger_codec.fec`) with a 6-bit zero tail: 108 code bits, of which 8 (the second output
+at 8 steps spread over the word) are punctured, leaving 100 = 20 symbols x 5 bits (rate 0.48).
 
-False-accept probability per decode attempt on random input (derivation in README.md):
-errors-only decoding accepts a random 12-byte word with probability
-``V(12, 3) * 2**48 / 2**96 ~= 2**-16.2`` and the CRC passes with ``2**-16``, so ~2**-32
-(2.3e-10); with ``e`` erasures the RS check leaves ``(6 - e)`` bytes of redundancy plus the
-CRC's 16 bits; the decoder erases 2 bytes (accepting <= 1 further error: ~2**-37) and then 4
-bytes (accepting no further error: 2**-32), so the three attempts together accept a random
-candidate with probability ~4.6e-10.
+Bit interleaving (bit-interleaved coded modulation): code bit ``i`` becomes bit ``i // 20`` (MSB
+first) of stream symbol ``i % 20``, so the 5 bits of one symbol are 10 trellis steps apart and a
+faded symbol costs isolated bits; stream symbol ``k`` is sent in time slot ``(k * 7) mod 20``, so
+neighbouring code bits are >= 60 ms apart (independent reverberant fading). Each symbol's 5 bits
+``w`` select tone index ``t`` with ``gray(t) = w`` (Gray mapping: a tone confused with its
+neighbour bin costs one bit).
+
+Decoding is soft: per-bit max-log LLRs from the 32 candidate tones' normalised energies of each
+symbol (noncoherent MFSK metric), one Viterbi pass, then two independent checks: the CRC and a
+re-encoding check (the decoded word's tones must be the strongest tone in at least
+``MIN_MATCH`` of the 20 symbols). False-accept budget: ``trigger_codec/README.md``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import crcmod.predefined
 import numpy as np
 import numpy.typing as npt
-from reedsolo import ReedSolomonError, RSCodec
 
 from trigger_codec.errors import ParameterError
-from trigger_codec.profiles import BITS_PER_SYMBOL, DATA_SYMBOLS
+from trigger_codec.fec import TAIL, conv_encode, viterbi
+from trigger_codec.profiles import BITS_PER_SYMBOL, DATA_SYMBOLS, N_VALUES
 
 __all__ = [
     "MAX_CHANNEL",
     "MAX_SEQ",
-    "N_CODE_BYTES",
+    "MIN_Z",
+    "N_CODE_BITS",
+    "N_MESSAGE_BITS",
     "N_MESSAGE_BYTES",
-    "N_PARITY_BYTES",
-    "byte_confidence",
+    "PUNCTURED",
+    "SoftDecision",
+    "bit_llrs",
+    "code_bits",
     "crc16",
-    "decode_symbols",
+    "decode_soft",
     "encode_payload",
     "from_symbols",
     "pack",
@@ -49,13 +54,22 @@ __all__ = [
 MAX_CHANNEL = 4095
 MAX_SEQ = 1_048_575
 N_MESSAGE_BYTES = 6
-N_PARITY_BYTES = 6
-N_CODE_BYTES = N_MESSAGE_BYTES + N_PARITY_BYTES
+N_MESSAGE_BITS = 8 * N_MESSAGE_BYTES
+#: code bits sent: 20 symbols x 5 bits
+N_CODE_BITS = DATA_SYMBOLS * BITS_PER_SYMBOL
+#: indices (in the 108-bit mother code word) of the 8 punctured bits: the second output of
+#: 8 trellis steps spread evenly over the word (never the first 3 or the tail)
+PUNCTURED = 2 * np.round(np.linspace(3, N_MESSAGE_BITS + 1, 8)).astype(np.int64) + 1
+#: re-encoding check: the decoded word's tones must stand out of their symbols by this many
+#: standard deviations on average (``z`` in :func:`decode_soft`; README.md: false-accept budget)
+MIN_Z = 1.9
 #: XORed into the CRC so that an all-zero word (silence decoded as tone 0) never validates
 _CRC_TAG = 0x5A3C
 
 _crc_fun = crcmod.predefined.mkCrcFun("crc-ccitt-false")
-_rs = RSCodec(N_PARITY_BYTES)
+_MOTHER_BITS = 2 * (N_MESSAGE_BITS + TAIL)
+_KEEP = np.setdiff1d(np.arange(_MOTHER_BITS), PUNCTURED)
+assert _KEEP.size == N_CODE_BITS
 
 
 def crc16(data: bytes) -> int:
@@ -90,110 +104,114 @@ def unpack(message: bytes) -> tuple[int, int] | None:
     return word >> 20, word & MAX_SEQ
 
 
-def _perm() -> npt.NDArray[np.int64]:
-    # bit-stream symbol k is sent in time slot (k * 7) mod 20: the symbols of one byte end up
-    # >= 60 ms apart, so a burst of bad symbols spreads over many bytes
-    return (np.arange(DATA_SYMBOLS, dtype=np.int64) * 7) % DATA_SYMBOLS
+def code_bits(message: bytes) -> npt.NDArray[np.int64]:
+    """Return the 100 sent code bits (0/1) of 6 message bytes (convolutional code, punctured)."""
+    bits = np.unpackbits(np.frombuffer(bytes(message), dtype=np.uint8)).astype(np.int64)
+    return conv_encode(bits)[_KEEP]
 
 
-_PAD_BITS = DATA_SYMBOLS * BITS_PER_SYMBOL - 8 * 12
+# stream symbol k is sent in time slot (k * 7) mod 20
+_SLOT_OF_STREAM = (np.arange(DATA_SYMBOLS, dtype=np.int64) * 7) % DATA_SYMBOLS
+_WEIGHTS = 1 << np.arange(BITS_PER_SYMBOL, dtype=np.int64)[::-1]
+_TONES = np.arange(N_VALUES, dtype=np.int64)
+#: bits (MSB first) carried by tone index t: gray(t) = t ^ (t >> 1), shape (32, 5)
+_TONE_BITS = ((_TONES ^ (_TONES >> 1))[:, None] >> np.arange(BITS_PER_SYMBOL)[::-1]) & 1
+_TONE_OF_WORD = np.empty(N_VALUES, dtype=np.int64)
+_TONE_OF_WORD[_TONES ^ (_TONES >> 1)] = _TONES
 
 
-def to_symbols(code: bytes) -> npt.NDArray[np.int64]:
-    """Map 12 code bytes to 20 symbol values 0..31 (5 bits each, MSB first, interleaved)."""
-    bits = np.unpackbits(np.frombuffer(bytes(code), dtype=np.uint8)).astype(np.int64)
-    bits = np.concatenate([bits, np.zeros(_PAD_BITS, dtype=np.int64)])
-    weights = 1 << np.arange(BITS_PER_SYMBOL)[::-1]
-    vals = bits.reshape(DATA_SYMBOLS, BITS_PER_SYMBOL) @ weights
+def to_symbols(bits: npt.ArrayLike) -> npt.NDArray[np.int64]:
+    """Map 100 code bits to the tone index (0..31) of each of the 20 data symbols, time order."""
+    b = np.asarray(bits, dtype=np.int64).reshape(BITS_PER_SYMBOL, DATA_SYMBOLS)
+    words = _WEIGHTS @ b  # word of stream symbol k: bits k, k + 20, ..., k + 80
     out = np.empty(DATA_SYMBOLS, dtype=np.int64)
-    out[_perm()] = vals
+    out[_SLOT_OF_STREAM] = _TONE_OF_WORD[words]
     return out
 
 
-def from_symbols(symbols: npt.ArrayLike) -> bytes:
-    """Inverse of :func:`to_symbols` (the pad bits are ignored)."""
-    vals = np.asarray(symbols, dtype=np.int64)[_perm()]
-    bits = (vals[:, None] >> np.arange(BITS_PER_SYMBOL)[::-1][None, :]) & 1
-    bits = bits.reshape(-1)[:8 * 12].astype(np.uint8)
-    return bytes(np.packbits(bits).tolist())
-
-
-def byte_confidence(confidence: npt.ArrayLike) -> npt.NDArray[np.float64]:
-    """Per code byte, the lowest confidence of the symbols carrying its bits, shape (12,)."""
-    conf = np.asarray(confidence, dtype=np.float64)[_perm()]  # bit-stream order
-    bit_sym = np.arange(8 * 12) // BITS_PER_SYMBOL
-    return np.asarray(conf[bit_sym].reshape(12, 8).min(axis=1), dtype=np.float64)
+def from_symbols(symbols: npt.ArrayLike) -> npt.NDArray[np.int64]:
+    """Inverse of :func:`to_symbols`: 20 tone indices -> 100 code bits."""
+    tones = np.asarray(symbols, dtype=np.int64)[_SLOT_OF_STREAM]
+    return np.asarray(_TONE_BITS[tones].T.reshape(-1), dtype=np.int64)
 
 
 def encode_payload(channel: int, seq: int) -> npt.NDArray[np.int64]:
-    """Return the 20 data symbol values (0..31) for ``channel``/``seq``."""
-    code = bytes(_rs.encode(pack(channel, seq)))
-    return to_symbols(code)
+    """Return the 20 data symbols' tone indices (0..31) for ``channel``/``seq``."""
+    return to_symbols(code_bits(pack(channel, seq)))
 
 
-def decode_symbols(
-    symbols: npt.ArrayLike, confidence: npt.ArrayLike | None = None, max_erasures: int = 4,
-    second: npt.ArrayLike | None = None, chase: int = 6,
-) -> tuple[int, int] | None:
-    """Decode 20 received symbol values to ``(channel, seq)``, or None.
+def bit_llrs(metric: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """Max-log LLRs of the 100 code bits from per-symbol tone metrics.
 
     Parameters
     ----------
-    symbols : array_like [shape=(20,), dtype=int]
-        Hard symbol decisions 0..31.
-    confidence : array_like [shape=(20,), dtype=float] or None
-        Per-symbol reliability (higher = surer). If given and errors-only decoding fails, the
-        ``max_erasures`` bytes whose weakest symbol is least reliable are erased and decoding is
-        retried (errors-and-erasures).
-    second : array_like [shape=(20,), dtype=int] or None
-        Runner-up value of each symbol. If given (with ``confidence``) and every attempt above
-        fails, the ``chase`` least reliable symbols are replaced by their runner-up in every
-        non-empty combination (15 for 4) and each word is decoded errors-only (Chase decoding).
-    chase : int
-        Number of least reliable symbols the Chase search flips (0 disables it).
-    max_erasures : int
-        At most this many bytes are erased (each erasure spends redundancy; see the module
-        docstring for the false-accept bound).
+    metric : array_like [shape=(20, 32), dtype=float]
+        Log-likelihood (up to a per-symbol constant) of each candidate tone of each data
+        symbol, time order.
 
     Returns
     -------
-    tuple of (int, int) or None
-        The ID if Reed-Solomon decoding and the CRC both succeed.
+    np.ndarray [shape=(100,), dtype=float64]
+        ``max(metric over tones whose bit is 0) - max(over tones whose bit is 1)``, in code-bit
+        order (the inverse of the interleaver and the Gray map).
     """
-    code = bytearray(from_symbols(symbols))
-    attempts: list[Sequence[int]] = [[]]
-    if confidence is not None and max_erasures > 0:
-        conf = np.asarray(confidence, dtype=np.float64)
-        byte_conf = byte_confidence(conf)
-        order = np.argsort(byte_conf, kind="stable")
-        attempts += [sorted(int(i) for i in order[:k]) for k in (2, max_erasures) if k]
-    for erase in attempts:
-        try:
-            msg, _, errata = _rs.decode(code, erase_pos=list(erase) or None)
-        except ReedSolomonError:
-            continue
-        # Bound the false-accept rate: with e erasures allow only floor((6 - e) / 2) - 1 extra
-        # errors (none at e = 4), keeping >= 32 bits of check per attempt (README.md).
-        extra = len(set(int(p) for p in errata) - set(erase))
-        if erase and extra > max(0, (N_PARITY_BYTES - len(erase)) // 2 - 1):
-            continue
-        found = unpack(bytes(msg))
-        if found is not None:
-            return found
-    if confidence is None or second is None or chase <= 0:
-        return None
-    sym = np.asarray(symbols, dtype=np.int64)
-    alt = np.asarray(second, dtype=np.int64)
-    weak = np.argsort(np.asarray(confidence, dtype=np.float64), kind="stable")[:chase]
-    for mask in range(1, 1 << len(weak)):
-        trial = sym.copy()
-        flip = [int(weak[i]) for i in range(len(weak)) if mask >> i & 1]
-        trial[flip] = alt[flip]
-        try:
-            msg = _rs.decode(bytearray(from_symbols(trial)))[0]
-        except ReedSolomonError:
-            continue
-        found = unpack(bytes(msg))
-        if found is not None:
-            return found
-    return None
+    m = np.asarray(metric, dtype=np.float64)[_SLOT_OF_STREAM]  # stream order
+    zero = np.where(_TONE_BITS.T[None, :, :] == 0, m[:, None, :], -np.inf)  # (20, 5, 32)
+    one = np.where(_TONE_BITS.T[None, :, :] == 1, m[:, None, :], -np.inf)
+    llr = zero.max(axis=2) - one.max(axis=2)  # (20 stream symbols, 5 bits)
+    return np.asarray(llr.T.reshape(-1), dtype=np.float64)
+
+
+class SoftDecision:
+    """Outcome of :func:`decode_soft` (also for rejected candidates, for diagnostics).
+
+    Attributes
+    ----------
+    found : tuple of (int, int) or None
+        ``(channel, seq)`` if accepted.
+    crc_ok : bool
+        Whether the decoded message's CRC matched.
+    z : float
+        Mean over the 20 symbols of the decoded word's tone metric in standard deviations above
+        its symbol's mean metric.
+    matches : int
+        Symbols whose strongest tone is the decoded word's tone (0..20).
+    """
+
+    __slots__ = ("crc_ok", "found", "matches", "z")
+
+    def __init__(self, found: tuple[int, int] | None, crc_ok: bool, z: float, matches: int) -> None:
+        self.found = found
+        self.crc_ok = crc_ok
+        self.z = z
+        self.matches = matches
+
+
+def decode_soft(metric: npt.ArrayLike, min_z: float = MIN_Z) -> SoftDecision:
+    """Decode one candidate from its per-symbol tone metrics.
+
+    Parameters
+    ----------
+    metric : array_like [shape=(20, 32), dtype=float]
+        See :func:`bit_llrs` (the decoder passes ``log(E + 0.1)`` of normalised energies).
+    min_z : float
+        Re-encoding check: the decoded word's tones must lie on average at least this many
+        standard deviations above their symbol's mean (see README.md for the bound).
+
+    Returns
+    -------
+    SoftDecision
+        ``found`` is set only if the CRC and the re-encoding check both pass.
+    """
+    m = np.asarray(metric, dtype=np.float64)
+    llr = np.zeros(2 * (N_MESSAGE_BITS + TAIL))
+    llr[_KEEP] = bit_llrs(m)
+    bits, _ = viterbi(llr)
+    message = bytes(np.packbits(bits.astype(np.uint8)).tolist())
+    found = unpack(message)
+    tones = to_symbols(code_bits(message))
+    picked = m[np.arange(DATA_SYMBOLS), tones]
+    z = float(np.mean((picked - m.mean(axis=1)) / (m.std(axis=1) + 1e-12)))
+    matches = int(np.count_nonzero(np.argmax(m, axis=1) == tones))
+    ok = found is not None and z >= min_z
+    return SoftDecision(found if ok else None, found is not None, z, matches)

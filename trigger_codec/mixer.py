@@ -81,12 +81,11 @@ class TriggerMixer:
         # (start sample, waveform) sorted by start; waveforms at encode()'s nominal level
         self._pending: list[tuple[int, npt.NDArray[np.float32], float]] = []
         ref = encode(0, 0, self.sample_rate, self.profile.name).astype(np.float64)
-        self._wave_rms = float(np.sqrt(np.mean(ref ** 2)))
+        self._wave_rms = float(np.sqrt(np.mean(ref**2)))
         self._airtime = ref.size
         if self.profile.masking:
             lo, hi = self.profile.f_lo_hz, self.profile.f_hi_hz
-            self._sos = signal.butter(4, [lo, hi], btype="bandpass", fs=sample_rate,
-                                      output="sos")
+            self._sos = signal.butter(4, [lo, hi], btype="bandpass", fs=sample_rate, output="sos")
             self._zi = np.zeros((self._sos.shape[0], 2))
         self._band_ms = 0.0  # smoothed mean square of the programme in the band
 
@@ -196,8 +195,8 @@ class TriggerMixer:
                 gain = self._gain()
             lo, hi = max(start, p0), min(start + wave.size, p1)
             if hi > lo:
-                seg = wave[lo - start:hi - start] * np.float32(gain)
-                view = out[lo - p0:hi - p0]
+                seg = wave[lo - start : hi - start] * np.float32(gain)
+                view = out[lo - p0 : hi - p0]
                 if out.ndim == 1:
                     view += seg
                 else:

@@ -78,7 +78,8 @@ class Profile:
     def __post_init__(self) -> None:
         if self.n_slots < N_VALUES + 4:
             raise ParameterError(
-                f"profile {self.name!r}: n_slots={self.n_slots} must be >= {N_VALUES + 4}")
+                f"profile {self.name!r}: n_slots={self.n_slots} must be >= {N_VALUES + 4}"
+            )
         lo = self.first_bin * BIN_HZ - EDGE_HZ
         hi = self.last_bin * BIN_HZ + EDGE_HZ
         if lo < self.f_lo_hz or hi > self.f_hi_hz:
@@ -106,9 +107,7 @@ def get_profile(name: str) -> Profile:
     try:
         return PROFILES[name]
     except (KeyError, TypeError):
-        raise ParameterError(
-            f"unknown profile {name!r}; use one of {sorted(PROFILES)}"
-        ) from None
+        raise ParameterError(f"unknown profile {name!r}; use one of {sorted(PROFILES)}") from None
 
 
 def airtime_s(profile: str = "hf") -> float:
