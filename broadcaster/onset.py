@@ -49,9 +49,9 @@ def find_onset(
     sample_rate_hz : int
         Rate of *audio* (Hz).
     not_before_s : float
-        End of the previous utterance (its last word, stream seconds): the search starts here,
-        after the first pause of :data:`GAP_S`, so that utterance's tail is not taken for this
-        one's start.
+        End of the previous utterance (its last word, stream seconds): the search starts here
+        (and, always, after the first pause of :data:`GAP_S`, so a tail of earlier sound is not
+        taken for this one's start).
     lookback_s : float
         Look at most this far back from the end of *audio* (s).
     rise_db : float
@@ -72,7 +72,6 @@ def find_onset(
     if np.issubdtype(raw.dtype, np.integer):
         x = x / 32768.0
     end_s = audio_start_s + len(x) / sample_rate_hz
-    from_prev = not_before_s > end_s - lookback_s
     lo_s = max(not_before_s, end_s - lookback_s, audio_start_s)
     hop = max(1, round(FRAME_S * sample_rate_hz))
     lo = round((lo_s - audio_start_s) * sample_rate_hz)
@@ -88,15 +87,15 @@ def find_onset(
     if peak_db < threshold:
         return None
     above = energy_db >= threshold
-    first = 0
-    if from_prev:
-        # skip the previous utterance's tail: start after the first pause of GAP_S
-        gap = max(1, round(GAP_S / FRAME_S))
-        quiet = np.convolve((~above).astype(np.int32), np.ones(gap, np.int32), "valid") == gap
-        q = np.flatnonzero(quiet)
-        if len(q) == 0:
-            return None
-        first = int(q[0])
+    # An onset needs a pause before it: sound at the very start of the searched stretch is the
+    # tail of something earlier (the previous utterance, whose last word vosk may end 50 ms
+    # before the sound does), so the search starts after the first pause of GAP_S.
+    gap = max(1, round(GAP_S / FRAME_S))
+    quiet = np.convolve((~above).astype(np.int32), np.ones(gap, np.int32), "valid") == gap
+    q = np.flatnonzero(quiet)
+    if len(q) == 0:
+        return None
+    first = int(q[0])
     run = np.convolve(above[first:].astype(np.int32), np.ones(sustain, np.int32), "valid")
     idx = np.flatnonzero(run == sustain)
     if len(idx) == 0:

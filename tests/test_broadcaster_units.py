@@ -201,3 +201,44 @@ def test_event_sink_writes_json_lines_and_board_folds_events() -> None:
     con.print(b.render())
     text = con.file.getvalue()  # type: ignore[attr-defined]
     assert "자막" in text and "stored" in text and "DOWN" in text
+
+
+# --- speech onset (broadcaster/onset.py) -----------------------------------------------------
+
+def _bursts(spans: list[tuple[float, float]], total_s: float, rng: np.random.Generator,
+            level: float = 0.1, floor: float = 0.0) -> np.ndarray:
+    """White-noise bursts of *level* RMS at the given (start, end) seconds, 16 kHz."""
+    x = floor * rng.standard_normal(round(total_s * 16000))
+    for a, b in spans:
+        i, j = round(a * 16000), round(b * 16000)
+        x[i:j] += level * rng.standard_normal(j - i)
+    return x
+
+
+def test_onset_is_found_where_the_sound_starts(rng: np.random.Generator) -> None:
+    from broadcaster.onset import find_onset
+
+    x = _bursts([(1.234, 2.5)], 2.5, rng)
+    assert find_onset(x, 0.0, 16000) == pytest.approx(1.234, abs=0.011)
+    # stream offset, int16 input, a quiet background 40 dB down
+    y = _bursts([(0.8, 2.0)], 2.0, rng, floor=0.001)
+    pcm = np.clip(np.round(y * 32768), -32768, 32767).astype(np.int16)
+    assert find_onset(pcm, 100.0, 16000) == pytest.approx(100.8, abs=0.011)
+
+
+def test_onset_skips_the_previous_utterances_tail(rng: np.random.Generator) -> None:
+    from broadcaster.onset import find_onset
+
+    # the previous sentence sounds until 0.35 s but vosk ended its last word at 0.3 s
+    x = _bursts([(0.0, 0.35), (1.0, 2.0)], 2.0, rng)
+    assert find_onset(x, 0.0, 16000, not_before_s=0.3) == pytest.approx(1.0, abs=0.011)
+    # the search window begins inside earlier sound (look-back limit): not an onset either
+    assert find_onset(x, 0.0, 16000, lookback_s=1.8) == pytest.approx(1.0, abs=0.011)
+
+
+def test_no_clear_onset_gives_none(rng: np.random.Generator) -> None:
+    from broadcaster.onset import find_onset
+
+    assert find_onset(_bursts([(0.0, 2.0)], 2.0, rng), 0.0, 16000) is None  # sound throughout
+    assert find_onset(np.zeros(32000), 0.0, 16000) is None  # silence
+    assert find_onset(np.zeros(100), 0.0, 16000) is None  # too short to judge
