@@ -35,7 +35,7 @@ import scipy.fft
 
 from trigger_codec.encoder import LEAD_S
 from trigger_codec.errors import AudioFormatError, ParameterError
-from trigger_codec.framing import decode_soft
+from trigger_codec.framing import decode_soft, encode_payload
 from trigger_codec.modem import data_slots, preamble_slots
 from trigger_codec.profiles import (
     BIN_HZ,
@@ -66,6 +66,9 @@ _FLOOR_FRAMES = 20.0
 _DEDUP_FRAMES = 15
 #: hops (10 ms) after a reported start in which no other trigger of that profile can start
 _AIRING_FRAMES = 2 * N_SYMBOLS
+#: hops before a frame whose power predicts its reverberant tail, and their weights
+_TAIL_LAGS = np.arange(2, 9)
+_TAIL_WEIGHTS = 0.5 ** np.arange(7.0)
 #: power added to every denominator so digital silence gives E = 0, not 0/0
 _TINY = 1e-20
 
@@ -98,16 +101,6 @@ class Detection:
     start_s: float
     end_s: float
     snr_db: float
-
-
-def _tone_metric(E: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    """Per-tone log-likelihood (up to a per-symbol constant) from normalised energies.
-
-    ``log(E + 0.1)``: compresses the few very strong cells (a reverberant tail, a transient in
-    the programme) that would otherwise dominate a linear metric; measured best of linear,
-    square-root, share and log in rooms (README).
-    """
-    return np.asarray(np.log(E + 0.1), dtype=np.float64)
 
 
 class _Band:
@@ -376,14 +369,33 @@ class Decoder:
         out.sort(key=lambda d: d.start_s)
         return out
 
+    def _tone_metric(self, b: _Band, row: int) -> npt.NDArray[np.float64]:
+        """Per-tone log-likelihood (up to a per-symbol constant) of the 20 data symbols.
+
+        ``log(E' + 0.1)`` with ``E' = P / (R / 2 + F + m)``: besides the slow floor ``F`` and
+        the frame's mean ``m``, each bin is divided by a prediction of the reverberant tail of
+        what it held in the previous symbols, ``R = sum_{d=2..8} 2^-(d-2) P[j - d]`` (hops
+        before this frame; hop ``j - 1`` overlaps the frame and is left out). The log
+        compresses the few very strong cells (a transient, an unpredicted tail). Measured
+        (README): +7 % of room/chain triggers decoded over ``log(P / (F + m) + 0.1)``, which
+        itself was the best of linear, square-root, share and log metrics.
+        """
+        rows = row + 2 * (PREAMBLE_SYMBOLS + np.arange(DATA_SYMBOLS))  # (20,)
+        cols = b.data  # (20, 32)
+        P = self._P[rows[:, None], cols]
+        lag = np.maximum(rows[:, None] - _TAIL_LAGS[None, :], 0)  # (20, 7); 0 only at start
+        R = np.einsum("l,slc->sc", _TAIL_WEIGHTS, self._P[lag[:, :, None], cols[:, None, :]])
+        n = b.profile.n_slots
+        m = self._P[rows, b.offset : b.offset + n].mean(axis=1)
+        den = 0.5 * R + self._F[rows[:, None], cols] + m[:, None] + _TINY
+        return np.asarray(np.log(P / den + 0.1), dtype=np.float64)
+
     def _demodulate(self, b: _Band, row: int, frame: int) -> Detection | None:
-        rows = row + 2 * (PREAMBLE_SYMBOLS + np.arange(DATA_SYMBOLS))
-        E = self._E[rows[:, None], b.data]  # (20, 32)
-        found = decode_soft(_tone_metric(E)).found
+        found = decode_soft(self._tone_metric(b, row)).found
         if found is None:
             return None
-        best = np.argmax(E, axis=1)
         channel, seq = found
+        best = encode_payload(channel, seq)
         name = b.profile.name
         self._recent = [r for r in self._recent if frame - r[3] <= 4 * _DEDUP_FRAMES]
         for r in self._recent:
