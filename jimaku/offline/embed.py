@@ -23,7 +23,7 @@ import numpy as np
 from audio_io import AudioFileError, audio_info, iter_audio_blocks
 from jimaku.offline.errors import ArgumentError, InputError
 from jimaku.offline.settings import OfflineSettings
-from trigger_codec import CodecError, ParameterError, TriggerMixer, airtime_s
+from trigger_codec import PROFILES, CodecError, ParameterError, TriggerMixer, airtime_s
 
 __all__ = ["PlacedTrigger", "Placement", "embed_file", "parse_at", "parse_time"]
 
@@ -172,12 +172,12 @@ def embed_file(
         raise InputError(str(exc)) from exc
     if out_p.exists() and out_p.resolve() == Path(programme).resolve():
         raise ArgumentError(f"{out_p}: the output would overwrite the programme; pick another name")
+    if profile not in PROFILES:
+        raise ArgumentError(f"unknown profile {profile!r}; use one of {sorted(PROFILES)}")
     sr = info.sample_rate
     try:
         mixer = TriggerMixer(sr, profile, channels=info.channels)
-    except ParameterError as exc:
-        if "profile" in str(exc) and "unknown" in str(exc):
-            raise ArgumentError(str(exc)) from exc
+    except ParameterError as exc:  # the profile is known: the programme's rate is the problem
         raise InputError(f"{programme}: {exc}") from exc
     starts: list[tuple[int, Placement]] = []
     for pl in sorted(placements, key=lambda p: p.time_s):
