@@ -109,14 +109,9 @@ def test_sync_every_caption_reaches_the_viewer_once_in_order(sync_run: ChainResu
     _check_captions_follow_the_speech(sync_run)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known shortfall, measured 28 Nov with --delay 5: before the broadcaster led the "
-    "speech, captions came 0.45-0.93 s late; with its lead of airtime + 0.15 s (8634009) they "
-    "come -0.50..+0.49 s off (3 of 6 beyond 0.3 s): the spread is vosk's first-word time on "
-    "this espeak speech, which places the trigger. Remove this mark when it is within 0.3 s.",
-)
 def test_sync_captions_are_shown_with_their_speech(sync_run: ChainResult) -> None:
+    # (a strict xfail until 28 Nov: -0.50..+0.49 s with the trigger placed by vosk's first-word
+    # time at the final; now placed at the first partial by the speech onset in the audio)
     errors = {t.seq: t.sync_error_s for t in sync_run.timings}
     assert all(e is not None for e in errors.values()), errors
     late = {s: round(e, 3) for s, e in errors.items() if e is not None
