@@ -331,7 +331,7 @@ def test_partial_then_final_then_correction_over_the_live_stream(
     """First words on the live WebSocket: shown at once; the final text and then an operator's
     correction replace them in place (one "shown" line, then "updated" lines; never an older
     text again, never a second copy)."""
-    wav = make_recording(tmp_path / "live.wav", [(0.3, 7, 80, "hf")], 14.0, rng, room=False)
+    wav = make_recording(tmp_path / "live.wav", [(0.3, 7, 80, "hf")], 8.0, rng, room=False)
     client = ArchiveClient(archive.url, token=archive.tokens[7])
     now = dt.datetime.now(dt.UTC)
 
