@@ -165,6 +165,9 @@ class Decoder:
         self._band_of_col = np.repeat(np.arange(len(fitting)), [p.n_slots for p in fitting])
         self._W, self._d = _ema_matrices(_CHUNK, 1.0 / _FLOOR_FRAMES)
         self._frame_idx = np.arange(self._n)
+        self._inv_slots = 1.0 / np.array([p.n_slots for p in fitting], dtype=np.float64)
+        self._pre_cols = np.stack([b.pre for b in self._bands])  # (bands, 3)
+        self._sync_rows = 2 * np.arange(PREAMBLE_SYMBOLS)
         self._reset()
 
     # ------------------------------------------------------------------ state
@@ -183,7 +186,6 @@ class Decoder:
         self._floor = np.zeros(cols)
         # normalised grid and per-band shares of the last frames; rows [0, _rows) are valid and
         # row r is frame _next_frame - _rows + r
-        self._E = np.zeros((HISTORY + _CHUNK, cols))
         self._S = np.zeros((HISTORY + _CHUNK, cols))
         self._P = np.zeros((HISTORY + _CHUNK, cols))
         self._F = np.zeros((HISTORY + _CHUNK, cols))
@@ -196,7 +198,8 @@ class Decoder:
 
     # ------------------------------------------------------------------ input
     @staticmethod
-    def _as_samples(block: object) -> npt.NDArray[np.float64]:
+    def _check_block(block: object) -> float | None:
+        """Validate ``block``; return the int16 scale (or None for floats). Cheap: no copies."""
         if not isinstance(block, np.ndarray):
             raise AudioFormatError(
                 f"block must be a numpy array, got {type(block).__name__}; pass "
@@ -207,24 +210,32 @@ class Decoder:
                 f"block must be mono with shape (n,), got shape {block.shape}; mix channels "
                 "down first, e.g. block.mean(axis=1)"
             )
-        if block.dtype == np.int16:
-            return block.astype(np.float64) / 32768.0
-        if block.dtype not in (np.float32, np.float64):
+        kind = block.dtype.char  # 'h' int16, 'f' float32, 'd' float64 (a cheap check)
+        if kind == "h":
+            return 1.0 / 32768.0
+        if kind != "f" and kind != "d":
             raise AudioFormatError(
                 f"block dtype {block.dtype} is not supported; use float32/float64 in [-1, 1] "
                 "or int16"
             )
-        x = block.astype(np.float64)
-        if x.size and not np.isfinite(x).all():
-            bad = int(np.flatnonzero(~np.isfinite(x))[0])
-            raise AudioFormatError(
-                f"block holds a non-finite sample ({x[bad]!r} at index {bad}); the block was "
-                "not consumed: replace NaN/inf (e.g. np.nan_to_num) and feed it again"
-            )
-        return x
+        # one reduction instead of an isfinite() temporary; a non-finite sum is either a
+        # NaN/inf sample or an overflow of huge finite values, told apart only then
+        if block.size and not math.isfinite(np.add.reduce(block, dtype=np.float64)):
+            bad_mask = ~np.isfinite(block)
+            if bad_mask.any():
+                bad = int(np.flatnonzero(bad_mask)[0])
+                raise AudioFormatError(
+                    f"block holds a non-finite sample ({block[bad]!r} at index {bad}); the "
+                    "block was not consumed: replace NaN/inf (e.g. np.nan_to_num) and feed it "
+                    "again"
+                )
+        return None
 
     def feed(self, block: npt.NDArray[np.generic]) -> list[Detection]:
         """Consume ``block`` and return the triggers completed in it.
+
+        Real-time path: between 80 ms analysis batches a call only validates the block and
+        copies it into a preallocated buffer (no allocation in the steady state).
 
         Parameters
         ----------
@@ -241,10 +252,14 @@ class Decoder:
         AudioFormatError
             Wrong type, dtype or shape, or NaN/inf samples (the block is then not consumed).
         """
-        x = self._as_samples(block)
-        if x.size == 0:
+        scale = self._check_block(block)
+        if block.size == 0:
             return []
-        self._append(x)
+        self._append(block, scale)
+        # frames complete so far: the last frame j with j*n//2 + n <= end of buffer
+        end = self._buf_start + self._buf_len
+        if (2 * (end - self._n)) // self._n - self._next_frame + 1 < _MIN_BATCH:
+            return []
         return self._process(_MIN_BATCH)
 
     def flush(self) -> list[Detection]:
@@ -256,13 +271,13 @@ class Decoder:
             Triggers that end within the last frame of the stream.
         """
         total = self._total
-        self._append(np.zeros(self._n, dtype=np.float64))
+        self._append(np.zeros(self._n, dtype=np.float64), None)
         dets = self._process(1)
         self._reset()
         del total
         return dets
 
-    def _append(self, x: npt.NDArray[np.float64]) -> None:
+    def _append(self, x: npt.NDArray[np.generic], scale: float | None) -> None:
         need = self._buf_len + x.size
         if need > self._buf.size:
             # keep only what future frames need (from the next frame's start), then grow
@@ -273,7 +288,10 @@ class Decoder:
             self._buf = new
             self._buf_start += keep_from
             self._buf_len = keep.size
-        self._buf[self._buf_len : self._buf_len + x.size] = x
+        dst = self._buf[self._buf_len : self._buf_len + x.size]
+        dst[:] = x  # converts float32/int16 to float64 in place
+        if scale is not None:
+            dst *= scale
         self._buf_len += x.size
         self._total += x.size
 
@@ -300,27 +318,33 @@ class Decoder:
     def _frames(self, k: int) -> None:
         """Analyse the next ``k`` frames into the grid."""
         n = self._n
-        js = np.arange(self._next_frame, self._next_frame + k)
-        starts = (js * n) // 2 - self._buf_start
-        spec = scipy.fft.rfft(self._buf[starts[:, None] + self._frame_idx[None, :]], axis=1)
+        if n % 2 == 0:  # frames are a strided view of the buffer (hop n/2): no gather copy
+            s0 = (self._next_frame * n) // 2 - self._buf_start
+            frames = np.lib.stride_tricks.as_strided(
+                self._buf[s0:],
+                shape=(k, n),
+                strides=(self._buf.strides[0] * (n // 2), self._buf.strides[0]),
+                writeable=False,
+            )
+        else:
+            js = np.arange(self._next_frame, self._next_frame + k)
+            starts = (js * n) // 2 - self._buf_start
+            frames = self._buf[starts[:, None] + self._frame_idx[None, :]]
+        spec = scipy.fft.rfft(frames, axis=1)
         spec = spec[:, self._bins]
         P = spec.real**2 + spec.imag**2
         prevs = self._W[: k + 1, :k] @ P + self._d[: k + 1, None] * self._floor[None, :]
         self._floor = prevs[k]
-        means = np.add.reduceat(P, self._offsets, axis=1) / np.array(
-            [b.profile.n_slots for b in self._bands]
-        )
+        means = np.add.reduceat(P, self._offsets, axis=1) * self._inv_slots
         E = P / (prevs[:k] + means[:, self._band_of_col] + _TINY)
         sums = np.add.reduceat(E, self._offsets, axis=1)
         S = E / (sums[:, self._band_of_col] + _TINY)
-        if self._rows + k > self._E.shape[0]:
+        if self._rows + k > self._S.shape[0]:
             keep = HISTORY
-            self._E[:keep] = self._E[self._rows - keep : self._rows]
             self._S[:keep] = self._S[self._rows - keep : self._rows]
             self._P[:keep] = self._P[self._rows - keep : self._rows]
             self._F[:keep] = self._F[self._rows - keep : self._rows]
             self._rows = keep
-        self._E[self._rows : self._rows + k] = E
         self._S[self._rows : self._rows + k] = S
         self._P[self._rows : self._rows + k] = P
         self._F[self._rows : self._rows + k] = prevs[:k]
@@ -338,34 +362,39 @@ class Decoder:
         self._next_cand = cand_last + 1
         out: list[Detection] = []
         cands = np.arange(c0, cand_last + 1) - first_hist
-        k2 = 2 * np.arange(PREAMBLE_SYMBOLS)
-        horizon = first_hist + cands[0] - 4 * _DEDUP_FRAMES if cands.size else 0
-        for b in self._bands:
-            sh = self._S[cands[:, None] + k2[None, :], b.pre[None, :]]  # (c, 3)
-            ok = sh.mean(axis=1) >= SYNC_MEAN
-            tried = self._tried[b.profile.name]
+        # preamble metric of every candidate and band at once: (c, bands)
+        sh = self._S[
+            (cands[:, None] + self._sync_rows[None, :])[:, None, :], self._pre_cols[None, :, :]
+        ]
+        hits = np.argwhere(sh.mean(axis=2) >= SYNC_MEAN)
+        if hits.size == 0:
+            return out
+        horizon = first_hist + int(cands[0]) - 4 * _DEDUP_FRAMES
+        for tried in self._tried.values():
             for old in [f for f in tried if f < horizon]:
                 tried.discard(old)
-            for c in np.flatnonzero(ok):
-                frame = int(cands[c]) + first_hist
-                if any(
-                    r[0] == b.profile.name and -_DEDUP_FRAMES <= frame - r[3] < _AIRING_FRAMES
-                    for r in self._recent
-                ):
-                    # inside an airing already reported: another trigger of this profile
-                    # cannot start here (it would overlap), so skip the decoding work
+        for c, bi in hits[np.argsort(hits[:, 1], kind="stable")].tolist():
+            b = self._bands[bi]
+            tried = self._tried[b.profile.name]
+            frame = int(cands[c]) + first_hist
+            if any(
+                r[0] == b.profile.name and -_DEDUP_FRAMES <= frame - r[3] < _AIRING_FRAMES
+                for r in self._recent
+            ):
+                # inside an airing already reported: another trigger of this profile
+                # cannot start here (it would overlap), so skip the decoding work
+                continue
+            # the sync peak can sit one hop off the phase whose frames hold the symbols
+            # best: try the neighbours too, each frame at most once
+            for d in (0, -1, 1):
+                row = int(cands[c]) + d
+                if row < 0 or frame + d in tried:
                     continue
-                # the sync peak can sit one hop off the phase whose frames hold the symbols
-                # best: try the neighbours too, each frame at most once
-                for d in (0, -1, 1):
-                    row = int(cands[c]) + d
-                    if row < 0 or frame + d in tried:
-                        continue
-                    tried.add(frame + d)
-                    det = self._demodulate(b, row, frame + d)
-                    if det is not None:
-                        out.append(det)
-                        break
+                tried.add(frame + d)
+                det = self._demodulate(b, row, frame + d)
+                if det is not None:
+                    out.append(det)
+                    break
         out.sort(key=lambda d: d.start_s)
         return out
 

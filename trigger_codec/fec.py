@@ -47,7 +47,6 @@ _SIGN = 1.0 - 2.0 * _OUT  # (128, 2): +1 for a 0 bit, -1 for a 1 bit
 # Predecessors of next state ns: registers (ns << 1) | b for b in {0, 1}; their states r & 63.
 _NS = np.arange(_N_STATES, dtype=np.int64)
 _PRED_REG = (_NS[:, None] << 1) | np.array([0, 1])[None, :]  # (64, 2)
-_PRED_STATE = _PRED_REG & (_N_STATES - 1)
 
 
 def conv_encode(bits: npt.ArrayLike) -> npt.NDArray[np.int64]:
@@ -89,19 +88,20 @@ def viterbi(llr: npt.ArrayLike) -> tuple[npt.NDArray[np.int64], float]:
     """
     lam = np.asarray(llr, dtype=np.float64).reshape(-1, 2)
     steps = lam.shape[0]
-    bm = lam @ _SIGN.T  # (steps, 128): branch metric of every register value
+    # branch metric of both predecessors of every next state, all steps at once: (steps, 2,
+    # 32, 2); next states ns and ns + 32 share the predecessors 2 (ns % 32) + {0, 1}
+    bm = (lam @ _SIGN.T)[:, _PRED_REG].reshape(steps, 2, _N_STATES // 2, 2)
     metric = np.full(_N_STATES, -np.inf)
     metric[0] = 0.0
-    choice = np.empty((steps, _N_STATES), dtype=np.int64)
+    choice = np.empty((steps, _N_STATES), dtype=bool)
     for t in range(steps):
-        cand = metric[_PRED_STATE] + bm[t][_PRED_REG]  # (64, 2)
-        c = np.argmax(cand, axis=1)
-        choice[t] = c
-        metric = cand[_NS, c]
+        cand = (bm[t] + metric.reshape(_N_STATES // 2, 2)).reshape(_N_STATES, 2)
+        np.greater(cand[:, 1], cand[:, 0], out=choice[t])
+        metric = np.maximum(cand[:, 0], cand[:, 1])
     # trace back from state 0 (terminated)
     state = 0
     u = np.empty(steps, dtype=np.int64)
     for t in range(steps - 1, -1, -1):
         u[t] = state >> (TAIL - 1)
-        state = int(_PRED_STATE[state, choice[t, state]])
+        state = ((state & (_N_STATES // 2 - 1)) << 1) | int(choice[t, state])
     return u[: steps - TAIL], float(metric[0])
