@@ -10,14 +10,18 @@ into blocks):
    past frames (200 ms: the reverberation/noise floor of that bin) and ``m`` the frame's mean
    power over the profile's bins (instant level). ``E`` is independent of gain (40 dB steps, AGC)
    and DC (bin 0 is never looked at).
-3. Sync: for every candidate start frame ``j`` the preamble metric is the mean over the 4
+3. Sync: for every candidate start frame ``j`` the preamble metric is the mean over the 3
    preamble symbols (frames ``j + 2k``) of the share ``E[tone] / sum(E)`` of the known tone in
-   its frame. Random noise gives ~1/n_slots (0.04); a clean trigger 0.5-0.9. Candidates with
-   mean >= ``SYNC_MEAN`` and every share >= ``SYNC_MIN`` are demodulated.
-4. Demodulation: each data symbol takes the strongest of its 32 candidate tones, confidence
-   = log ratio of best to second best; Reed-Solomon errors-and-erasures + CRC decide.
-5. The same ID from the same profile within 150 ms (15 hops) of a previous start is the same airing
-   (both frame phases of one trigger can decode) and is reported once.
+   its frame. Random noise gives ~1/n_slots (0.02); a clean trigger 0.5-0.9. Candidates with
+   mean >= ``SYNC_MEAN`` are decoded at their frame and the two neighbouring frame phases
+   (each frame at most once).
+4. Demodulation (soft): per data symbol the 32 candidate tones' metrics
+   ``log(P / (R/2 + F + m) + 0.1)`` (``R``: the bin's predicted reverberant tail from the
+   previous symbols) -> max-log bit LLRs -> Viterbi (:mod:`trigger_codec.fec`) -> CRC-16 and the
+   re-encoding ``z`` check (:func:`trigger_codec.framing.decode_soft`).
+5. The same ID from the same profile within 150 ms (15 hops) of a previous start is the same
+   airing and is reported once; no other candidate of that profile is decoded within the airtime
+   after a reported start (a second trigger there would overlap it).
 
 Cost: one rfft per 10 ms of audio plus a few vectorised operations per block (measured in
 ``benchmarks/bench_codec_cost.py``). Memory: a sample buffer of < 2 frames plus the last

@@ -37,7 +37,7 @@ BIN_HZ = 50
 EDGE_HZ = 200.0
 #: known tones that open every trigger (sync)
 PREAMBLE_SYMBOLS = 3
-#: 12 Reed-Solomon code bytes = 96 bits (+4 pad bits) sent as 20 symbols of 5 bits (32-FSK)
+#: 100 convolutional code bits (48 message bits, rate 0.48) sent as 20 symbols of 5 bits (32-FSK)
 BITS_PER_SYMBOL = 5
 N_VALUES = 1 << BITS_PER_SYMBOL
 DATA_SYMBOLS = 20
@@ -60,7 +60,7 @@ class Profile:
         Bin (x 50 Hz) of the lowest tone; the ``n_slots`` tones are ``first_bin ...
         first_bin + n_slots - 1``.
     n_slots : int
-        Number of tone positions a symbol may hop over (16 values + hopping room).
+        Number of tone positions a symbol may hop over (32 values + hopping room).
     peak_dbfs : float
         Peak level of :func:`trigger_codec.encode`'s output, dBFS.
     masking : bool
