@@ -3,8 +3,8 @@ speaker, its monitor the microphone (tests/plugins/pulse.py).
 
 The broadcaster plays the first two announcer sentences on the sink in real time while the
 receiver listens on the monitor; the demo must end with exit code 0 and every caption the
-broadcaster stored shown once, in order, ending with the archive's final text. What is right comes from the
-archive (its WebVTT export) and the broadcaster's log, never from the receiver.
+broadcaster stored shown once, in order, ending with the archive's final text. What is right
+comes from the archive (its WebVTT export) and the broadcaster's log, never from the receiver.
 """
 
 from __future__ import annotations
