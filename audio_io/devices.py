@@ -137,9 +137,7 @@ def list_devices() -> list[DeviceInfo]:
 
 def _check_args(samplerate: int, channels: int, blocksize: int, queue_blocks: int) -> None:
     if samplerate < _MIN_RATE_HZ:
-        raise AudioDeviceError(
-            f"sample rate {samplerate} Hz is too low; use 44100 or 48000 Hz"
-        )
+        raise AudioDeviceError(f"sample rate {samplerate} Hz is too low; use 44100 or 48000 Hz")
     if channels < 1:
         raise AudioDeviceError(f"channels must be >= 1, got {channels}")
     if blocksize < 1:

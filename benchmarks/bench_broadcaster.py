@@ -97,7 +97,12 @@ def vosk_alone(model: Any, audio48: np.ndarray) -> float:
 
 
 def daemon(
-    audio48: np.ndarray, url: str, token: str, channel: int, state: Path, realtime: bool,
+    audio48: np.ndarray,
+    url: str,
+    token: str,
+    channel: int,
+    state: Path,
+    realtime: bool,
     drain_s: float = 30.0,
 ) -> tuple[float, list[dict[str, Any]], float]:
     """Run the engine over the audio; return (CPU s, events, wall_start)."""
@@ -144,9 +149,12 @@ def main() -> None:
     ap.add_argument("--token")
     ap.add_argument("--channel", type=int, default=1)
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--no-archive", action="store_true",
-                    help="CPU part only, archive URL unreachable (captions go to the spool); "
-                    "no latency figures")
+    ap.add_argument(
+        "--no-archive",
+        action="store_true",
+        help="CPU part only, archive URL unreachable (captions go to the spool); "
+        "no latency figures",
+    )
     ap.add_argument(
         "--realtime-repeats",
         type=int,
@@ -176,8 +184,15 @@ def main() -> None:
             alone, full = [], []
             for r in range(args.runs):  # interleaved, so machine load hits both alike
                 alone.append(vosk_alone(model, audio48))
-                cpu, _, _ = daemon(audio48, url, token, channel, tmp / f"state{r}", False,
-                                   drain_s=0.0 if args.no_archive else 30.0)
+                cpu, _, _ = daemon(
+                    audio48,
+                    url,
+                    token,
+                    channel,
+                    tmp / f"state{r}",
+                    False,
+                    drain_s=0.0 if args.no_archive else 30.0,
+                )
                 full.append(cpu)
             rt_cpu, events, wall0 = float("nan"), [], 0.0
             if not args.no_archive:

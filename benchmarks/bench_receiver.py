@@ -51,13 +51,19 @@ def _start_archive(tmp: Path) -> tuple[subprocess.Popen[bytes], str, str]:
     from archive_client import ArchiveClient
 
     db = f"sqlite+aiosqlite:///{tmp / 'bench.db'}"
-    out = subprocess.run([JIMAKU, "archive", "add-channel", "bench", "--id", str(CHANNEL), "--db",
-                          db, "--json"], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [JIMAKU, "archive", "add-channel", "bench", "--id", str(CHANNEL), "--db", db, "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     token = json.loads(out.stdout.strip().splitlines()[-1])["token"]
     port = _free_port()
-    proc = subprocess.Popen([JIMAKU, "archive", "serve", "--db", db, "--host", "127.0.0.1",
-                             "--port", str(port)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [JIMAKU, "archive", "serve", "--db", db, "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     client = ArchiveClient(url)
     deadline = time.monotonic() + 30
@@ -98,8 +104,13 @@ def _recording(path: Path, n: int, gap_s: float, room: bool) -> dict[int, float]
     sr = RATE
     if room:
         # The room delays the sound by ~1.5 ms and the mic resamples; positions stay valid to ms.
-        mix, sr = apply_chain(mix, RATE, PRESETS["living-room"], rng,
-                              reference=np.concatenate(trig).astype(np.float32))
+        mix, sr = apply_chain(
+            mix,
+            RATE,
+            PRESETS["living-room"],
+            rng,
+            reference=np.concatenate(trig).astype(np.float32),
+        )
     sf.write(path, mix, sr, subtype="PCM_16")
     return ends
 
@@ -107,8 +118,9 @@ def _recording(path: Path, n: int, gap_s: float, room: bool) -> dict[int, float]
 def _run(args: list[str]) -> tuple[list[dict[str, Any]], float, float, str]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.monotonic()
-    p = subprocess.run([JIMAKU, "receive", "--json", *args], capture_output=True, text=True,
-                       timeout=600)
+    p = subprocess.run(
+        [JIMAKU, "receive", "--json", *args], capture_output=True, text=True, timeout=600
+    )
     wall = time.monotonic() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -134,16 +146,29 @@ def main() -> int:
             client = ArchiveClient(url, token=token)
             now = dt.datetime.now(dt.UTC)
             for i in range(opts.triggers):
-                client.put_caption(CHANNEL, i, CaptionIn(
-                    text=f"벤치마크 자막 {i}번입니다", final=True, language="ko", start_at=now,
-                    end_at=now, words=None))
+                client.put_caption(
+                    CHANNEL,
+                    i,
+                    CaptionIn(
+                        text=f"벤치마크 자막 {i}번입니다",
+                        final=True,
+                        language="ko",
+                        start_at=now,
+                        end_at=now,
+                        words=None,
+                    ),
+                )
             wav = tmp / "bench.wav"
             ends = _recording(wav, opts.triggers, opts.gap, opts.room)
             audio_s = sf.info(str(wav)).duration
-            for name, extra in (("live", []), ("no-live", ["--no-live"]),
-                                ("fast", ["--fast", "--no-live"])):
-                lines, cpu, wall, err = _run(["--input", str(wav), "--archive", url,
-                                              "--stale-after", "3600", *extra])
+            for name, extra in (
+                ("live", []),
+                ("no-live", ["--no-live"]),
+                ("fast", ["--fast", "--no-live"]),
+            ):
+                lines, cpu, wall, err = _run(
+                    ["--input", str(wav), "--archive", url, "--stale-after", "3600", *extra]
+                )
                 shown = [r for r in lines if r["event"] == "shown"]
                 lat = [
                     r["shown_wall"] - (r["stream_start_wall"] + ends[r["seq"]])
@@ -170,13 +195,17 @@ def main() -> int:
             proc.terminate()
             proc.wait(timeout=10)
     results["rows"] = rows
-    print(f"{'mode':8} {'shown':>7} {'p50 ms':>8} {'p95 ms':>8} {'CPU s/audio s':>14} "
-          f"{'audio s':>8} {'wall s':>7}")
+    print(
+        f"{'mode':8} {'shown':>7} {'p50 ms':>8} {'p95 ms':>8} {'CPU s/audio s':>14} "
+        f"{'audio s':>8} {'wall s':>7}"
+    )
     for r in rows:
         p50 = "-" if r["latency_p50_ms"] is None else f"{r['latency_p50_ms']:.0f}"
         p95 = "-" if r["latency_p95_ms"] is None else f"{r['latency_p95_ms']:.0f}"
-        print(f"{r['mode']:8} {r['shown']:>3}/{r['expected']:<3} {p50:>8} {p95:>8} "
-              f"{r['cpu_per_audio_s']:>14.3f} {r['audio_s']:>8.1f} {r['wall_s']:>7.1f}")
+        print(
+            f"{r['mode']:8} {r['shown']:>3}/{r['expected']:<3} {p50:>8} {p95:>8} "
+            f"{r['cpu_per_audio_s']:>14.3f} {r['audio_s']:>8.1f} {r['wall_s']:>7.1f}"
+        )
     out = ROOT / "bench-out"
     out.mkdir(exist_ok=True)
     (out / "receiver.json").write_text(json.dumps(results, indent=2))

@@ -213,8 +213,7 @@ class Recognizer:
             obj = json.loads(raw)
             text = str(obj.get("partial", "")).strip()
             words = tuple(
-                Word(str(w["word"]), float(w["start"]), float(w["end"]),
-                     float(w.get("conf", 1.0)))
+                Word(str(w["word"]), float(w["start"]), float(w["end"]), float(w.get("conf", 1.0)))
                 for w in obj.get("partial_result", [])
             )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:

@@ -163,7 +163,8 @@ class Broadcaster:
                 from models.endpoint import endpoint_overlay
 
                 self.model_info = endpoint_overlay(
-                    self.model_info, settings.endpoint_silence_s,
+                    self.model_info,
+                    settings.endpoint_silence_s,
                     settings.state_dir / "model-overlays",
                 )
         except ModelError as exc:
@@ -171,8 +172,15 @@ class Broadcaster:
         model = load_vosk_model(self.model_info.path)
         phrases = list(settings.phrases) or None
         if phrases and not self.model_info.supports_grammar:
-            emit({"type": "warning", "message": (
-                f"model {self.model_info.name} has no runtime grammar: phrase hints are ignored")})
+            emit(
+                {
+                    "type": "warning",
+                    "message": (
+                        f"model {self.model_info.name} has no runtime grammar: "
+                        "phrase hints are ignored"
+                    ),
+                }
+            )
             phrases = None
         self.recognizer = Recognizer(
             model, ASR_RATE_HZ, joins_words=self.model_info.joins_words, phrases=phrases
@@ -192,8 +200,11 @@ class Broadcaster:
         from trigger_codec import airtime_s
 
         # the viewer sees the caption one airtime + decode (+ display) after the trigger starts
-        self._lead_s = (settings.sync_lead_s if settings.sync_lead_s is not None
-                        else airtime_s(settings.profile) + SYNC_DECODE_S)
+        self._lead_s = (
+            settings.sync_lead_s
+            if settings.sync_lead_s is not None
+            else airtime_s(settings.profile) + SYNC_DECODE_S
+        )
         self.resampler = StreamResampler(sample_rate_hz, ASR_RATE_HZ)
         self._pcm_buf = np.zeros(0, np.int16)
         self.seqs = SeqStore(settings.state_dir / "seq.sqlite")
@@ -239,7 +250,8 @@ class Broadcaster:
 
         try:
             return TriggerMixer(
-                sample_rate=self.sample_rate_hz, profile=self.settings.profile,
+                sample_rate=self.sample_rate_hz,
+                profile=self.settings.profile,
                 channels=self.channels,
             )
         except CodecError as exc:
@@ -250,14 +262,22 @@ class Broadcaster:
 
     def start(self) -> None:
         """Start the recognition and upload threads."""
-        self.emit({
-            "type": "started", "channel": self.settings.channel, "profile": self.settings.profile,
-            "mode": "synchronous" if self.settings.delay_s > 0 else "live",
-            "delay_s": self.settings.delay_s, "sample_rate_hz": self.sample_rate_hz,
-            "channels": self.channels, "model": self.model_info.name,
-            "language": self.language, "next_seq": self.seqs.peek(self.settings.channel),
-            "spooled_from_earlier": self.spool.count(), "wall_start": utc_iso(self.wall_start),
-        })
+        self.emit(
+            {
+                "type": "started",
+                "channel": self.settings.channel,
+                "profile": self.settings.profile,
+                "mode": "synchronous" if self.settings.delay_s > 0 else "live",
+                "delay_s": self.settings.delay_s,
+                "sample_rate_hz": self.sample_rate_hz,
+                "channels": self.channels,
+                "model": self.model_info.name,
+                "language": self.language,
+                "next_seq": self.seqs.peek(self.settings.channel),
+                "spooled_from_earlier": self.spool.count(),
+                "wall_start": utc_iso(self.wall_start),
+            }
+        )
         self._worker.start()
         self.uploader.start()
         self.started = True
@@ -298,10 +318,16 @@ class Broadcaster:
             now = time.monotonic()
             if now - self._last_drop_report >= 1.0:  # at most one report a second
                 self._last_drop_report = now
-                self.emit({"type": "error", "kind": "asr_overflow", "dropped_blocks":
-                           self.asr_dropped_blocks, "message": "speech recognition cannot keep "
-                           "up; audio was skipped for recognition (the programme is "
-                           "unaffected; caption times stay on the programme clock)"})
+                self.emit(
+                    {
+                        "type": "error",
+                        "kind": "asr_overflow",
+                        "dropped_blocks": self.asr_dropped_blocks,
+                        "message": "speech recognition cannot keep "
+                        "up; audio was skipped for recognition (the programme is "
+                        "unaffected; caption times stay on the programme clock)",
+                    }
+                )
         if self.lockstep:
             with self._cond:
                 self._cond.wait_for(lambda: self._done >= self._fed or self._error is not None)
@@ -341,16 +367,28 @@ class Broadcaster:
             self.clipped_samples += clipped
             if t - self._last_clip_warn_at >= 10.0:
                 self._last_clip_warn_at = t
-                self.emit({"type": "warning", "kind": "clipping", "at_s": round(t, 3),
-                           "samples": clipped, "message": "programme input is clipping; lower "
-                           "the input gain (recognition and the trigger suffer)"})
+                self.emit(
+                    {
+                        "type": "warning",
+                        "kind": "clipping",
+                        "at_s": round(t, 3),
+                        "samples": clipped,
+                        "message": "programme input is clipping; lower "
+                        "the input gain (recognition and the trigger suffer)",
+                    }
+                )
         if t - self._last_level_at >= 0.5:
             self._last_level_at = t
             peak = float(np.max(np.abs(block))) if len(block) else 0.0
             rms = float(np.sqrt(np.mean(np.square(block)))) if len(block) else 0.0
-            self.emit({"type": "level", "at_s": round(t, 3),
-                       "peak_dbfs": round(20 * np.log10(max(peak, 1e-6)), 1),
-                       "rms_dbfs": round(20 * np.log10(max(rms, 1e-6)), 1)})
+            self.emit(
+                {
+                    "type": "level",
+                    "at_s": round(t, 3),
+                    "peak_dbfs": round(20 * np.log10(max(peak, 1e-6)), 1),
+                    "rms_dbfs": round(20 * np.log10(max(rms, 1e-6)), 1),
+                }
+            )
 
     def _schedule_due(self, n: int) -> None:
         ch = self.settings.channel
@@ -365,9 +403,16 @@ class Broadcaster:
             if self.settings.delay_s > 0:
                 at = round((item.start_s - self._lead_s) * rate) + self.delay.delay_samples
                 if at < pos:
-                    self.emit({"type": "warning", "kind": "late_trigger", "seq": item.seq,
-                               "late_s": round((pos - at) / rate, 3), "message": "recognition "
-                               "took longer than --delay; the trigger airs late"})
+                    self.emit(
+                        {
+                            "type": "warning",
+                            "kind": "late_trigger",
+                            "seq": item.seq,
+                            "late_s": round((pos - at) / rate, 3),
+                            "message": "recognition "
+                            "took longer than --delay; the trigger airs late",
+                        }
+                    )
                     at = None
             start = int(self.mixer.schedule(ch, item.seq, at_sample=at))
             self._aired(item.seq, start, 0)
@@ -393,8 +438,15 @@ class Broadcaster:
                 rec.airings.append(airing)
             else:  # aired at the utterance's first words: the record comes with the final
                 self._early_airings.setdefault(seq, []).append(airing)
-        self.emit({"type": "airing", "seq": seq, "sample": sample, "seconds": round(seconds, 4),
-                   "repeat": repeat})
+        self.emit(
+            {
+                "type": "airing",
+                "seq": seq,
+                "sample": sample,
+                "seconds": round(seconds, 4),
+                "repeat": repeat,
+            }
+        )
 
     # -------------------------------------------------- recognition thread
     def _asr_loop(self) -> None:
@@ -409,8 +461,9 @@ class Broadcaster:
                 start, block = item
                 if start > self._asr_in_pos:
                     fed = self.recognizer.samples_fed + len(self._pcm_buf)
-                    self._gaps.append((fed / ASR_RATE_HZ,
-                                       (start - self._asr_in_pos) / self.sample_rate_hz))
+                    self._gaps.append(
+                        (fed / ASR_RATE_HZ, (start - self._asr_in_pos) / self.sample_rate_hz)
+                    )
                 self._asr_in_pos = start + len(block)
                 mono = block.astype(np.float64).mean(axis=1)
                 self._recognise(float_to_int16(self.resampler.process(mono)))
@@ -464,7 +517,9 @@ class Broadcaster:
         if not self.settings.onset_refinement:
             return None
         return find_onset(
-            self._recent, self._recent_start / ASR_RATE_HZ, ASR_RATE_HZ,
+            self._recent,
+            self._recent_start / ASR_RATE_HZ,
+            ASR_RATE_HZ,
             not_before_s=self._prev_end_s,
         )
 
@@ -479,8 +534,7 @@ class Broadcaster:
             body["start_at"] = utc_iso(off + cap.start_s)
             body["end_at"] = utc_iso(off + cap.end_s)
             body["words"] = [
-                {"word": w.word, "start": w.start, "end": w.end, "conf": w.conf}
-                for w in cap.words
+                {"word": w.word, "start": w.start, "end": w.end, "conf": w.conf} for w in cap.words
             ]
         return body
 
@@ -494,16 +548,29 @@ class Broadcaster:
                 if self._cur_seq is None:
                     self._cur_seq = self.seqs.next(ch)
                 seq = self._cur_seq
-                self.emit({"type": "partial", "seq": seq, "text": ev.text,
-                           "input_s": round(self._input_pos_s(), 3)})
+                self.emit(
+                    {
+                        "type": "partial",
+                        "seq": seq,
+                        "text": ev.text,
+                        "input_s": round(self._input_pos_s(), 3),
+                    }
+                )
                 self.uploader.submit_partial(ch, seq, self._caption_body(ev.text, False, None))
                 if first and self.settings.early_trigger:
                     self._early_schedule(seq)
                 continue
             captions = self.segmenter.split(ev)
             if self._gaps:
-                captions = [Caption(c.text, c.words, self._to_programme_s(c.start_s),
-                                    self._to_programme_s(c.end_s)) for c in captions]
+                captions = [
+                    Caption(
+                        c.text,
+                        c.words,
+                        self._to_programme_s(c.start_s),
+                        self._to_programme_s(c.end_s),
+                    )
+                    for c in captions
+                ]
             if ev.words:
                 self._prev_end_s = ev.end_s
             input_s = round(self._input_pos_s(), 3)
@@ -511,9 +578,15 @@ class Broadcaster:
             # ID was never aired (reusing it cannot show a viewer the wrong text). If it was aired
             # at the first words, the seq is spent: the archive keeps the partial text.
             if not captions and self._cur_seq in self._early:
-                self.emit({"type": "warning", "kind": "empty_utterance", "seq": self._cur_seq,
-                           "message": "vosk dropped an utterance whose trigger already aired; "
-                           "the archive keeps its partial text"})
+                self.emit(
+                    {
+                        "type": "warning",
+                        "kind": "empty_utterance",
+                        "seq": self._cur_seq,
+                        "message": "vosk dropped an utterance whose trigger already aired; "
+                        "the archive keeps its partial text",
+                    }
+                )
                 self._early.discard(self._cur_seq)
                 self._early_airings.pop(self._cur_seq, None)
                 self._cur_seq = None
@@ -524,11 +597,19 @@ class Broadcaster:
                 with self._records_lock:
                     rec.airings.extend(self._early_airings.pop(seq, []))
                     self.records[seq] = rec
-                self.emit({"type": "caption", "seq": seq, "text": cap.text,
-                           "start_s": rec.start_s, "end_s": rec.end_s,
-                           "programme_start_s": round(cap.start_s + self.settings.delay_s, 3),
-                           "programme_end_s": round(cap.end_s + self.settings.delay_s, 3),
-                           "input_s": input_s, "words": len(cap.words)})
+                self.emit(
+                    {
+                        "type": "caption",
+                        "seq": seq,
+                        "text": cap.text,
+                        "start_s": rec.start_s,
+                        "end_s": rec.end_s,
+                        "programme_start_s": round(cap.start_s + self.settings.delay_s, 3),
+                        "programme_end_s": round(cap.end_s + self.settings.delay_s, 3),
+                        "input_s": input_s,
+                        "words": len(cap.words),
+                    }
+                )
                 self.uploader.submit_final(ch, seq, self._caption_body(cap.text, True, cap))
                 if seq in self._early:
                     self._early.discard(seq)  # its trigger is on air already
@@ -549,8 +630,15 @@ class Broadcaster:
             return
         start_s = now if start is None else self._to_programme_s(start)
         self._early.add(seq)
-        self.emit({"type": "utterance", "seq": seq, "start_s": round(start_s, 3),
-                   "onset_found": start is not None, "input_s": round(now, 3)})
+        self.emit(
+            {
+                "type": "utterance",
+                "seq": seq,
+                "start_s": round(start_s, 3),
+                "onset_found": start is not None,
+                "input_s": round(now, 3),
+            }
+        )
         self._sched_q.put(_Sched(seq, start_s))
 
     def _on_upload(self, event: dict[str, Any]) -> None:
@@ -584,8 +672,9 @@ class Broadcaster:
 
         air = round(airtime_s(self.settings.profile) * self.sample_rate_hz) + 1
         pos = int(self.mixer.position)
-        last = max((int(r.airings[0]["sample"]) for r in self.records.values() if r.airings),
-                   default=0)
+        last = max(
+            (int(r.airings[0]["sample"]) for r in self.records.values() if r.airings), default=0
+        )
         need = self.delay.delay_samples - self._flushed_delay()
         pending = not self._sched_q.empty()
         return int(max(need, last + air - pos, air if pending else 0, 0))
@@ -606,18 +695,29 @@ class Broadcaster:
         left = self.spool.items()
         with self._records_lock:
             caps = [
-                {"seq": r.seq, "text": r.text, "start_s": r.start_s, "end_s": r.end_s,
-                 "programme_start_s": round(r.start_s + self.settings.delay_s, 3),
-                 "programme_end_s": round(r.end_s + self.settings.delay_s, 3),
-                 "state": r.state, "stored_at": r.stored_at, "airings": list(r.airings)}
+                {
+                    "seq": r.seq,
+                    "text": r.text,
+                    "start_s": r.start_s,
+                    "end_s": r.end_s,
+                    "programme_start_s": round(r.start_s + self.settings.delay_s, 3),
+                    "programme_end_s": round(r.end_s + self.settings.delay_s, 3),
+                    "state": r.state,
+                    "stored_at": r.stored_at,
+                    "airings": list(r.airings),
+                }
                 for r in sorted(self.records.values(), key=lambda r: r.start_s)
             ]
         summary = {
-            "type": "summary", "channel": self.settings.channel, "captions": caps,
+            "type": "summary",
+            "channel": self.settings.channel,
+            "captions": caps,
             "stored": self.uploader.stored,
             "spooled": sum(1 for i in left if i.state != "rejected"),
-            "rejected": sum(1 for i in left if i.state == "rejected"), "all_stored": drained,
-            "asr_dropped_blocks": self.asr_dropped_blocks, "clipped_samples": self.clipped_samples,
+            "rejected": sum(1 for i in left if i.state == "rejected"),
+            "all_stored": drained,
+            "asr_dropped_blocks": self.asr_dropped_blocks,
+            "clipped_samples": self.clipped_samples,
             "input_s": round(self.input_samples / self.sample_rate_hz, 3),
         }
         self.emit(summary)

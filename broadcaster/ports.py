@@ -151,8 +151,9 @@ class DeviceSource(Source):
         self.device, self.sample_rate_hz, self.channels = device, rate, channels
         self.blocksize = blocksize
         try:
-            self.stream: Any = InputStream(device=device, samplerate=rate, channels=channels,
-                                           blocksize=blocksize)
+            self.stream: Any = InputStream(
+                device=device, samplerate=rate, channels=channels, blocksize=blocksize
+            )
         except AudioDeviceError as exc:
             raise DeviceError(str(exc)) from exc
 
@@ -198,8 +199,9 @@ class FileSink(Sink):
                 f"output file {path!r}: unsupported suffix {suffix!r}; use .wav or .flac"
             )
         try:
-            self.f = sf.SoundFile(path, "w", samplerate=rate, channels=channels, format=fmt,
-                                  subtype="PCM_16")
+            self.f = sf.SoundFile(
+                path, "w", samplerate=rate, channels=channels, format=fmt, subtype="PCM_16"
+            )
         except (sf.LibsndfileError, OSError) as exc:
             raise InputFormatError(f"cannot write output file {path!r}: {exc}") from exc
 
@@ -240,8 +242,9 @@ class DeviceSink(Sink):
         aio = _devices()
         AudioDeviceError, OutputStream = aio.AudioDeviceError, aio.OutputStream
         try:
-            self.stream: Any = OutputStream(device=device, samplerate=rate, channels=channels,
-                                            blocksize=blocksize)
+            self.stream: Any = OutputStream(
+                device=device, samplerate=rate, channels=channels, blocksize=blocksize
+            )
             self.stream.start()
         except AudioDeviceError as exc:
             raise DeviceError(str(exc)) from exc

@@ -30,14 +30,19 @@ def settings_from_args(args: argparse.Namespace) -> BroadcastSettings:
 
             raise ConfigError(f"cannot read --phrases file {args.phrases!r}: {exc}") from exc
     overrides: dict[str, Any] = {
-        "archive_url": args.archive, "channel": args.channel, "token": args.token,
-        "profile": getattr(args, "profile", None), "delay_s": getattr(args, "delay", None),
-        "model": getattr(args, "model", None), "phrases": phrases,
+        "archive_url": args.archive,
+        "channel": args.channel,
+        "token": args.token,
+        "profile": getattr(args, "profile", None),
+        "delay_s": getattr(args, "delay", None),
+        "model": getattr(args, "model", None),
+        "phrases": phrases,
         "state_dir": getattr(args, "state_dir", None),
         "repeat_interval_s": getattr(args, "repeat_interval", None),
         "caption_hold_s": getattr(args, "caption_hold", None),
         "endpoint_silence_s": getattr(args, "endpoint_silence", None),
-        "early_trigger": None if getattr(args, "trigger_at", None) is None
+        "early_trigger": None
+        if getattr(args, "trigger_at", None) is None
         else args.trigger_at == "first-words",
         "onset_refinement": getattr(args, "onset_refinement", None),
     }
@@ -59,15 +64,16 @@ def _open_source(args: argparse.Namespace, s: BroadcastSettings) -> Any:
 
     spec = args.input
     if args.input_device is not None:
-        return ports.DeviceSource(_device(args.input_device), args.device_rate,
-                                  args.device_channels, args.blocksize)
+        return ports.DeviceSource(
+            _device(args.input_device), args.device_rate, args.device_channels, args.blocksize
+        )
     if spec == "-":
-        return ports.RawSource(ports.stdin_binary(), args.pcm_rate, args.pcm_channels,
-                               args.pcm_format, s.block_s)
+        return ports.RawSource(
+            ports.stdin_binary(), args.pcm_rate, args.pcm_channels, args.pcm_format, s.block_s
+        )
     if _is_file(spec):
         return ports.FileSource(spec, s.block_s)
-    return ports.DeviceSource(_device(spec), args.device_rate, args.device_channels,
-                              args.blocksize)
+    return ports.DeviceSource(_device(spec), args.device_rate, args.device_channels, args.blocksize)
 
 
 def _open_sink(args: argparse.Namespace, rate: int, channels: int) -> Any:
@@ -94,8 +100,10 @@ def _list_devices() -> int:
         print(f"jimaku broadcast: {exc}", file=sys.stderr)
         return 1
     for d in devices:
-        print(f"{d.index:3d}  in {d.max_input_channels}  out {d.max_output_channels}  "
-              f"{d.default_samplerate_hz:7.0f} Hz  {d.name}")
+        print(
+            f"{d.index:3d}  in {d.max_input_channels}  out {d.max_output_channels}  "
+            f"{d.default_samplerate_hz:7.0f} Hz  {d.name}"
+        )
     return 0
 
 
@@ -108,8 +116,11 @@ def run_broadcast(args: argparse.Namespace) -> int:
     if args.output_device is not None:
         args.output = args.output or f"device:{args.output_device}"
     if args.input is None or args.output is None:
-        print("jimaku broadcast: give --input DEVICE|FILE|- and --output DEVICE|FILE|- "
-              "(see --list-devices)", file=sys.stderr)
+        print(
+            "jimaku broadcast: give --input DEVICE|FILE|- and --output DEVICE|FILE|- "
+            "(see --list-devices)",
+            file=sys.stderr,
+        )
         return 2
     from broadcaster.status import EventSink
 
@@ -123,8 +134,15 @@ def run_broadcast(args: argparse.Namespace) -> int:
                 return _run_once(args, sink_ev)
             except DeviceError as exc:
                 retries += 1
-                sink_ev.emit({"type": "error", "kind": "device", "message": str(exc),
-                              "retry": retries, "max_retries": args.device_retries})
+                sink_ev.emit(
+                    {
+                        "type": "error",
+                        "kind": "device",
+                        "message": str(exc),
+                        "retry": retries,
+                        "max_retries": args.device_retries,
+                    }
+                )
                 if retries > args.device_retries:
                     return 1
                 time.sleep(args.device_retry_s)
@@ -156,8 +174,14 @@ def _run_once(args: argparse.Namespace, sink_ev: Any) -> int:
     summary: dict[str, Any] = {"spooled": 0, "rejected": 0}
     try:
         client = ArchiveClient(s.archive_url, token=s.token, timeout_s=args.archive_timeout)
-        eng = Broadcaster(s, sample_rate_hz=source.sample_rate_hz, channels=source.channels,
-                          client=client, emit=sink_ev.emit, lockstep=not source.realtime)
+        eng = Broadcaster(
+            s,
+            sample_rate_hz=source.sample_rate_hz,
+            channels=source.channels,
+            client=client,
+            emit=sink_ev.emit,
+            lockstep=not source.realtime,
+        )
         sink = _open_sink(args, source.sample_rate_hz, source.channels)
         eng.start()
         last_xruns = 0
@@ -195,16 +219,21 @@ def run_correct(args: argparse.Namespace) -> int:
         return 2
     text = args.text.strip()
     if not text or len(text) > 2000:
-        print(f"jimaku broadcast correct: the text must be 1-2000 characters (got {len(text)})",
-              file=sys.stderr)
+        print(
+            f"jimaku broadcast correct: the text must be 1-2000 characters (got {len(text)})",
+            file=sys.stderr,
+        )
         return 2
     client = ArchiveClient(s.archive_url, token=s.token, timeout_s=args.archive_timeout)
     body: dict[str, Any] = {"text": text, "final": True, "language": s.language}
     try:
         old = client.get_caption(s.channel, args.seq)
         if old is None:
-            print(f"jimaku broadcast correct: channel {s.channel} has no caption {args.seq} on "
-                  "the archive; check the seq in the operator view", file=sys.stderr)
+            print(
+                f"jimaku broadcast correct: channel {s.channel} has no caption {args.seq} on "
+                "the archive; check the seq in the operator view",
+                file=sys.stderr,
+            )
             return 2
         body["language"] = old.language
         body["start_at"] = old.start_at.isoformat() if old.start_at else None
@@ -214,12 +243,15 @@ def run_correct(args: argparse.Namespace) -> int:
         spool = Spool(s.state_dir / "spool.sqlite")
         spool.put(s.channel, args.seq, body)
         spool.close()
-        print(f"archive unreachable ({exc}); correction spooled, the broadcaster will send it",
-              file=sys.stderr)
+        print(
+            f"archive unreachable ({exc}); correction spooled, the broadcaster will send it",
+            file=sys.stderr,
+        )
         return 3
     except ArchiveError as exc:
-        print(f"jimaku broadcast correct: the archive refused the correction: {exc}",
-              file=sys.stderr)
+        print(
+            f"jimaku broadcast correct: the archive refused the correction: {exc}", file=sys.stderr
+        )
         return 2
     print(f"channel {s.channel} seq {args.seq}: revision {new.revision}: {new.text}")
     return 0

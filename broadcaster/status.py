@@ -36,15 +36,21 @@ class StatusBoard:
         """Fold one event into the board."""
         kind = ev.get("type")
         if kind == "started":
-            self.header = (f"channel {ev['channel']}  profile {ev['profile']}  {ev['mode']}"
-                           f"  model {ev['model']}  next seq {ev['next_seq']}")
+            self.header = (
+                f"channel {ev['channel']}  profile {ev['profile']}  {ev['mode']}"
+                f"  model {ev['model']}  next seq {ev['next_seq']}"
+            )
         elif kind == "level":
             self.level_dbfs = float(ev["peak_dbfs"])
         elif kind == "partial":
             self.partial = str(ev["text"])
         elif kind == "caption":
-            row = {"seq": ev["seq"], "text": ev["text"], "state": "spooled",
-                   "airings": self._air_before.pop(int(ev["seq"]), 0)}
+            row = {
+                "seq": ev["seq"],
+                "text": ev["text"],
+                "state": "spooled",
+                "airings": self._air_before.pop(int(ev["seq"]), 0),
+            }
             self.captions.append(row)
             self.by_seq[int(ev["seq"])] = row
             self.partial = ""
@@ -86,9 +92,12 @@ class StatusBoard:
         table.add_column("aired", justify="right")
         styles = {"stored": "green", "spooled": "yellow", "failed": "bold red"}
         for row in self.captions:
-            table.add_row(str(row["seq"]), row["text"],
-                          Text(row["state"], style=styles.get(row["state"], "")),
-                          str(row["airings"]))
+            table.add_row(
+                str(row["seq"]),
+                row["text"],
+                Text(row["state"], style=styles.get(row["state"], "")),
+                str(row["airings"]),
+            )
         parts: list[Any] = [meter, Text(f"now: {self.partial}", style="italic"), table]
         parts += [Text(w, style="yellow") for w in self.warnings]
         return Panel(Group(*parts), title=f"jimaku broadcast  {self.header}")
@@ -126,8 +135,12 @@ class EventSink:
             from rich.console import Console
             from rich.live import Live
 
-            live = Live(self.board.render(), console=Console(file=self.stream),
-                        refresh_per_second=4, transient=False)
+            live = Live(
+                self.board.render(),
+                console=Console(file=self.stream),
+                refresh_per_second=4,
+                transient=False,
+            )
             live.start()
         try:
             while True:

@@ -169,28 +169,58 @@ class Uploader:
             self._set_health(False, str(exc))
             self.spool.retry_later(item, self._backoff_s, str(exc), "spooled")
             self._retry_at = time.monotonic() + self._backoff_s
-            self.emit({"type": "upload", "channel": item.channel, "seq": item.seq,
-                       "state": "spooled", "attempts": item.attempts + 1, "error": str(exc),
-                       "retry_in_s": self._backoff_s})
+            self.emit(
+                {
+                    "type": "upload",
+                    "channel": item.channel,
+                    "seq": item.seq,
+                    "state": "spooled",
+                    "attempts": item.attempts + 1,
+                    "error": str(exc),
+                    "retry_in_s": self._backoff_s,
+                }
+            )
             self._backoff_s = min(self._backoff_s * 2, self.backoff_max_s)
             return False
         except ArchiveRejected as exc:
             self.spool.retry_later(item, 0.0, str(exc), "rejected")
             self.failed += 1
-            self.emit({"type": "upload", "channel": item.channel, "seq": item.seq,
-                       "state": "failed", "error": str(exc)})
+            self.emit(
+                {
+                    "type": "upload",
+                    "channel": item.channel,
+                    "seq": item.seq,
+                    "state": "failed",
+                    "error": str(exc),
+                }
+            )
             return True
         except ArchiveError as exc:  # e.g. ArchiveAuthError: keep it, retry slowly
             self.spool.retry_later(item, self.backoff_max_s, str(exc), "spooled")
             self._retry_at = time.monotonic() + self.backoff_max_s
-            self.emit({"type": "upload", "channel": item.channel, "seq": item.seq,
-                       "state": "failed", "error": str(exc), "retry_in_s": self.backoff_max_s})
+            self.emit(
+                {
+                    "type": "upload",
+                    "channel": item.channel,
+                    "seq": item.seq,
+                    "state": "failed",
+                    "error": str(exc),
+                    "retry_in_s": self.backoff_max_s,
+                }
+            )
             return False
         self._set_health(True)
         self._backoff_s = self.backoff_initial_s
         if self.spool.done(item):
             self.stored += 1
-            self.emit({"type": "upload", "channel": item.channel, "seq": item.seq,
-                       "state": "stored", "stored_at": utc_iso(time.time()),
-                       "attempts": item.attempts + 1})
+            self.emit(
+                {
+                    "type": "upload",
+                    "channel": item.channel,
+                    "seq": item.seq,
+                    "state": "stored",
+                    "stored_at": utc_iso(time.time()),
+                    "attempts": item.attempts + 1,
+                }
+            )
         return True

@@ -49,14 +49,23 @@ def run_list(args: argparse.Namespace) -> int:
                 {
                     "models_dir": str(models_dir()),
                     "installed": [
-                        {"name": m.name, "path": str(m.path), "language": m.language,
-                         "supports_grammar": m.supports_grammar}
+                        {
+                            "name": m.name,
+                            "path": str(m.path),
+                            "language": m.language,
+                            "supports_grammar": m.supports_grammar,
+                        }
                         for m in installed
                     ],
                     "known": [
-                        {"name": k.name, "language": k.language, "url": k.url,
-                         "size_mb": k.size_mb, "licence": k.licence,
-                         "installed": k.name in names}
+                        {
+                            "name": k.name,
+                            "language": k.language,
+                            "url": k.url,
+                            "size_mb": k.size_mb,
+                            "licence": k.licence,
+                            "installed": k.name in names,
+                        }
                         for k in KNOWN_MODELS
                     ],
                 },

@@ -260,8 +260,14 @@ class ReceiverApp:
             if self._live is not None:
                 self._live.follow(ch)
         heard = TriggerHeard(
-            ch, seq, str(det.profile), float(det.start_s), float(det.end_s),
-            float(det.snr_db), wall, mono,
+            ch,
+            seq,
+            str(det.profile),
+            float(det.start_s),
+            float(det.end_s),
+            float(det.snr_db),
+            wall,
+            mono,
         )
         self._heard[(ch, seq)] = heard
         if len(self._heard) > 4 * self.settings.cache_size:

@@ -27,33 +27,70 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     src = p.add_mutually_exclusive_group()
     src.add_argument("--input", metavar="FILE|-", help="a recording to decode ('-': WAV on stdin)")
     src.add_argument(
-        "--input-device", metavar="DEVICE", type=_device,
+        "--input-device",
+        metavar="DEVICE",
+        type=_device,
         help="microphone: PortAudio index or name substring (default: the system's default)",
     )
     src.add_argument("--list-devices", action="store_true", help="list sound devices and exit")
-    p.add_argument("--archive", default="http://127.0.0.1:8000", metavar="URL",
-                   help="archive server base URL (default %(default)s)")
-    p.add_argument("--fast", action="store_true",
-                   help="decode a file as fast as possible instead of in real time")
-    p.add_argument("--json", action="store_true",
-                   help="write one JSON line per caption shown (schema: docs/receiver.md)")
+    p.add_argument(
+        "--archive",
+        default="http://127.0.0.1:8000",
+        metavar="URL",
+        help="archive server base URL (default %(default)s)",
+    )
+    p.add_argument(
+        "--fast",
+        action="store_true",
+        help="decode a file as fast as possible instead of in real time",
+    )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="write one JSON line per caption shown (schema: docs/receiver.md)",
+    )
     p.add_argument("--web", action="store_true", help="serve a caption page on 127.0.0.1")
     p.add_argument("--web-port", type=int, default=8765, help="port of --web (default %(default)s)")
-    p.add_argument("--tui", choices=("auto", "on", "off"), default="auto",
-                   help="terminal UI (auto: when stdout is a terminal and not --json)")
+    p.add_argument(
+        "--tui",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="terminal UI (auto: when stdout is a terminal and not --json)",
+    )
     p.add_argument("--channel", type=int, metavar="N", help="only this channel (0-4095)")
-    p.add_argument("--timeshift", action="store_true",
-                   help="show captions of recorded programmes, marked as recorded")
-    p.add_argument("--stale-after", type=float, default=60.0, metavar="S",
-                   help="captions on air longer ago than this are not live (default %(default)s)")
+    p.add_argument(
+        "--timeshift",
+        action="store_true",
+        help="show captions of recorded programmes, marked as recorded",
+    )
+    p.add_argument(
+        "--stale-after",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="captions on air longer ago than this are not live (default %(default)s)",
+    )
     p.add_argument("--max-lines", type=int, default=2, metavar="N", help="lines on screen, 1-5")
     p.add_argument("--sample-rate", type=int, default=48000, help="microphone rate, 44100|48000")
-    p.add_argument("--fetch-wait", type=float, default=5.0, metavar="S",
-                   help="how long one request waits for a caption to exist (default %(default)s)")
-    p.add_argument("--give-up", type=float, default=30.0, metavar="S",
-                   help="stop fetching a caption this long after its trigger (default %(default)s)")
-    p.add_argument("--no-live", action="store_true",
-                   help="do not follow the archive's live stream for partials and corrections")
+    p.add_argument(
+        "--fetch-wait",
+        type=float,
+        default=5.0,
+        metavar="S",
+        help="how long one request waits for a caption to exist (default %(default)s)",
+    )
+    p.add_argument(
+        "--give-up",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="stop fetching a caption this long after its trigger (default %(default)s)",
+    )
+    p.add_argument(
+        "--no-live",
+        action="store_true",
+        help="do not follow the archive's live stream for partials and corrections",
+    )
     p.set_defaults(func=run, extra="receiver")
 
 
@@ -75,8 +112,10 @@ def run(args: argparse.Namespace) -> int:
         for d in devices:
             mark = "*" if d.is_default_input else " "
             if d.max_input_channels > 0:
-                print(f"{mark}{d.index:3d}  {d.name}  ({d.hostapi}, {d.max_input_channels} in, "
-                      f"{d.default_samplerate_hz:.0f} Hz)")
+                print(
+                    f"{mark}{d.index:3d}  {d.name}  ({d.hostapi}, {d.max_input_channels} in, "
+                    f"{d.default_samplerate_hz:.0f} Hz)"
+                )
         return 0
     try:
         settings = ReceiverSettings(
@@ -136,9 +175,7 @@ def _run_app(args: argparse.Namespace, settings: object, source: object) -> int:
         web.start()
         print(f"jimaku receive: captions on {web.url}", file=sys.stderr)
         outputs.append(web)
-    app = ReceiverApp(
-        settings, src, outputs, order_hold_s=None if args.fast else 3.0
-    )
+    app = ReceiverApp(settings, src, outputs, order_hold_s=None if args.fast else 3.0)
     try:
         if use_tui:
             from receiver_app.tui import run_tui

@@ -393,9 +393,7 @@ class CaptionDisplay:
             if self._would_cut_short(len(lines), now) and not held_too_long:
                 break
             self._pending.pop(0)
-            self._entries.append(
-                _Entry(p.item, lines, now, now + self.min_display_s(p.item.text))
-            )
+            self._entries.append(_Entry(p.item, lines, now, now + self.min_display_s(p.item.text)))
             # Entries wholly scrolled off leave the screen (they stay in history).
             total = sum(len(e.lines) for e in self._entries)
             while self._entries and total - len(self._entries[0].lines) >= self.rules.max_lines:

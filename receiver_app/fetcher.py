@@ -140,7 +140,9 @@ class CaptionFetcher:
         if changed:
             self._on_status(
                 f"archive {self.settings.archive_url} unreachable ({detail}); still listening, "
-                "retrying" if down else f"archive {self.settings.archive_url} reachable again"
+                "retrying"
+                if down
+                else f"archive {self.settings.archive_url} reachable again"
             )
 
     def _job(self, channel: int, seq: int) -> None:

@@ -94,6 +94,7 @@ class LiveFollower:
 
     def close(self) -> None:
         """Stop following and end the thread."""
+
         async def _shutdown() -> None:
             # Cancel and await every task on the loop, so none is destroyed while pending.
             tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]

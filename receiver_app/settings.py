@@ -128,8 +128,9 @@ class ReceiverSettings:
         if self.stale_after_s <= 0:
             raise SettingsError(f"stale limit must be > 0 s, got {self.stale_after_s}")
         if not 0 <= self.fetch_wait_s <= 30:
-            raise SettingsError(f"fetch wait must be 0-30 s (the server's limit), got "
-                                f"{self.fetch_wait_s}")
+            raise SettingsError(
+                f"fetch wait must be 0-30 s (the server's limit), got {self.fetch_wait_s}"
+            )
         if self.fetch_give_up_s <= 0:
             raise SettingsError(f"fetch_give_up_s must be > 0, got {self.fetch_give_up_s}")
         if not 0 < self.retry_initial_s <= self.retry_max_s:

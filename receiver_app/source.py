@@ -162,7 +162,10 @@ class DeviceSource:
         self._stop = False
         try:
             self._stream = InputStream(
-                device=device, samplerate=sample_rate, channels=1, blocksize=block_frames,
+                device=device,
+                samplerate=sample_rate,
+                channels=1,
+                blocksize=block_frames,
                 queue_blocks=max(8, int(4 * sample_rate / block_frames)),
             )
         except IoDeviceError as exc:

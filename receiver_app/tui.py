@@ -86,8 +86,7 @@ def build_ui(app: ReceiverApp, start_receiver: bool = True) -> Any:
         def on_mount(self) -> None:
             self._apply_theme()
             if start_receiver:
-                threading.Thread(target=self._run_receiver, name="receiver", daemon=True
-                ).start()
+                threading.Thread(target=self._run_receiver, name="receiver", daemon=True).start()
 
         def _run_receiver(self) -> None:
             code = app.run()

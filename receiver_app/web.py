@@ -74,9 +74,7 @@ class WebView:
     async def _serve(self) -> None:
         from websockets.asyncio.server import serve
 
-        self._server = await serve(
-            self._handler, self.host, self.port, process_request=self._http
-        )
+        self._server = await serve(self._handler, self.host, self.port, process_request=self._http)
         self.port = int(next(iter(self._server.sockets)).getsockname()[1])
 
     def _http(self, connection: Any, request: Any) -> Any:
@@ -117,8 +115,13 @@ class WebView:
     def screen(self, state: ScreenState) -> None:
         """Send the new screen to every open page."""
         lines = [
-            {"text": ln.text, "final": ln.final, "marker": ln.marker, "channel": ln.channel,
-             "seq": ln.seq}
+            {
+                "text": ln.text,
+                "final": ln.final,
+                "marker": ln.marker,
+                "channel": ln.channel,
+                "seq": ln.seq,
+            }
             for ln in state.lines
         ]
         self._state = {**self._state, "lines": lines}
@@ -135,6 +138,7 @@ class WebView:
     def stop(self) -> None:
         """Stop serving."""
         if self._server is not None:
+
             async def _close() -> None:
                 self._server.close()
                 # A browser may hold an idle HTTP keep-alive connection open; do not wait on it.

@@ -35,9 +35,7 @@ ANNOUNCER = ROOT / "audio_fixtures" / "announcer" / "announcer.flac"
 MANIFEST = json.loads((ANNOUNCER.parent / "manifest.json").read_text())
 
 
-def test_device_input_real_time(
-    pulse_server: PulseServer, tmp_path: Path, free_port: int
-) -> None:
+def test_device_input_real_time(pulse_server: PulseServer, tmp_path: Path, free_port: int) -> None:
     archive = ArchiveProc(tmp_path, free_port)
     archive.start()
     try:
@@ -45,10 +43,26 @@ def test_device_input_real_time(
         speech = resample_poly(data[: int((MANIFEST["sentences"][1]["end_s"] + 1.5) * rate)], 3, 1)
         env = {**os.environ, "PULSE_SERVER": pulse_server.server, "JIMAKU_TOKEN": archive.token}
         proc = subprocess.Popen(
-            [str(Path(sys.executable).parent / "jimaku"), "broadcast", "--input", "pulse",
-             "--output", str(tmp_path / "onair.wav"), "--archive", archive.url, "--channel",
-             str(archive.channel), "--json", "--state-dir", str(tmp_path / "state")],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+            [
+                str(Path(sys.executable).parent / "jimaku"),
+                "broadcast",
+                "--input",
+                "pulse",
+                "--output",
+                str(tmp_path / "onair.wav"),
+                "--archive",
+                archive.url,
+                "--channel",
+                str(archive.channel),
+                "--json",
+                "--state-dir",
+                str(tmp_path / "state"),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            text=True,
+        )
         time.sleep(4.0)  # model load
         out = audio_io.OutputStream(device="pulse", samplerate=48000, channels=1)
         out.start()

@@ -18,15 +18,22 @@ from jimaku.cli import main as jimaku_main
 
 
 def _settings(tmp_path: Path, **kw: Any) -> BroadcastSettings:
-    return BroadcastSettings(archive_url="http://127.0.0.1:9", channel=1,
-                             state_dir=tmp_path / "state", **kw)
+    return BroadcastSettings(
+        archive_url="http://127.0.0.1:9", channel=1, state_dir=tmp_path / "state", **kw
+    )
 
 
 def _engine(tmp_path: Path, rate: int = 48000, **kw: Any) -> Any:
     from broadcaster.engine import Broadcaster
 
-    return Broadcaster(_settings(tmp_path, **kw), sample_rate_hz=rate, channels=1, client=None,
-                       emit=lambda e: None, lockstep=True)
+    return Broadcaster(
+        _settings(tmp_path, **kw),
+        sample_rate_hz=rate,
+        channels=1,
+        client=None,
+        emit=lambda e: None,
+        lockstep=True,
+    )
 
 
 def test_rate_below_speech_recognition_is_rejected(tmp_path: Path) -> None:
@@ -54,9 +61,24 @@ def test_cli_reports_missing_model_with_exit_2(
 ) -> None:
     wav = tmp_path / "in.wav"
     sf.write(wav, np.zeros(48000, np.float32), 48000)
-    rc = jimaku_main(["broadcast", "--input", str(wav), "--output", str(tmp_path / "o.wav"),
-                      "--archive", "http://127.0.0.1:9", "--channel", "1", "--json",
-                      "--model", str(tmp_path / "nope"), "--state-dir", str(tmp_path / "s")])
+    rc = jimaku_main(
+        [
+            "broadcast",
+            "--input",
+            str(wav),
+            "--output",
+            str(tmp_path / "o.wav"),
+            "--archive",
+            "http://127.0.0.1:9",
+            "--channel",
+            "1",
+            "--json",
+            "--model",
+            str(tmp_path / "nope"),
+            "--state-dir",
+            str(tmp_path / "s"),
+        ]
+    )
     assert rc == 2
     errors = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{")]
     assert errors[-1]["type"] == "error" and "no model at" in errors[-1]["message"]
@@ -97,10 +119,26 @@ def test_dead_device_is_retried_then_reported(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     pytest.importorskip("audio_io.devices")  # the device layer
-    rc = jimaku_main(["broadcast", "--input", "9999", "--output", str(tmp_path / "o.wav"),
-                      "--archive", "http://127.0.0.1:9", "--channel", "1", "--json",
-                      "--device-retries", "1", "--device-retry-s", "0",
-                      "--state-dir", str(tmp_path / "s")])
+    rc = jimaku_main(
+        [
+            "broadcast",
+            "--input",
+            "9999",
+            "--output",
+            str(tmp_path / "o.wav"),
+            "--archive",
+            "http://127.0.0.1:9",
+            "--channel",
+            "1",
+            "--json",
+            "--device-retries",
+            "1",
+            "--device-retry-s",
+            "0",
+            "--state-dir",
+            str(tmp_path / "s"),
+        ]
+    )
     assert rc == 1
     evs = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{")]
     dev = [e for e in evs if e["type"] == "error" and e["kind"] == "device"]

@@ -46,8 +46,12 @@ class ArchiveProc:
 
     def __init__(self, tmp: Path, port: int) -> None:
         self.db = f"sqlite+aiosqlite:///{tmp / 'archive.db'}"
-        out = subprocess.run([JIMAKU, "archive", "add-channel", "test", "--db", self.db, "--json"],
-                             capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [JIMAKU, "archive", "add-channel", "test", "--db", self.db, "--json"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         info = json.loads(out.stdout.strip().splitlines()[-1])
         self.channel, self.token = int(info["channel"]), str(info["token"])
         self.port = port
@@ -56,8 +60,20 @@ class ArchiveProc:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            [JIMAKU, "archive", "serve", "--db", self.db, "--host", "127.0.0.1", "--port",
-             str(self.port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                JIMAKU,
+                "archive",
+                "serve",
+                "--db",
+                self.db,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         client = ArchiveClient(self.url)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -115,22 +131,40 @@ def _events(out: str) -> list[dict[str, Any]]:
 
 
 def test_file_to_file_cli_stores_every_caption_and_airs_its_id(
-    archive: ArchiveProc, speech_wav: Path, vosk_reference: Any, tmp_path: Path,
+    archive: ArchiveProc,
+    speech_wav: Path,
+    vosk_reference: Any,
+    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     onair = tmp_path / "onair.wav"
-    rc = jimaku_main([
-        "broadcast", "--input", str(speech_wav), "--output", str(onair), "--archive", archive.url,
-        "--channel", str(archive.channel), "--token", archive.token, "--json",
-        "--state-dir", str(tmp_path / "state"),
-    ])
+    rc = jimaku_main(
+        [
+            "broadcast",
+            "--input",
+            str(speech_wav),
+            "--output",
+            str(onair),
+            "--archive",
+            archive.url,
+            "--channel",
+            str(archive.channel),
+            "--token",
+            archive.token,
+            "--json",
+            "--state-dir",
+            str(tmp_path / "state"),
+        ]
+    )
     events = _events(capsys.readouterr().out)
     assert rc == 0, events[-3:]
     summary = next(e for e in events if e["type"] == "summary")
     caps = summary["captions"]
     # nothing lost, duplicated or reordered: the captions are plain vosk's finals
-    assert_same_captions([(c["text"], c["start_s"], c["end_s"]) for c in caps],
-                         vosk_reference(speech_wav, daemon=True))
+    assert_same_captions(
+        [(c["text"], c["start_s"], c["end_s"]) for c in caps],
+        vosk_reference(speech_wav, daemon=True),
+    )
     assert [c["seq"] for c in caps] == list(range(len(caps)))
     client = archive.client()
     for c in caps:
@@ -167,10 +201,21 @@ def test_synchronous_mode_places_trigger_at_speech_start_stereo(
     ref_wav = tmp_path / "in.wav"
     sf.write(ref_wav, x, RATE, subtype="FLOAT")
     events: list[dict[str, Any]] = []
-    s = BroadcastSettings(archive_url=archive.url, channel=archive.channel, token=archive.token,
-                          delay_s=delay, state_dir=tmp_path / "state")
-    eng = Broadcaster(s, sample_rate_hz=RATE, channels=2, client=archive.client(),
-                      emit=events.append, lockstep=True)
+    s = BroadcastSettings(
+        archive_url=archive.url,
+        channel=archive.channel,
+        token=archive.token,
+        delay_s=delay,
+        state_dir=tmp_path / "state",
+    )
+    eng = Broadcaster(
+        s,
+        sample_rate_hz=RATE,
+        channels=2,
+        client=archive.client(),
+        emit=events.append,
+        lockstep=True,
+    )
     eng.start()
     out = [eng.process(x[i : i + 4800]) for i in range(0, len(x), 4800)]
     eng.finish()
@@ -183,8 +228,9 @@ def test_synchronous_mode_places_trigger_at_speech_start_stereo(
     lp = lambda v: resample_poly(v, 1, 6)  # noqa: E731  (8 kHz: far below any trigger)
     np.testing.assert_allclose(lp(y[d : d + len(x), 0]), lp(x[:, 0]), atol=0.02)
     caps = summary["captions"]
-    assert_same_captions([(c["text"], c["start_s"], c["end_s"]) for c in caps],
-                         vosk_reference(ref_wav, daemon=True))
+    assert_same_captions(
+        [(c["text"], c["start_s"], c["end_s"]) for c in caps], vosk_reference(ref_wav, daemon=True)
+    )
     assert summary["all_stored"]
     assert not [e for e in events if e["type"] == "warning" and e["kind"] == "late_trigger"]
     wav = tmp_path / "onair.wav"
@@ -205,10 +251,20 @@ def test_archive_outage_loses_nothing(
 ) -> None:
     x, _ = sf.read(str(speech_wav), dtype="float32", always_2d=True)
     events: list[dict[str, Any]] = []
-    s = BroadcastSettings(archive_url=archive.url, channel=archive.channel, token=archive.token,
-                          state_dir=tmp_path / "state")
-    eng = Broadcaster(s, sample_rate_hz=RATE, channels=1, client=archive.client(),
-                      emit=events.append, lockstep=True)
+    s = BroadcastSettings(
+        archive_url=archive.url,
+        channel=archive.channel,
+        token=archive.token,
+        state_dir=tmp_path / "state",
+    )
+    eng = Broadcaster(
+        s,
+        sample_rate_hz=RATE,
+        channels=1,
+        client=archive.client(),
+        emit=events.append,
+        lockstep=True,
+    )
     archive.stop()  # down for the first two captions
     eng.start()
     half = round(MANIFEST["sentences"][2]["start_s"] * RATE)
@@ -239,9 +295,20 @@ def test_spool_and_counter_survive_a_restart(
     sf.write(one, _speech(MANIFEST["sentences"][0]["end_s"] + 1.5), RATE, subtype="PCM_16")
     settings = tmp_path / "b.toml"
     settings.write_text(f'drain_timeout_s = 1.0\nstate_dir = "{tmp_path / "state"}"\n')
-    args = ["broadcast", "--input", str(one), "--output", str(tmp_path / "o.wav"),
-            "--channel", str(archive.channel), "--token", archive.token, "--json",
-            "--settings", str(settings)]
+    args = [
+        "broadcast",
+        "--input",
+        str(one),
+        "--output",
+        str(tmp_path / "o.wav"),
+        "--channel",
+        str(archive.channel),
+        "--token",
+        archive.token,
+        "--json",
+        "--settings",
+        str(settings),
+    ]
     archive.stop()
     assert jimaku_main([*args, "--archive", archive.url]) == 3  # finished, caption spooled
     first = _events(capsys.readouterr().out)
@@ -264,17 +331,48 @@ def test_correct_sends_a_new_revision(
     from archive_client import CaptionIn
 
     client = archive.client()
-    client.put_caption(archive.channel, 5, CaptionIn(text="오타 있는 자막", final=True,
-                                                      language="ko"))
-    rc = jimaku_main(["broadcast", "correct", "--archive", archive.url, "--channel",
-                      str(archive.channel), "--token", archive.token, "--seq", "5", "--text",
-                      "고친 자막", "--state-dir", str(tmp_path / "s")])
+    client.put_caption(
+        archive.channel, 5, CaptionIn(text="오타 있는 자막", final=True, language="ko")
+    )
+    rc = jimaku_main(
+        [
+            "broadcast",
+            "correct",
+            "--archive",
+            archive.url,
+            "--channel",
+            str(archive.channel),
+            "--token",
+            archive.token,
+            "--seq",
+            "5",
+            "--text",
+            "고친 자막",
+            "--state-dir",
+            str(tmp_path / "s"),
+        ]
+    )
     assert rc == 0, capsys.readouterr()
     got = client.get_caption(archive.channel, 5)
     assert got is not None and got.text == "고친 자막" and got.revision == 2
-    rc = jimaku_main(["broadcast", "correct", "--archive", archive.url, "--channel",
-                      str(archive.channel), "--token", archive.token, "--seq", "999", "--text",
-                      "x", "--state-dir", str(tmp_path / "s")])
+    rc = jimaku_main(
+        [
+            "broadcast",
+            "correct",
+            "--archive",
+            archive.url,
+            "--channel",
+            str(archive.channel),
+            "--token",
+            archive.token,
+            "--seq",
+            "999",
+            "--text",
+            "x",
+            "--state-dir",
+            str(tmp_path / "s"),
+        ]
+    )
     assert rc == 2 and "has no caption 999" in capsys.readouterr().err
 
 
@@ -284,10 +382,29 @@ def test_stdin_to_stdout_raw_pcm_with_clipped_input_and_archive_down(tmp_path: P
     settings = tmp_path / "b.toml"
     settings.write_text("drain_timeout_s = 0.5\n")
     proc = subprocess.run(
-        [JIMAKU, "broadcast", "--input", "-", "--output", "-", "--pcm-rate", str(RATE),
-         "--archive", "http://127.0.0.1:9", "--channel", "9", "--json", "--settings",
-         str(settings), "--state-dir", str(tmp_path / "state")],
-        input=pcm, capture_output=True, timeout=120)
+        [
+            JIMAKU,
+            "broadcast",
+            "--input",
+            "-",
+            "--output",
+            "-",
+            "--pcm-rate",
+            str(RATE),
+            "--archive",
+            "http://127.0.0.1:9",
+            "--channel",
+            "9",
+            "--json",
+            "--settings",
+            str(settings),
+            "--state-dir",
+            str(tmp_path / "state"),
+        ],
+        input=pcm,
+        capture_output=True,
+        timeout=120,
+    )
     events = _events(proc.stderr.decode())  # audio on stdout: status goes to stderr
     assert proc.returncode == 3, events[-3:]  # captions kept in the spool, nothing lost
     assert len(proc.stdout) >= len(pcm) and len(proc.stdout) % 2 == 0

@@ -42,7 +42,8 @@ def test_segmenter_splits_at_word_boundaries_by_width() -> None:
     # 7*8+6 = 62 still fits, 8*8+7 = 71 does not)
     words = _words([("가나다라", i * 0.5, i * 0.5 + 0.4) for i in range(10)])
     caps = Segmenter(line_columns=31, max_lines=2, max_duration_s=100).split(
-        Final(" ".join(w.word for w in words), words))
+        Final(" ".join(w.word for w in words), words)
+    )
     assert [len(c.words) for c in caps] == [7, 3]
     assert all(text_columns(c.text) <= 62 for c in caps)
     assert " ".join(c.text for c in caps) == " ".join(w.word for w in words)
@@ -67,8 +68,10 @@ def test_segmenter_drops_empty_and_joins_japanese() -> None:
 
 
 def test_parse_final_maps_vosk_json_and_bad_json() -> None:
-    raw = ('{"result": [{"conf": 0.5, "end": 1.2, "start": 0.9, "word": "뉴스"}, '
-           '{"conf": 1.0, "end": 1.5, "start": 1.2, "word": "입니다"}], "text": "뉴스 입니다"}')
+    raw = (
+        '{"result": [{"conf": 0.5, "end": 1.2, "start": 0.9, "word": "뉴스"}, '
+        '{"conf": 1.0, "end": 1.5, "start": 1.2, "word": "입니다"}], "text": "뉴스 입니다"}'
+    )
     f = parse_final(raw)
     assert f.text == "뉴스 입니다" and f.start_s == 0.9 and f.end_s == 1.5
     assert f.words[0] == Word("뉴스", 0.9, 1.2, 0.5)
@@ -85,8 +88,10 @@ def test_seqstore_persists_and_never_reuses_after_restart(tmp_path: Path) -> Non
     assert s.next(8) == 0
     s.close()
     # a separate process (a restart) continues where the last one stopped
-    code = ("from broadcaster.seqstore import SeqStore; from pathlib import Path; "
-            f"s = SeqStore(Path({str(path)!r})); print(s.next(7), s.next(8))")
+    code = (
+        "from broadcaster.seqstore import SeqStore; from pathlib import Path; "
+        f"s = SeqStore(Path({str(path)!r})); print(s.next(7), s.next(8))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["3", "1"]
     s2 = SeqStore(path)
@@ -153,12 +158,18 @@ def test_settings_precedence_and_validation(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     f = tmp_path / "b.toml"
-    f.write_text('archive_url = "http://127.0.0.1:9"\nchannel = 5\ntoken = "from-file"\n'
-                 'phrases = ["a", "b"]\n')
+    f.write_text(
+        'archive_url = "http://127.0.0.1:9"\nchannel = 5\ntoken = "from-file"\n'
+        'phrases = ["a", "b"]\n'
+    )
     monkeypatch.setenv("JIMAKU_TOKEN", "from-env")
     s = load_settings({"channel": 6, "token": None}, str(f))
     assert (s.archive_url, s.channel, s.token, s.phrases) == (
-        "http://127.0.0.1:9", 6, "from-env", ("a", "b"))
+        "http://127.0.0.1:9",
+        6,
+        "from-env",
+        ("a", "b"),
+    )
     with pytest.raises(ConfigError, match="channel 5000 is out of range"):
         BroadcastSettings(channel=5000)
     with pytest.raises(ConfigError, match="profile 'loud'"):
@@ -181,8 +192,16 @@ def test_event_sink_writes_json_lines_and_board_folds_events() -> None:
 
     buf = io.StringIO()
     sink = EventSink("json", buf)
-    sink.emit({"type": "started", "channel": 3, "profile": "hf", "mode": "live", "model": "m",
-               "next_seq": 4})
+    sink.emit(
+        {
+            "type": "started",
+            "channel": 3,
+            "profile": "hf",
+            "mode": "live",
+            "model": "m",
+            "next_seq": 4,
+        }
+    )
     sink.emit({"type": "caption", "seq": 4, "text": "자막", "start_s": 1.0, "end_s": 2.0})
     sink.emit({"type": "upload", "seq": 4, "state": "stored", "stored_at": "x"})
     sink.emit({"type": "airing", "seq": 4, "sample": 96000, "seconds": 2.0, "repeat": 0})
@@ -205,8 +224,14 @@ def test_event_sink_writes_json_lines_and_board_folds_events() -> None:
 
 # --- speech onset (broadcaster/onset.py) -----------------------------------------------------
 
-def _bursts(spans: list[tuple[float, float]], total_s: float, rng: np.random.Generator,
-            level: float = 0.1, floor: float = 0.0) -> np.ndarray:
+
+def _bursts(
+    spans: list[tuple[float, float]],
+    total_s: float,
+    rng: np.random.Generator,
+    level: float = 0.1,
+    floor: float = 0.0,
+) -> np.ndarray:
     """White-noise bursts of *level* RMS at the given (start, end) seconds, 16 kHz."""
     x = floor * rng.standard_normal(round(total_s * 16000))
     for a, b in spans:

@@ -30,8 +30,14 @@ from models.cli import register
 
 def _fake_model_tree(root: Path) -> Path:
     """A directory with the files a small vosk model has (content is not loaded here)."""
-    for rel in ("am/final.mdl", "conf/model.conf", "conf/mfcc.conf", "graph/HCLr.fst",
-                "graph/Gr.fst", "graph/phones.txt"):
+    for rel in (
+        "am/final.mdl",
+        "conf/model.conf",
+        "conf/mfcc.conf",
+        "graph/HCLr.fst",
+        "graph/Gr.fst",
+        "graph/phones.txt",
+    ):
         p = root / rel
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_bytes(b"x" * 16)
@@ -166,7 +172,9 @@ def _cli(argv: list[str]) -> int:
 
 
 def test_cli_list_and_install(
-    tmp_path: Path, model_zip: tuple[Path, str], monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    model_zip: tuple[Path, str],
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("JIMAKU_MODELS_DIR", str(tmp_path / "models"))
@@ -262,6 +270,9 @@ def test_shorter_endpoint_rules_make_vosk_end_utterances_sooner(tmp_path: Path) 
     info = resolve_model(None)
     base = final_times(info.path)
     short = final_times(endpoint_overlay(info, 0.3, tmp_path).path)
-    assert len(base) == len(short) == len(json.loads((root / "manifest.json").read_text())
-                                          ["sentences"])
+    assert (
+        len(base)
+        == len(short)
+        == len(json.loads((root / "manifest.json").read_text())["sentences"])
+    )
     assert all(s < b for s, b in zip(short, base, strict=True)), (short, base)

@@ -43,8 +43,22 @@ class Archive:
         self.tokens: dict[int, str] = {}
         for ch in channels:
             out = subprocess.run(
-                [JIMAKU, "archive", "add-channel", f"ch{ch}", "--id", str(ch), "--db", self.db,
-                 "--json"], capture_output=True, text=True, check=True, timeout=60)
+                [
+                    JIMAKU,
+                    "archive",
+                    "add-channel",
+                    f"ch{ch}",
+                    "--id",
+                    str(ch),
+                    "--db",
+                    self.db,
+                    "--json",
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=60,
+            )
             info = json.loads(out.stdout.strip().splitlines()[-1])
             self.tokens[int(info["channel"])] = str(info["token"])
         self.url = f"http://127.0.0.1:{port}"
@@ -53,8 +67,20 @@ class Archive:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            [JIMAKU, "archive", "serve", "--db", self.db, "--host", "127.0.0.1", "--port",
-             str(self.port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                JIMAKU,
+                "archive",
+                "serve",
+                "--db",
+                self.db,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         client = ArchiveClient(self.url)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -75,8 +101,17 @@ class Archive:
     def put(self, ch: int, seq: int, text: str, age_s: float = 0.0) -> None:
         on_air = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=age_s)
         ArchiveClient(self.url, token=self.tokens[ch]).put_caption(
-            ch, seq, CaptionIn(text=text, final=True, language="ko", start_at=on_air,
-                               end_at=on_air + dt.timedelta(seconds=1), words=None))
+            ch,
+            seq,
+            CaptionIn(
+                text=text,
+                final=True,
+                language="ko",
+                start_at=on_air,
+                end_at=on_air + dt.timedelta(seconds=1),
+                words=None,
+            ),
+        )
 
 
 @pytest.fixture
@@ -115,18 +150,25 @@ def make_recording(
     mix = np.concatenate(out).astype(np.float32)
     if room:
         preset = "living-room" if room is True else str(room)
-        rec, sr = apply_chain(mix, RATE, PRESETS[preset], rng,
-                              reference=np.concatenate(ref).astype(np.float32))
+        rec, sr = apply_chain(
+            mix, RATE, PRESETS[preset], rng, reference=np.concatenate(ref).astype(np.float32)
+        )
     else:
         rec, sr = mix, RATE
     sf.write(path, rec, sr, subtype="PCM_16")
     return path
 
 
-def receive(*args: str, timeout: float = 120, env: dict[str, str] | None = None
-            ) -> tuple[int, list[dict[str, Any]], str]:
-    p = subprocess.run([JIMAKU, "receive", "--json", *args], capture_output=True, text=True,
-                       timeout=timeout, env=env)
+def receive(
+    *args: str, timeout: float = 120, env: dict[str, str] | None = None
+) -> tuple[int, list[dict[str, Any]], str]:
+    p = subprocess.run(
+        [JIMAKU, "receive", "--json", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
     lines = [json.loads(x) for x in p.stdout.splitlines() if x.startswith("{")]
     return p.returncode, lines, p.stderr
 
@@ -152,16 +194,18 @@ _ROOM_XFAIL = pytest.mark.xfail(
 )
 
 
-@pytest.fixture(
-    scope="module", params=["studio", pytest.param("living-room", marks=_ROOM_XFAIL)]
-)
-def broadcast_wav(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-                  ) -> Path:
+@pytest.fixture(scope="module", params=["studio", pytest.param("living-room", marks=_ROOM_XFAIL)])
+def broadcast_wav(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A broadcast recording heard through a channel: "studio" (AAC 192k + mic at 44.1 kHz) and
     channel_sim's living room (plus TV speaker, reverberant room, pink noise, AGC)."""
     rng = np.random.default_rng(5)
-    trig = [(0.5, 7, 100, "hf"), (3.0, 7, 101, "hf"), (5.5, 7, 101, "hf"),  # a repeat
-            (8.0, 7, 102, "robust"), (10.5, 7, 103, "hf")]
+    trig = [
+        (0.5, 7, 100, "hf"),
+        (3.0, 7, 101, "hf"),
+        (5.5, 7, 101, "hf"),  # a repeat
+        (8.0, 7, 102, "robust"),
+        (10.5, 7, 103, "hf"),
+    ]
     path = tmp_path_factory.mktemp("rec") / f"{request.param}.wav"
     return make_recording(path, trig, 13.0, rng, room=request.param)
 
@@ -181,22 +225,30 @@ def test_broadcast_recording_gives_exactly_the_stored_captions(
     assert all(r["shown_wall"] >= r["decoded_wall"] for r in lines)
 
 
-def test_channel_switch_and_pin(archive: Archive, tmp_path: Path, rng: np.random.Generator
-                                ) -> None:
+def test_channel_switch_and_pin(archive: Archive, tmp_path: Path, rng: np.random.Generator) -> None:
     archive.put(7, 1, "칠번 하나")
     archive.put(9, 1, "구번 하나")
     archive.put(9, 2, "구번 둘")
     archive.put(7, 2, "칠번 둘")
-    wav = make_recording(tmp_path / "switch.wav",
-                         [(0.3, 7, 1, "hf"), (2.3, 9, 1, "hf"), (4.3, 9, 2, "hf"),
-                          (6.3, 7, 2, "hf")], 8.5, rng, room=False)
+    wav = make_recording(
+        tmp_path / "switch.wav",
+        [(0.3, 7, 1, "hf"), (2.3, 9, 1, "hf"), (4.3, 9, 2, "hf"), (6.3, 7, 2, "hf")],
+        8.5,
+        rng,
+        room=False,
+    )
     code, lines, err = receive("--input", str(wav), "--fast", "--archive", archive.url)
     assert code == 0, err
-    assert shown(lines) == [(7, 1, "칠번 하나"), (9, 1, "구번 하나"), (9, 2, "구번 둘"),
-                            (7, 2, "칠번 둘")]
+    assert shown(lines) == [
+        (7, 1, "칠번 하나"),
+        (9, 1, "구번 하나"),
+        (9, 2, "구번 둘"),
+        (7, 2, "칠번 둘"),
+    ]
     assert "now following channel 9" in err
-    code, lines, err = receive("--input", str(wav), "--fast", "--archive", archive.url,
-                               "--channel", "9")
+    code, lines, err = receive(
+        "--input", str(wav), "--fast", "--archive", archive.url, "--channel", "9"
+    )
     assert shown(lines) == [(9, 1, "구번 하나"), (9, 2, "구번 둘")]
 
 
@@ -205,14 +257,16 @@ def test_stale_trigger_not_shown_unless_timeshift(
 ) -> None:
     archive.put(7, 50, "두 시간 전 재난 경보", age_s=7200)
     archive.put(7, 51, "지금 자막")
-    wav = make_recording(tmp_path / "stale.wav", [(0.3, 7, 50, "hf"), (2.3, 7, 51, "hf")], 4.5,
-                         rng, room=False)
+    wav = make_recording(
+        tmp_path / "stale.wav", [(0.3, 7, 50, "hf"), (2.3, 7, 51, "hf")], 4.5, rng, room=False
+    )
     code, lines, err = receive("--input", str(wav), "--fast", "--archive", archive.url)
     assert code == 0
     assert shown(lines) == [(7, 51, "지금 자막")]
     assert "not shown: caption 7 #50" in err and "--timeshift" in err
-    code, lines, err = receive("--input", str(wav), "--fast", "--archive", archive.url,
-                               "--timeshift")
+    code, lines, err = receive(
+        "--input", str(wav), "--fast", "--archive", archive.url, "--timeshift"
+    )
     assert [(r["seq"], r["stale"]) for r in lines] == [(50, True), (51, False)]
 
 
@@ -232,14 +286,16 @@ def test_caption_that_arrives_two_seconds_later(
     assert lines[0]["shown_wall"] - t0 >= 2.0
 
 
-def test_archive_down_then_up(archive: Archive, tmp_path: Path, rng: np.random.Generator
-                              ) -> None:
+def test_archive_down_then_up(archive: Archive, tmp_path: Path, rng: np.random.Generator) -> None:
     archive.put(7, 70, "서버가 돌아왔습니다")
     archive.stop()
     wav = make_recording(tmp_path / "down.wav", [(0.3, 7, 70, "hf")], 3.0, rng, room=False)
-    proc = subprocess.Popen([JIMAKU, "receive", "--json", "--input", str(wav), "--archive",
-                             archive.url], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen(
+        [JIMAKU, "receive", "--json", "--input", str(wav), "--archive", archive.url],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     time.sleep(3.0)  # the trigger has been heard; the archive is down all this time
     archive.start()
     out, err = proc.communicate(timeout=60)
@@ -264,8 +320,12 @@ def test_silent_and_corrupt_and_missing_input(archive: Archive, tmp_path: Path) 
     code, _, err = receive("--input", str(silent), "--sample-rate", "22050")
     assert code == 2 and "22050" in err
     # stdin: a WAV piped in works; garbage on stdin is a clear error.
-    p = subprocess.run([JIMAKU, "receive", "--json", "--fast", "--input", "-", "--archive",
-                        archive.url], input=b"not audio", capture_output=True, timeout=60)
+    p = subprocess.run(
+        [JIMAKU, "receive", "--json", "--fast", "--input", "-", "--archive", archive.url],
+        input=b"not audio",
+        capture_output=True,
+        timeout=60,
+    )
     assert p.returncode == 2 and b"stdin" in p.stderr
 
 
@@ -274,8 +334,9 @@ def test_nonexistent_device(pulse_server: Any) -> None:
     env = {**os.environ, "PULSE_SERVER": pulse_server.server}
     code, _, err = receive("--input-device", "no-such-mic", env=env, timeout=60)
     assert code == 2 and "no-such-mic" in err and "--list-devices" in err
-    p = subprocess.run([JIMAKU, "receive", "--list-devices"], capture_output=True, text=True,
-                       env=env, timeout=60)
+    p = subprocess.run(
+        [JIMAKU, "receive", "--list-devices"], capture_output=True, text=True, env=env, timeout=60
+    )
     assert p.returncode == 0 and "pulse" in p.stdout
 
 
@@ -291,7 +352,11 @@ def test_capture_through_pulseaudio_virtual_card(
     env = {**os.environ, "PULSE_SERVER": pulse_server.server}
     proc = subprocess.Popen(
         [JIMAKU, "receive", "--json", "--input-device", "pulse", "--archive", archive.url],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         time.sleep(3.0)  # the receiver opens the monitor (first connection ~2 s)
         out = OutputStream(device="pulse", samplerate=sr, blocksize=1024)
@@ -314,9 +379,20 @@ def test_sound_server_going_away_stops_with_a_clear_error(
     private = pulse_factory()
     env = {**os.environ, "PULSE_SERVER": private.server}
     proc = subprocess.Popen(
-        [JIMAKU, "receive", "--json", "--input-device", "pulse", "--archive",
-         f"http://127.0.0.1:{free_port}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, env=env)
+        [
+            JIMAKU,
+            "receive",
+            "--json",
+            "--input-device",
+            "pulse",
+            "--archive",
+            f"http://127.0.0.1:{free_port}",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     time.sleep(4.0)  # listening (the first connection to a new server takes ~2 s)
     assert proc.poll() is None
     private.stop()
@@ -336,12 +412,28 @@ def test_partial_then_final_then_correction_over_the_live_stream(
     now = dt.datetime.now(dt.UTC)
 
     def put(text: str, final: bool) -> None:
-        client.put_caption(7, 80, CaptionIn(text=text, final=final, language="ko", start_at=now,
-                                            end_at=None, words=None))
+        client.put_caption(
+            7,
+            80,
+            CaptionIn(text=text, final=final, language="ko", start_at=now, end_at=None, words=None),
+        )
 
     proc = subprocess.Popen(
-        [JIMAKU, "receive", "--json", "--input", str(wav), "--archive", archive.url,
-         "--channel", "7"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            JIMAKU,
+            "receive",
+            "--json",
+            "--input",
+            str(wav),
+            "--archive",
+            archive.url,
+            "--channel",
+            "7",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     lines: list[dict[str, Any]] = []
     got = threading.Event()
 

@@ -152,9 +152,18 @@ def test_package_exports() -> None:
     import receiver_app
 
     assert sorted(receiver_app.__all__) == sorted(
-        ["ArchiveUnavailable", "AudioDeviceError", "AudioInputError", "CaptionDisplay",
-         "CaptionItem", "DisplayRules", "ReceiverError", "ReceiverSettings", "SettingsError",
-         "wrap_caption"]
+        [
+            "ArchiveUnavailable",
+            "AudioDeviceError",
+            "AudioInputError",
+            "CaptionDisplay",
+            "CaptionItem",
+            "DisplayRules",
+            "ReceiverError",
+            "ReceiverSettings",
+            "SettingsError",
+            "wrap_caption",
+        ]
     )
     for name in receiver_app.__all__:
         assert getattr(receiver_app, name) is not None

@@ -26,8 +26,9 @@ def _stdin(monkeypatch: pytest.MonkeyPatch, raw: bytes) -> None:
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(raw)))
 
 
-def test_stdin_wav_is_read_and_cut_into_blocks(monkeypatch: pytest.MonkeyPatch,
-                                               rng: np.random.Generator) -> None:
+def test_stdin_wav_is_read_and_cut_into_blocks(
+    monkeypatch: pytest.MonkeyPatch, rng: np.random.Generator
+) -> None:
     x = (0.1 * rng.standard_normal((10000, 2))).astype(np.float32)
     buf = io.BytesIO()
     sf.write(buf, x, 44100, format="WAV", subtype="FLOAT")

@@ -35,8 +35,9 @@ def test_tui_shows_captions_status_history_and_themes() -> None:
             d.offer(CaptionItem(1, 5, text), 0.0)
             ui.show_screen(d.screen)
             ui.set_status("archive unreachable; still listening")
-            ui.add_history(ShownRecord("shown", 1, 5, "오늘", True, False, "hf", 0, 0, 0, 0, None,
-                                       None))
+            ui.add_history(
+                ShownRecord("shown", 1, 5, "오늘", True, False, "hf", 0, 0, 0, 0, None, None)
+            )
             await pilot.pause()
             captions = str(ui.query_one("#captions").render())
             assert "오늘 서울의 날씨는 맑고 기온은" in captions

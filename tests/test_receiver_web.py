@@ -93,10 +93,24 @@ def _chromium(url: str, tmp: Path, *extra: str) -> subprocess.CompletedProcess[s
     if not Path(exe).exists():
         pytest.skip("chromium missing: apt-get install chromium (tools/ensure-system-deps.sh)")
     return subprocess.run(
-        [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run",
-         f"--user-data-dir={tmp / 'chrome'}", "--virtual-time-budget=3000", *extra, url],
-        capture_output=True, text=True, timeout=90, check=True,
+        [
+            exe,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            f"--user-data-dir={tmp / 'chrome'}",
+            "--virtual-time-budget=3000",
+            *extra,
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=True,
     )
 
 
@@ -117,8 +131,9 @@ def test_chromium_screenshot_light_theme(web: WebView, tmp_path: Path) -> None:
 
     _show(web, CaptionItem(3, 7, KO))
     shot = tmp_path / "light.png"
-    _chromium(web.url + "?theme=light&size=60", tmp_path, f"--screenshot={shot}",
-              "--window-size=900,500")
+    _chromium(
+        web.url + "?theme=light&size=60", tmp_path, f"--screenshot={shot}", "--window-size=900,500"
+    )
     img = np.asarray(mpimg.imread(shot))[..., :3]
     # Light theme: the page is white, the caption block near the bottom has black text.
     assert img[5:40, 300:500].mean() > 0.95

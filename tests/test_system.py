@@ -114,8 +114,9 @@ def test_sync_captions_are_shown_with_their_speech(sync_run: ChainResult) -> Non
     # time at the final; now placed at the first partial by the speech onset in the audio)
     errors = {t.seq: t.sync_error_s for t in sync_run.timings}
     assert all(e is not None for e in errors.values()), errors
-    late = {s: round(e, 3) for s, e in errors.items() if e is not None
-            and abs(e) > SYNC_TOLERANCE_S}
+    late = {
+        s: round(e, 3) for s, e in errors.items() if e is not None and abs(e) > SYNC_TOLERANCE_S
+    }
     assert not late, f"captions shown more than {SYNC_TOLERANCE_S} s off their speech: {late}"
 
 
@@ -125,7 +126,10 @@ def test_sync_triggers_air_with_the_delayed_speech(sync_run: ChainResult) -> Non
     # trigger was late
     for t in sync_run.timings:
         assert t.trigger_end_s is not None and t.speech_start_s is not None
-        assert abs(t.trigger_end_s - t.speech_start_s) < 0.15, (t.seq, t.trigger_end_s,
-                                                                 t.speech_start_s)
+        assert abs(t.trigger_end_s - t.speech_start_s) < 0.15, (
+            t.seq,
+            t.trigger_end_s,
+            t.speech_start_s,
+        )
     log = sync_run.paths["broadcaster_log"].read_text(encoding="utf-8")
     assert '"late_trigger"' not in log

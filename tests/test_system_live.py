@@ -37,9 +37,23 @@ def test_live_demo_through_the_virtual_sound_card(
 ) -> None:
     out = tmp_path / "demo-out"
     p = subprocess.run(
-        [JIMAKU, "demo", "--live", "--utterances", "2", "--output-device", "pulse",
-         "--input-device", "pulse", "--out", str(out)],
-        env=pulse_server.env(), capture_output=True, text=True, timeout=150,
+        [
+            JIMAKU,
+            "demo",
+            "--live",
+            "--utterances",
+            "2",
+            "--output-device",
+            "pulse",
+            "--input-device",
+            "pulse",
+            "--out",
+            str(out),
+        ],
+        env=pulse_server.env(),
+        capture_output=True,
+        text=True,
+        timeout=150,
     )
     assert p.returncode == 0, (p.stdout[-3000:], p.stderr[-3000:])
     made = [e for e in _jsonl(out / "broadcaster.jsonl") if e.get("type") == "caption"]

@@ -35,11 +35,19 @@ SENTENCES = (Sentence("first", 1.0, 3.0), Sentence("second", 5.0, 7.5))
 
 def _one_caption(upload_s: float = 0.05, delay_s: float = 0.0) -> list:
     cap = BroadcastCaption(
-        seq=7, text="hello", speech_start_s=1.1, speech_end_s=2.9, final_at_s=3.8,
-        upload_s=upload_s, trigger_at_s=(3.82,),
+        seq=7,
+        text="hello",
+        speech_start_s=1.1,
+        speech_end_s=2.9,
+        final_at_s=3.8,
+        upload_s=upload_s,
+        trigger_at_s=(3.82,),
     )
-    aired = [AiredTrigger(5, 7, 3.82, 4.07), AiredTrigger(5, 7, 5.82, 6.07),
-             AiredTrigger(9, 7, 3.82, 4.07)]  # a repeat, and another channel's trigger
+    aired = [
+        AiredTrigger(5, 7, 3.82, 4.07),
+        AiredTrigger(5, 7, 5.82, 6.07),
+        AiredTrigger(9, 7, 3.82, 4.07),
+    ]  # a repeat, and another channel's trigger
     decoded = [DecodedTrigger(5, 7, 3.83, 4.08, 4.14), DecodedTrigger(5, 7, 5.83, 6.08, 6.14)]
     shown = [ShownCaption(5, 7, "hello", trigger_s=3.83, fetch_s=0.01, display_s=0.002)]
     return build_timings([cap], aired, decoded, shown, SENTENCES, channel=5, delay_s=delay_s)
@@ -54,8 +62,15 @@ def test_live_timing_uses_programme_truth_and_adds_wall_durations() -> None:
     assert t.decoded_s == pytest.approx(4.14)
     assert t.shown_s == pytest.approx(4.152)
     assert t.latency_s == pytest.approx(1.152)
-    expected = {"asr_endpoint": 0.8, "upload": 0.05, "trigger_wait": -0.03,
-                "trigger_airtime": 0.25, "decode": 0.07, "fetch": 0.01, "display": 0.002}
+    expected = {
+        "asr_endpoint": 0.8,
+        "upload": 0.05,
+        "trigger_wait": -0.03,
+        "trigger_airtime": 0.25,
+        "decode": 0.07,
+        "fetch": 0.01,
+        "display": 0.002,
+    }
     assert t.stages == pytest.approx(expected)
     assert sum(v for v in t.stages.values() if v is not None) == pytest.approx(t.latency_s)
 
@@ -75,8 +90,9 @@ def test_synchronous_mode_moves_speech_by_the_delay() -> None:
 
 
 def test_caption_never_shown_has_no_latency() -> None:
-    cap = BroadcastCaption(seq=8, text="x", speech_start_s=5.1, speech_end_s=7.4, final_at_s=8.0,
-                           upload_s=0.02)
+    cap = BroadcastCaption(
+        seq=8, text="x", speech_start_s=5.1, speech_end_s=7.4, final_at_s=8.0, upload_s=0.02
+    )
     (t,) = build_timings([cap], [], [], [], SENTENCES, channel=5)
     assert t.shown_s is None and t.latency_s is None and t.shown_text is None
     assert t.stages["asr_endpoint"] == pytest.approx(0.5)
@@ -84,8 +100,9 @@ def test_caption_never_shown_has_no_latency() -> None:
 
 
 def test_decoded_airing_is_the_one_the_receiver_reports() -> None:
-    cap = BroadcastCaption(seq=7, text="hello", speech_start_s=1.1, speech_end_s=2.9,
-                           final_at_s=3.8, upload_s=0.05)
+    cap = BroadcastCaption(
+        seq=7, text="hello", speech_start_s=1.1, speech_end_s=2.9, final_at_s=3.8, upload_s=0.05
+    )
     aired = [AiredTrigger(5, 7, 3.82, 4.07), AiredTrigger(5, 7, 5.82, 6.07)]
     decoded = [DecodedTrigger(5, 7, 5.83, 6.08, 6.14)]  # the phone missed the first airing
     shown = [ShownCaption(5, 7, "hello", trigger_s=5.83, decoded_to_shown_s=0.02)]
@@ -134,10 +151,24 @@ def test_broadcast_log_reader_delay_mode_has_no_final_position() -> None:
 def test_receiver_log_reader() -> None:
     lines = [
         {"type": "status", "message": "listening"},
-        {"channel": 5, "seq": 1, "text": "안녕하세요", "trigger_s": 3.61,
-         "decoded_wall": 200.0, "fetched_wall": 200.004, "shown_wall": 200.005, "stale": False},
-        {"channel": 5, "seq": 2, "text": "뉴스", "trigger_s": 8.21,
-         "decoded_at": "2026-11-28T07:00:00+00:00", "shown_at": "2026-11-28T07:00:00.250+00:00"},
+        {
+            "channel": 5,
+            "seq": 1,
+            "text": "안녕하세요",
+            "trigger_s": 3.61,
+            "decoded_wall": 200.0,
+            "fetched_wall": 200.004,
+            "shown_wall": 200.005,
+            "stale": False,
+        },
+        {
+            "channel": 5,
+            "seq": 2,
+            "text": "뉴스",
+            "trigger_s": 8.21,
+            "decoded_at": "2026-11-28T07:00:00+00:00",
+            "shown_at": "2026-11-28T07:00:00.250+00:00",
+        },
     ]
     s1, s2 = shown_captions(lines)
     assert (s1.seq, s1.trigger_s) == (1, 3.61)
@@ -154,9 +185,15 @@ def test_wall_time_parses_numbers_and_iso() -> None:
 def test_long_programme_places_every_sentence_where_it_says(rng: np.random.Generator) -> None:
     sr = 16000
     tone = (0.5 * np.sin(2 * np.pi * 440 * np.arange(sr) / sr)).astype(np.float32)
-    base_audio = np.concatenate([np.zeros(sr // 2, np.float32), tone,
-                                 np.zeros(sr, np.float32), tone[: sr // 2],
-                                 np.zeros(sr // 2, np.float32)])
+    base_audio = np.concatenate(
+        [
+            np.zeros(sr // 2, np.float32),
+            tone,
+            np.zeros(sr, np.float32),
+            tone[: sr // 2],
+            np.zeros(sr // 2, np.float32),
+        ]
+    )
     base = Programme(base_audio, sr, (Sentence("a", 0.5, 1.5), Sentence("b", 2.5, 3.0)), "test")
     prog = build_long_programme(base, 9, rng)
     assert len(prog.sentences) == 9
@@ -168,8 +205,12 @@ def test_long_programme_places_every_sentence_where_it_says(rng: np.random.Gener
         assert 0.44 <= float(np.max(np.abs(seg))) <= 0.81
         nominal = 1.0 if s.text == "a" else 0.5
         assert nominal / 1.09 <= s.end_s - s.start_s <= nominal / 0.91
-    gaps = np.concatenate([prog.audio[round(a.end_s * sr) + 2 : round(b.start_s * sr) - 2]
-                           for a, b in zip(prog.sentences, prog.sentences[1:], strict=False)])
+    gaps = np.concatenate(
+        [
+            prog.audio[round(a.end_s * sr) + 2 : round(b.start_s * sr) - 2]
+            for a, b in zip(prog.sentences, prog.sentences[1:], strict=False)
+        ]
+    )
     assert float(np.max(np.abs(gaps))) < 0.02  # silence between sentences (resampler ringing)
     again = build_long_programme(base, 9, np.random.default_rng(20261128))
     assert again.sentences == prog.sentences
@@ -184,8 +225,9 @@ def test_long_programme_rejects_zero_utterances(rng: np.random.Generator) -> Non
 def test_missing_announcer_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ProgrammeError, match=r"make_announcer\.py"):
         load_announcer(tmp_path)
-    (tmp_path / "manifest.json").write_text(json.dumps(
-        {"file": "a.flac", "sentences": [{"text": "x", "start_s": 0.5, "end_s": 1.0}]}))
+    (tmp_path / "manifest.json").write_text(
+        json.dumps({"file": "a.flac", "sentences": [{"text": "x", "start_s": 0.5, "end_s": 1.0}]})
+    )
     (tmp_path / "a.flac").write_bytes(b"not audio")
     with pytest.raises(ProgrammeError, match="cannot read the announcer recording"):
         load_announcer(tmp_path)
@@ -199,8 +241,13 @@ def test_chain_settings_validate() -> None:
 
 
 def test_demo_cli_rejects_bad_delay() -> None:
-    proc = subprocess.run([sys.executable, "-m", "jimaku", "demo", "--delay", "-2"],
-                          capture_output=True, text=True, timeout=60, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "jimaku", "demo", "--delay", "-2"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert proc.returncode == 2
     assert "--delay -2.0 is out of range; use 0 (live) to 30 seconds" in proc.stderr
 
@@ -227,8 +274,17 @@ def test_timeline_plot_writes_a_png(tmp_path: Path, rng: np.random.Generator) ->
     onair = (0.1 * rng.standard_normal(48000 * 8)).astype(np.float32)
     phone = (0.1 * rng.standard_normal(44100 * 8)).astype(np.float32)
     out = tmp_path / "t.png"
-    plot_timeline(out, onair, 48000, phone, 44100, timings,
-                  [AiredTrigger(5, 7, 3.82, 4.07)], [DecodedTrigger(5, 7, 3.83, 4.08, 4.14)], 5)
+    plot_timeline(
+        out,
+        onair,
+        48000,
+        phone,
+        44100,
+        timings,
+        [AiredTrigger(5, 7, 3.82, 4.07)],
+        [DecodedTrigger(5, 7, 3.83, 4.08, 4.14)],
+        5,
+    )
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert out.stat().st_size > 20_000
 
@@ -249,8 +305,9 @@ def test_failed_stage_quotes_its_stderr(tmp_path: Path) -> None:
         run_jsonl_process("demo", ["demo", "--delay", "-5"], tmp_path / "log.jsonl")
 
 
-def test_archive_that_dies_at_startup_is_reported(tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_archive_that_dies_at_startup_is_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from jimaku.demo import StageFailed, archive_proc
 
     def fake_command(*args: str) -> list[str]:
@@ -262,15 +319,26 @@ def test_archive_that_dies_at_startup_is_reported(tmp_path: Path,
 
 
 def test_realtime_receiver_clock_gives_the_decode_time() -> None:
-    line = {"event": "shown", "channel": 5, "seq": 7, "text": "hello", "final": True,
-            "stale": False, "trigger_start_s": 3.83, "trigger_end_s": 4.08,
-            "decoded_wall": 1000.16, "shown_wall": 1000.19, "stream_start_wall": 996.0}
+    line = {
+        "event": "shown",
+        "channel": 5,
+        "seq": 7,
+        "text": "hello",
+        "final": True,
+        "stale": False,
+        "trigger_start_s": 3.83,
+        "trigger_end_s": 4.08,
+        "decoded_wall": 1000.16,
+        "shown_wall": 1000.19,
+        "stream_start_wall": 996.0,
+    }
     updated = {**line, "event": "updated", "text": "hello!"}
     (s,) = shown_captions([line, updated])
     assert s.decoded_stream_s == pytest.approx(4.16) and s.trigger_s == 3.83
     assert shown_captions([line], realtime=False)[0].decoded_stream_s is None
-    cap = BroadcastCaption(seq=7, text="hello", speech_start_s=1.1, speech_end_s=2.9,
-                           final_at_s=3.8, upload_s=0.05)
+    cap = BroadcastCaption(
+        seq=7, text="hello", speech_start_s=1.1, speech_end_s=2.9, final_at_s=3.8, upload_s=0.05
+    )
     decoded = [DecodedTrigger(5, 7, 3.83, 4.08, 4.14)]  # the chain's own pass says 4.14
     (t,) = build_timings([cap], [AiredTrigger(5, 7, 3.82, 4.07)], decoded, [s], SENTENCES, 5)
     assert t.decoded_s == pytest.approx(4.16)  # the receiver's real clock wins
@@ -288,8 +356,9 @@ def test_decoder_positions_of_mixed_triggers(rng: np.random.Generator) -> None:
     at = {11: round(1.0 * sr), 12: round(3.5 * sr)}
     for seq, sample in at.items():
         mixer.schedule(5, seq, at_sample=sample)
-    onair = np.concatenate([mixer.process(programme[i : i + 1024])
-                            for i in range(0, len(programme), 1024)])
+    onair = np.concatenate(
+        [mixer.process(programme[i : i + 1024]) for i in range(0, len(programme), 1024)]
+    )
     air = airtime_s("hf")
     found = aired_triggers(onair, sr)
     assert [(a.channel, a.seq) for a in found] == [(5, 11), (5, 12)]
@@ -304,9 +373,13 @@ def test_decoder_positions_of_mixed_triggers(rng: np.random.Generator) -> None:
 
 
 def test_unknown_room_is_named_before_anything_starts(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "jimaku", "demo", "--room", "attic",
-                           "--out", str(tmp_path)], capture_output=True, text=True, timeout=60,
-                          check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "jimaku", "demo", "--room", "attic", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert proc.returncode == 2
     assert "unknown room 'attic'; use one of:" in proc.stderr and "near-tv" in proc.stderr
     assert not (tmp_path / "archive").exists()

@@ -68,8 +68,11 @@ def main(out_dir: Path | None = None) -> None:
             # 0.7 of full scale: a broadcast-like level that leaves the trigger mixer headroom.
             y = 0.7 * y / float(np.max(np.abs(y)))
             entries.append(
-                {"text": text, "start_s": round(pos / RATE_HZ, 4),
-                 "end_s": round((pos + len(y)) / RATE_HZ, 4)}
+                {
+                    "text": text,
+                    "start_s": round(pos / RATE_HZ, 4),
+                    "end_s": round((pos + len(y)) / RATE_HZ, 4),
+                }
             )
             pieces.append(y.astype(np.float32))
             pos += len(y)

@@ -79,8 +79,7 @@ class ArchiveProcess:
         )
         if proc.returncode != 0:
             raise StageFailed(
-                f"`jimaku archive add-channel` exited with {proc.returncode}: "
-                f"{_tail(proc.stderr)}"
+                f"`jimaku archive add-channel` exited with {proc.returncode}: {_tail(proc.stderr)}"
             )
         try:
             doc = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -102,13 +101,22 @@ class ArchiveProcess:
             Path(f"{self.db_path}{suffix}").unlink(missing_ok=True)
         self.port = free_loopback_port()
         cmd = jimaku_command(
-            "archive", "serve", "--db", self.db_url, "--host", "127.0.0.1", "--port",
+            "archive",
+            "serve",
+            "--db",
+            self.db_url,
+            "--host",
+            "127.0.0.1",
+            "--port",
             str(self.port),
         )
         log = self.log_path.open("ab")
         try:
             self._proc = subprocess.Popen(
-                cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                cmd,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )
         finally:
@@ -155,7 +163,9 @@ class ArchiveProcess:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         self.stop()

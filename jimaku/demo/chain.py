@@ -231,8 +231,15 @@ def run_chain(settings: ChainSettings, reporter: Reporter | None = None) -> Chai
         paths["onair"] = out / "onair.wav"
         paths["broadcaster_log"] = out / "broadcaster.jsonl"
         b_run = run_broadcaster(
-            paths["programme"], paths["onair"], archive.url, channel, token,
-            paths["broadcaster_log"], settings.delay_s, on_broadcast, settings.broadcaster_args,
+            paths["programme"],
+            paths["onair"],
+            archive.url,
+            channel,
+            token,
+            paths["broadcaster_log"],
+            settings.delay_s,
+            on_broadcast,
+            settings.broadcaster_args,
         )
         _account(b_run, "broadcaster", cpu, wall)
         captions = broadcast_captions(b_run.events, settings.delay_s)
@@ -243,10 +250,11 @@ def run_chain(settings: ChainSettings, reporter: Reporter | None = None) -> Chai
             onair, onair_sr = read_audio(paths["onair"])
             aired = aired_triggers(onair, onair_sr)
             phone, phone_sr = simulate_room(
-                onair, onair_sr, settings.seed, settings.room_preset,
-                triggers_only=_triggers_only(
-                    onair, onair_sr, paths["programme"], settings.delay_s
-                ),
+                onair,
+                onair_sr,
+                settings.seed,
+                settings.room_preset,
+                triggers_only=_triggers_only(onair, onair_sr, paths["programme"], settings.delay_s),
             )
             paths["phone"] = out / "phone-recording.wav"
             write_audio(paths["phone"], phone, phone_sr)
@@ -268,7 +276,11 @@ def run_chain(settings: ChainSettings, reporter: Reporter | None = None) -> Chai
 
         paths["receiver_log"] = out / "receiver.jsonl"
         r_run = run_receiver(
-            paths["phone"], archive.url, paths["receiver_log"], on_receive, settings.receiver_args,
+            paths["phone"],
+            archive.url,
+            paths["receiver_log"],
+            on_receive,
+            settings.receiver_args,
             realtime=settings.receiver_realtime,
         )
         _account(r_run, "receiver", cpu, wall)
@@ -285,8 +297,20 @@ def run_chain(settings: ChainSettings, reporter: Reporter | None = None) -> Chai
         captions, aired, decoded, shown, programme.sentences, channel, settings.delay_s
     )
     result = ChainResult(
-        settings, programme, channel, captions, archive_captions, aired, decoded, shown, timings,
-        int(onair_sr), int(phone_sr), cpu, wall, paths,
+        settings,
+        programme,
+        channel,
+        captions,
+        archive_captions,
+        aired,
+        decoded,
+        shown,
+        timings,
+        int(onair_sr),
+        int(phone_sr),
+        cpu,
+        wall,
+        paths,
     )
     if settings.plot:
         from jimaku.demo.plot import plot_timeline
@@ -295,7 +319,15 @@ def run_chain(settings: ChainSettings, reporter: Reporter | None = None) -> Chai
         paths["timeline"] = out / "timeline.png"
         mode = f"synchronous, delay {settings.delay_s:g} s" if settings.delay_s else "live"
         plot_timeline(
-            paths["timeline"], onair, onair_sr, phone, phone_sr, timings, aired, decoded, channel,
+            paths["timeline"],
+            onair,
+            onair_sr,
+            phone,
+            phone_sr,
+            timings,
+            aired,
+            decoded,
+            channel,
             title=f"jimaku demo ({mode}): {programme.source}, room {settings.room_preset}",
         )
         rep.done(str(paths["timeline"]))
@@ -307,7 +339,10 @@ def run_chain(settings: ChainSettings, reporter: Reporter | None = None) -> Chai
 
 
 def _triggers_only(
-    onair: np.ndarray, sample_rate_hz: int, programme_path: Path, delay_s: float,
+    onair: np.ndarray,
+    sample_rate_hz: int,
+    programme_path: Path,
+    delay_s: float,
 ) -> np.ndarray:
     """On-air audio minus the (delayed) programme: the triggers the broadcaster mixed in.
 
@@ -343,7 +378,8 @@ def _fetch_archive(url: str, channel: int) -> list[dict[str, Any]]:
         try:
             resp = httpx.get(
                 f"{url}/v1/channels/{channel}/captions",
-                params={"after": after, "limit": 500}, timeout=10.0,
+                params={"after": after, "limit": 500},
+                timeout=10.0,
             )
             resp.raise_for_status()
             batch = resp.json()["captions"]
@@ -381,6 +417,7 @@ def result_summary(result: ChainResult) -> dict[str, Any]:
     dict
         JSON-serialisable.
     """
+
     def caption_row(t: CaptionTiming) -> dict[str, Any]:
         row = asdict(t)
         row["latency_s"] = t.latency_s

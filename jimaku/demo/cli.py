@@ -22,28 +22,60 @@ microphone instead of the simulated room."""
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Register ``jimaku demo``."""
     p = subparsers.add_parser(
-        "demo", help="run the whole chain end to end on a bundled recording",
-        description=_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "demo",
+        help="run the whole chain end to end on a bundled recording",
+        description=_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--out", type=Path, default=Path("demo-out"), metavar="DIR",
-                   help="output folder (default: demo-out)")
-    p.add_argument("--delay", type=float, default=0.0, metavar="S",
-                   help="synchronous mode: delay the programme by S seconds so captions appear "
-                        "with the speech (try 2.5); default 0 = live mode")
-    p.add_argument("--live", action="store_true",
-                   help="use the real sound devices: play the on-air audio on the speaker and "
-                        "listen with the microphone")
-    p.add_argument("--output-device", default=None, metavar="DEV",
-                   help="with --live: speaker device (name or index; default: system default)")
-    p.add_argument("--input-device", default=None, metavar="DEV",
-                   help="with --live: microphone device (name or index; default: system default)")
-    p.add_argument("--utterances", type=int, default=None, metavar="N",
-                   help="broadcast N sentences re-placed from the recording instead of it as is "
-                   "(with --live: its first N sentences)")
-    p.add_argument("--room", default="near-tv", metavar="PRESET",
-                   help="the room: near-tv (default: phone 1 m from the TV, RT60 0.2 s) or a "
-                        "channel_sim preset such as living-room (RT60 0.4 s, 2.5 m), kitchen, "
-                        "bedroom, radio-mp3")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("demo-out"),
+        metavar="DIR",
+        help="output folder (default: demo-out)",
+    )
+    p.add_argument(
+        "--delay",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="synchronous mode: delay the programme by S seconds so captions appear "
+        "with the speech (try 2.5); default 0 = live mode",
+    )
+    p.add_argument(
+        "--live",
+        action="store_true",
+        help="use the real sound devices: play the on-air audio on the speaker and "
+        "listen with the microphone",
+    )
+    p.add_argument(
+        "--output-device",
+        default=None,
+        metavar="DEV",
+        help="with --live: speaker device (name or index; default: system default)",
+    )
+    p.add_argument(
+        "--input-device",
+        default=None,
+        metavar="DEV",
+        help="with --live: microphone device (name or index; default: system default)",
+    )
+    p.add_argument(
+        "--utterances",
+        type=int,
+        default=None,
+        metavar="N",
+        help="broadcast N sentences re-placed from the recording instead of it as is "
+        "(with --live: its first N sentences)",
+    )
+    p.add_argument(
+        "--room",
+        default="near-tv",
+        metavar="PRESET",
+        help="the room: near-tv (default: phone 1 m from the TV, RT60 0.2 s) or a "
+        "channel_sim preset such as living-room (RT60 0.4 s, 2.5 m), kitchen, "
+        "bedroom, radio-mp3",
+    )
     p.add_argument("--seed", type=int, default=20261128, help="seed for the room and layout")
     p.add_argument("--no-plot", action="store_true", help="skip the PNG timeline")
     p.set_defaults(func=run, extra="all")
@@ -77,8 +109,12 @@ def _run_file_demo(args: argparse.Namespace) -> int:
 
     try:
         settings = ChainSettings(
-            out_dir=args.out, delay_s=args.delay, n_utterances=args.utterances,
-            seed=args.seed, room_preset=args.room, plot=not args.no_plot,
+            out_dir=args.out,
+            delay_s=args.delay,
+            n_utterances=args.utterances,
+            seed=args.seed,
+            room_preset=args.room,
+            plot=not args.no_plot,
         )
     except ValueError as exc:
         raise DemoError(str(exc)) from exc

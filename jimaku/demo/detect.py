@@ -20,7 +20,9 @@ MIC_BLOCK_S = 0.02
 
 
 def decode_with_positions(
-    audio: np.ndarray, sample_rate_hz: int, block_s: float = MIC_BLOCK_S,
+    audio: np.ndarray,
+    sample_rate_hz: int,
+    block_s: float = MIC_BLOCK_S,
 ) -> list[DecodedTrigger]:
     """Decode ``audio`` block by block, recording when each detection is returned.
 
@@ -73,8 +75,9 @@ def aired_triggers(audio: np.ndarray, sample_rate_hz: int) -> list[AiredTrigger]
         Sorted by start time.
     """
     # One big block: the decoder's results do not depend on block size, and this is fastest.
-    found = decode_with_positions(audio, sample_rate_hz, block_s=max(1.0, len(audio) /
-                                                                     sample_rate_hz))
+    found = decode_with_positions(
+        audio, sample_rate_hz, block_s=max(1.0, len(audio) / sample_rate_hz)
+    )
     return sorted(
         (AiredTrigger(d.channel, d.seq, d.start_s, d.end_s) for d in found),
         key=lambda a: a.start_s,

@@ -60,7 +60,8 @@ def broadcast_progress_s(event: Mapping[str, Any]) -> float | None:
 
 
 def broadcast_captions(
-    events: Iterable[Mapping[str, Any]], delay_s: float = 0.0,
+    events: Iterable[Mapping[str, Any]],
+    delay_s: float = 0.0,
 ) -> list[BroadcastCaption]:
     """Collect the broadcaster's captions from its event log, in the order it made them.
 
@@ -149,7 +150,8 @@ def broadcast_captions(
 
 
 def shown_captions(
-    events: Sequence[Mapping[str, Any]], realtime: bool = True,
+    events: Sequence[Mapping[str, Any]],
+    realtime: bool = True,
 ) -> list[ShownCaption]:
     """Collect the captions the receiver showed, from its ``--json`` lines, in its order.
 
@@ -184,11 +186,16 @@ def shown_captions(
                 prev = out[index[key]]
                 wall = wall_time(_first(ev, "shown_wall", "shown_at"))
                 if wall is not None and prev.shown_wall is not None and "text" in ev:
-                    total = None if prev.decoded_wall is None else max(
-                        0.0, wall - prev.decoded_wall)
+                    total = (
+                        None if prev.decoded_wall is None else max(0.0, wall - prev.decoded_wall)
+                    )
                     out[index[key]] = replace(
-                        prev, text=str(ev["text"]), shown_wall=wall, first_shown_wall=(
-                            prev.shown_wall), decoded_to_shown_s=total, fetch_s=None,
+                        prev,
+                        text=str(ev["text"]),
+                        shown_wall=wall,
+                        first_shown_wall=(prev.shown_wall),
+                        decoded_to_shown_s=total,
+                        fetch_s=None,
                         display_s=None,
                     )
             continue
@@ -217,8 +224,9 @@ def shown_captions(
                 channel=ch,
                 seq=seq,
                 text=str(ev["text"]),
-                trigger_s=_float(_first(ev, "trigger_s", "trigger_start_s", "trigger_at_s",
-                                        "stream_s")),
+                trigger_s=_float(
+                    _first(ev, "trigger_s", "trigger_start_s", "trigger_at_s", "stream_s")
+                ),
                 fetch_s=fetch,
                 display_s=display,
                 decoded_to_shown_s=total,

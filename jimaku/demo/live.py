@@ -61,8 +61,12 @@ class _Reader(threading.Thread):
 
 
 def live_timings(
-    b_events: list[dict[str, Any]], r_events: list[dict[str, Any]], sentences: Any,
-    channel: int, delay_s: float, airtime_s: float,
+    b_events: list[dict[str, Any]],
+    r_events: list[dict[str, Any]],
+    sentences: Any,
+    channel: int,
+    delay_s: float,
+    airtime_s: float,
 ) -> list[CaptionTiming]:
     """Put a live run's captions on the programme clock.
 
@@ -85,8 +89,9 @@ def live_timings(
         As :func:`~jimaku.demo.timing.build_timings`; decoding times are the receiver's wall
         times minus the broadcaster's ``wall_start``.
     """
-    start = next((wall_time(e.get("wall_start")) for e in b_events
-                  if e.get("type") == "started"), None)
+    start = next(
+        (wall_time(e.get("wall_start")) for e in b_events if e.get("type") == "started"), None
+    )
     if start is None:
         raise StageFailed("the broadcaster's log has no 'started' event with wall_start")
     captions = broadcast_captions(b_events, delay_s)
@@ -110,8 +115,9 @@ def live_timings(
         # the airing the phone heard: the last one that ended before it was decoded
         cands = [a for a in aired if a.seq == s.seq and a.end_s <= at + 0.05]
         a = max(cands, key=lambda x: x.end_s) if cands else None
-        decoded.append(DecodedTrigger(s.channel, s.seq, a.start_s if a else at,
-                                      a.end_s if a else at, at))
+        decoded.append(
+            DecodedTrigger(s.channel, s.seq, a.start_s if a else at, a.end_s if a else at, at)
+        )
     return build_timings(captions, aired, decoded, shown, sentences, channel, delay_s)
 
 
@@ -136,8 +142,12 @@ def first_sentences(programme: Programme, n: int, tail_s: float = 1.5) -> Progra
         raise DemoError(f"--utterances must be at least 1, got {n}")
     kept = programme.sentences[:n]
     end = min(len(programme.audio), round((kept[-1].end_s + tail_s) * programme.sample_rate_hz))
-    return replace(programme, audio=programme.audio[:end], sentences=kept,
-                   source=f"{programme.source}, first {len(kept)}")
+    return replace(
+        programme,
+        audio=programme.audio[:end],
+        sentences=kept,
+        source=f"{programme.source}, first {len(kept)}",
+    )
 
 
 def run_live_demo(args: argparse.Namespace) -> int:
@@ -152,8 +162,10 @@ def run_live_demo(args: argparse.Namespace) -> int:
     console = Console()
     if not console.is_terminal:
         console = Console(width=130)
-    console.print("[bold]jimaku demo --live[/bold]: the programme plays on the speaker; the "
-                  "receiver listens on the microphone. Keep the volume at a normal level.")
+    console.print(
+        "[bold]jimaku demo --live[/bold]: the programme plays on the speaker; the "
+        "receiver listens on the microphone. Keep the volume at a normal level."
+    )
     programme = load_announcer()
     if args.utterances:
         programme = first_sentences(programme, args.utterances)
@@ -167,13 +179,22 @@ def run_live_demo(args: argparse.Namespace) -> int:
         rep.done(f"{archive.url}, channel {channel}")
         rep.stage("receiver (mic)")
         r_cmd = jimaku_command(
-            "receive", *(["--input-device", in_dev] if in_dev else []), "--json", "--tui", "off",
-            "--archive", archive.url,
+            "receive",
+            *(["--input-device", in_dev] if in_dev else []),
+            "--json",
+            "--tui",
+            "off",
+            "--archive",
+            archive.url,
         )
         r_err = (out / "receiver.stderr").open("wb")
-        recv = subprocess.Popen(r_cmd, stdout=subprocess.PIPE, stderr=r_err,
-                                stdin=subprocess.DEVNULL,
-                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        recv = subprocess.Popen(
+            r_cmd,
+            stdout=subprocess.PIPE,
+            stderr=r_err,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
         assert recv.stdout is not None
         reader = _Reader(recv.stdout, out / "receiver.jsonl")
         reader.start()
@@ -183,8 +204,10 @@ def run_live_demo(args: argparse.Namespace) -> int:
                 r_err.close()
                 text = (out / "receiver.stderr").read_text(errors="replace").strip()
                 mic = in_dev or "the default microphone"
-                raise StageFailed(f"the receiver could not listen on {mic}: "
-                                  f"{text.splitlines()[-1] if text else recv.returncode}")
+                raise StageFailed(
+                    f"the receiver could not listen on {mic}: "
+                    f"{text.splitlines()[-1] if text else recv.returncode}"
+                )
             rep.done(f"listening on {in_dev or 'the default microphone'}")
             rep.stage("broadcaster", total=programme.duration_s)
 
@@ -194,8 +217,14 @@ def run_live_demo(args: argparse.Namespace) -> int:
                     rep.advance(pos, str(ev.get("text", ""))[:40])
 
             b_run = run_broadcaster(
-                prog_path, Path(out_dev), archive.url, channel, token,
-                out / "broadcaster.jsonl", args.delay, on_event,
+                prog_path,
+                Path(out_dev),
+                archive.url,
+                channel,
+                token,
+                out / "broadcaster.jsonl",
+                args.delay,
+                on_event,
             )
             rep.done("programme played")
             time.sleep(_TAIL_LISTEN_S)
@@ -216,14 +245,18 @@ def run_live_demo(args: argparse.Namespace) -> int:
             (out / "captions.vtt").write_text(vtt.text, encoding="utf-8")
         except httpx.HTTPError as exc:
             raise DemoError(f"exporting the captions as WebVTT failed: {exc}") from exc
-    profile = next((str(e.get("profile")) for e in b_run.events if e.get("type") == "started"),
-                   "hf")
-    timings = live_timings(b_run.events, reader.events, programme.sentences, channel,
-                           args.delay, airtime_s(profile))
+    profile = next(
+        (str(e.get("profile")) for e in b_run.events if e.get("type") == "started"), "hf"
+    )
+    timings = live_timings(
+        b_run.events, reader.events, programme.sentences, channel, args.delay, airtime_s(profile)
+    )
     print_timings(timings, args.delay, console)
     never = [t.seq for t in timings if t.shown_s is None]
     if never:
-        console.print(f"[red]captions never shown: {never}[/red] (is the speaker loud enough, "
-                      "and does it reproduce 17-19.5 kHz? try the broadcaster's --profile robust)")
+        console.print(
+            f"[red]captions never shown: {never}[/red] (is the speaker loud enough, "
+            "and does it reproduce 17-19.5 kHz? try the broadcaster's --profile robust)"
+        )
         return 1
     return 0

@@ -95,7 +95,10 @@ def plot_timeline(
         if family:
             plt.rcParams["font.family"] = [family, "DejaVu Sans"]
         fig, axes = plt.subplots(
-            3, 1, figsize=(max(14.0, duration / 2.5), 9.5), sharex=True,
+            3,
+            1,
+            figsize=(max(14.0, duration / 2.5), 9.5),
+            sharex=True,
             gridspec_kw={"height_ratios": [1.0, 1.6, 1.3]},
         )
         ax_w, ax_s, ax_c = axes
@@ -113,15 +116,15 @@ def plot_timeline(
             ax_w.axvspan(a.start_s, a.end_s, color=color, alpha=0.6, lw=0)
         ax_w.set_ylim(-1.0, 1.0)
         ax_w.set_ylabel("on air")
-        ax_w.set_title(
-            title or "jimaku: one broadcast through the chain", loc="left", fontsize=12
-        )
+        ax_w.set_title(title or "jimaku: one broadcast through the chain", loc="left", fontsize=12)
         ax_w.legend(
             handles=[
                 Rectangle((0, 0), 1, 1, color="tab:blue", alpha=0.3, label="speech on air"),
                 Rectangle((0, 0), 1, 1, color="tab:orange", alpha=0.6, label="trigger airing"),
             ],
-            loc="upper right", fontsize=8, framealpha=0.9,
+            loc="upper right",
+            fontsize=8,
+            framealpha=0.9,
         )
         # 2. phone recording spectrogram
         f, ts, sxx = spectrogram(
@@ -129,27 +132,52 @@ def plot_timeline(
         )
         db = 10 * np.log10(sxx + 1e-14)
         vmax = float(np.percentile(db, 99.5))
-        ax_s.pcolormesh(ts, f / 1000, db, shading="auto", cmap="magma", vmin=vmax - 80,
-                        vmax=vmax, rasterized=True)
+        ax_s.pcolormesh(
+            ts,
+            f / 1000,
+            db,
+            shading="auto",
+            cmap="magma",
+            vmin=vmax - 80,
+            vmax=vmax,
+            rasterized=True,
+        )
         lo, hi = _BANDS_HZ.get(profile, _BANDS_HZ["hf"])
         for a in aired:
             if a.channel == channel:
-                ax_s.add_patch(Rectangle((a.start_s, lo / 1000), a.end_s - a.start_s,
-                                         (hi - lo) / 1000, fill=False, ec="cyan", lw=1.0))
+                ax_s.add_patch(
+                    Rectangle(
+                        (a.start_s, lo / 1000),
+                        a.end_s - a.start_s,
+                        (hi - lo) / 1000,
+                        fill=False,
+                        ec="cyan",
+                        lw=1.0,
+                    )
+                )
         dec_t = [d.returned_at_s for d in decoded if d.channel == channel]
         ax_s.plot(dec_t, [21.0] * len(dec_t), "v", color="lime", ms=7, label="phone decoded")
         ax_s.set_ylim(0, phone_rate_hz / 2000)
         ax_s.set_ylabel("phone mic (kHz)")
         ax_s.legend(loc="upper right", fontsize=8, framealpha=0.9)
         # 3. captions
-        shown = sorted((t for t in timings if t.shown_s is not None),
-                       key=lambda t: t.shown_s or 0.0)
+        shown = sorted(
+            (t for t in timings if t.shown_s is not None), key=lambda t: t.shown_s or 0.0
+        )
         for i, t in enumerate(shown):
             start = t.shown_s or 0.0
             end = shown[i + 1].shown_s if i + 1 < len(shown) else duration
             y = 1.0 if i % 2 == 0 else 0.0
-            ax_c.add_patch(Rectangle((start, y - 0.35), (end or duration) - start, 0.7,
-                                     color="tab:green", alpha=0.25, lw=0))
+            ax_c.add_patch(
+                Rectangle(
+                    (start, y - 0.35),
+                    (end or duration) - start,
+                    0.7,
+                    color="tab:green",
+                    alpha=0.25,
+                    lw=0,
+                )
+            )
             label = f"#{t.seq}"
             if family and t.shown_text:
                 label += " " + t.shown_text
@@ -157,12 +185,25 @@ def plot_timeline(
             if t.speech_end_s is not None:
                 ax_c.plot([t.speech_end_s, start], [y - 0.45, y - 0.45], color="0.3", lw=1.5)
                 ax_c.plot([t.speech_end_s], [y - 0.45], "|", color="tab:blue", ms=10)
-                ax_c.text(start, y - 0.45, f" {start - t.speech_end_s:.2f} s", fontsize=7,
-                          va="center", color="0.25")
+                ax_c.text(
+                    start,
+                    y - 0.45,
+                    f" {start - t.speech_end_s:.2f} s",
+                    fontsize=7,
+                    va="center",
+                    color="0.25",
+                )
         missing = [t.seq for t in timings if t.shown_s is None]
         if missing:
-            ax_c.text(0.01, 0.95, f"never shown: {missing}", transform=ax_c.transAxes,
-                      color="tab:red", va="top", fontsize=9)
+            ax_c.text(
+                0.01,
+                0.95,
+                f"never shown: {missing}",
+                transform=ax_c.transAxes,
+                color="tab:red",
+                va="top",
+                fontsize=9,
+            )
         ax_c.set_ylim(-0.8, 1.6)
         ax_c.set_yticks([])
         ax_c.set_ylabel("captions shown")

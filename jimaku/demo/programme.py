@@ -131,12 +131,16 @@ def load_announcer(directory: Path = ANNOUNCER_DIR) -> Programme:
                 f"sentence {s.text!r} at {s.start_s}-{s.end_s} s lies outside the recording "
                 f"({duration:.2f} s); regenerate the announcer fixture"
             )
-    return Programme(mono, int(rate), sentences, f"{audio_path.name} (bundled, {len(sentences)} "
-                     "sentences)")
+    return Programme(
+        mono, int(rate), sentences, f"{audio_path.name} (bundled, {len(sentences)} sentences)"
+    )
 
 
 def build_long_programme(
-    base: Programme, n_utterances: int, rng: np.random.Generator, lead_s: float = 0.5,
+    base: Programme,
+    n_utterances: int,
+    rng: np.random.Generator,
+    lead_s: float = 0.5,
     tail_s: float = 2.5,
 ) -> Programme:
     """Make a longer programme by re-placing the base programme's sentences.
@@ -169,9 +173,7 @@ def build_long_programme(
     if n_utterances < 1:
         raise ProgrammeError(f"n_utterances must be >= 1, got {n_utterances}")
     sr = base.sample_rate_hz
-    clips = [
-        base.audio[round(s.start_s * sr) : round(s.end_s * sr)] for s in base.sentences
-    ]
+    clips = [base.audio[round(s.start_s * sr) : round(s.end_s * sr)] for s in base.sentences]
     order: list[int] = []
     while len(order) < n_utterances:
         order.extend(int(i) for i in rng.permutation(len(clips)))
@@ -193,7 +195,9 @@ def build_long_programme(
         pos += len(clip)
     pieces.append(np.zeros(int(tail_s * sr), np.float32))
     return Programme(
-        np.concatenate(pieces), sr, tuple(placed),
+        np.concatenate(pieces),
+        sr,
+        tuple(placed),
         f"{n_utterances} utterances re-placed from {base.source}",
     )
 

@@ -48,7 +48,9 @@ class RichReporter:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         if self._task is not None and exc is not None:
@@ -117,10 +119,13 @@ def stage_summary(timings: Sequence[CaptionTiming]) -> dict[str, dict[str, float
             series["abs_sync_error"].append(abs(t.sync_error_s))
     return {
         name: {
-            "n": len(v), "p50_s": statistics.median(v), "p95_s": percentile(v, 95),
+            "n": len(v),
+            "p50_s": statistics.median(v),
+            "p95_s": percentile(v, 95),
             "max_s": max(v),
         }
-        for name, v in series.items() if v
+        for name, v in series.items()
+        if v
     }
 
 
@@ -147,21 +152,35 @@ def print_timings(timings: Sequence[CaptionTiming], delay_s: float, console: Any
     mode = f"synchronous mode (--delay {delay_s:g} s)" if delay_s > 0 else "live mode"
     table = Table(
         title=f"Captions as the viewer saw them — {mode}; times in programme seconds",
-        title_justify="left", show_lines=False,
+        title_justify="left",
+        show_lines=False,
     )
     table.add_column("seq", justify="right")
     table.add_column("caption shown", overflow="fold", min_width=18, max_width=34)
-    for name in ("speech\nstart", "speech\nend", "trigger\naired", "trigger\ndecoded",
-                 "first\nwords\nshown", "final\nstored", "final\ntext\nshown"):
+    for name in (
+        "speech\nstart",
+        "speech\nend",
+        "trigger\naired",
+        "trigger\ndecoded",
+        "first\nwords\nshown",
+        "final\nstored",
+        "final\ntext\nshown",
+    ):
         table.add_column(name, justify="right")
     headline = "sync\nerror" if delay_s > 0 else "latency\n(end→final)"
     table.add_column(headline, justify="right", style="bold")
     for t in timings:
         figure = t.sync_error_s if delay_s > 0 else t.latency_s
         table.add_row(
-            str(t.seq), t.shown_text if t.shown_text is not None else "[red](never shown)",
-            _fmt(t.speech_start_s), _fmt(t.speech_end_s), _fmt(t.trigger_start_s),
-            _fmt(t.decoded_s), _fmt(t.first_shown_s), _fmt(t.stored_s), _fmt(t.shown_s),
+            str(t.seq),
+            t.shown_text if t.shown_text is not None else "[red](never shown)",
+            _fmt(t.speech_start_s),
+            _fmt(t.speech_end_s),
+            _fmt(t.trigger_start_s),
+            _fmt(t.decoded_s),
+            _fmt(t.first_shown_s),
+            _fmt(t.stored_s),
+            _fmt(t.shown_s),
             _fmt(figure),
         )
     con.print(table)

@@ -59,11 +59,19 @@ def demo_rooms() -> dict[str, Any]:
 
     return {
         "near-tv": Chain(
-            (BroadcastCodec("aac", 192), Speaker(), Room(0.2, 1.0, None), Noise("pink", 10.0),
-             Mic(44100, None), Agc(), Quantise()),
+            (
+                BroadcastCodec("aac", 192),
+                Speaker(),
+                Room(0.2, 1.0, None),
+                Noise("pink", 10.0),
+                Mic(44100, None),
+                Agc(),
+                Quantise(),
+            ),
             "near-tv",
         ),
     }
+
 
 EventCallback = Callable[[dict[str, Any]], None]
 
@@ -131,7 +139,10 @@ def run_jsonl_process(
     cmd = jimaku_command(*args)
     t0 = time.monotonic()
     proc = subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     assert proc.stdout is not None and proc.stderr is not None
@@ -202,9 +213,16 @@ def _drain(stream: Any, sink: list[bytes]) -> None:
 
 
 def run_broadcaster(
-    input_path: Path, output_path: Path, archive_url: str, channel: int, token: str,
-    log_path: Path, delay_s: float = 0.0, on_event: EventCallback | None = None,
-    extra_args: tuple[str, ...] = (), timeout_s: float = 900.0,
+    input_path: Path,
+    output_path: Path,
+    archive_url: str,
+    channel: int,
+    token: str,
+    log_path: Path,
+    delay_s: float = 0.0,
+    on_event: EventCallback | None = None,
+    extra_args: tuple[str, ...] = (),
+    timeout_s: float = 900.0,
 ) -> JsonlRun:
     """Run ``jimaku broadcast`` file to file (as fast as recognition allows).
 
@@ -238,16 +256,24 @@ def run_broadcaster(
     # an earlier run (for another archive) is sent to this one.
     state_dir = log_path.parent / "broadcaster-state"
     args = [
-        "broadcast", "--input", str(input_path), "--output", str(output_path),
+        "broadcast",
+        "--input",
+        str(input_path),
+        "--output",
+        str(output_path),
         # "--token=T": the archive's tokens are URL-safe base64 and may start with "-"
-        "--archive", archive_url, "--channel", str(channel), f"--token={token}", "--json",
-        "--state-dir", str(state_dir),
+        "--archive",
+        archive_url,
+        "--channel",
+        str(channel),
+        f"--token={token}",
+        "--json",
+        "--state-dir",
+        str(state_dir),
     ]
     if delay_s > 0:
         args += ["--delay", f"{delay_s:g}"]
-    return run_jsonl_process(
-        "broadcaster", [*args, *extra_args], log_path, on_event, timeout_s
-    )
+    return run_jsonl_process("broadcaster", [*args, *extra_args], log_path, on_event, timeout_s)
 
 
 #: Stale limit handed to the receiver (s). The chain plays the phone recording after the whole
@@ -256,8 +282,13 @@ RECEIVER_STALE_AFTER_S = 3600.0
 
 
 def run_receiver(
-    input_path: Path, archive_url: str, log_path: Path, on_event: EventCallback | None = None,
-    extra_args: tuple[str, ...] = (), timeout_s: float = 900.0, realtime: bool = True,
+    input_path: Path,
+    archive_url: str,
+    log_path: Path,
+    on_event: EventCallback | None = None,
+    extra_args: tuple[str, ...] = (),
+    timeout_s: float = 900.0,
+    realtime: bool = True,
 ) -> JsonlRun:
     """Run ``jimaku receive --json`` on a phone recording, paced in real time (or ``--fast``).
 
@@ -287,9 +318,18 @@ def run_receiver(
         Its events.
     """
     args = [
-        "receive", "--input", str(input_path), "--json", "--archive", archive_url,
-        "--stale-after", f"{RECEIVER_STALE_AFTER_S:g}", "--tui", "off",
-        *([] if realtime else ["--fast"]), *extra_args,
+        "receive",
+        "--input",
+        str(input_path),
+        "--json",
+        "--archive",
+        archive_url,
+        "--stale-after",
+        f"{RECEIVER_STALE_AFTER_S:g}",
+        "--tui",
+        "off",
+        *([] if realtime else ["--fast"]),
+        *extra_args,
     ]
     return run_jsonl_process("receiver", args, log_path, on_event, timeout_s)
 
@@ -314,7 +354,10 @@ def check_room(preset: str) -> None:
 
 
 def simulate_room(
-    onair: np.ndarray, sample_rate_hz: int, seed: int, preset: str = ROOM_PRESET,
+    onair: np.ndarray,
+    sample_rate_hz: int,
+    seed: int,
+    preset: str = ROOM_PRESET,
     triggers_only: np.ndarray | None = None,
 ) -> tuple[np.ndarray, int]:
     """Play the on-air audio through channel_sim's living room into a phone microphone.
@@ -347,15 +390,16 @@ def simulate_room(
         ) from exc
     presets = room_presets()
     if preset not in presets:
-        raise StageFailed(
-            f"unknown room {preset!r}; use one of: {', '.join(sorted(presets))}"
-        )
+        raise StageFailed(f"unknown room {preset!r}; use one of: {', '.join(sorted(presets))}")
     mono = onair.mean(axis=1) if onair.ndim == 2 else onair
     ref = None if triggers_only is None else np.ascontiguousarray(triggers_only, np.float32)
     try:
         out, sr_out = channel_sim.apply_chain(
-            np.ascontiguousarray(mono, dtype=np.float32), sample_rate_hz, presets[preset],
-            np.random.default_rng(seed), reference=ref,
+            np.ascontiguousarray(mono, dtype=np.float32),
+            sample_rate_hz,
+            presets[preset],
+            np.random.default_rng(seed),
+            reference=ref,
         )
     except channel_sim.ChannelSimError as exc:
         raise StageFailed(f"the living-room simulation ({preset}) failed: {exc}") from exc

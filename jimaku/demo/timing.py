@@ -60,7 +60,13 @@ __all__ = [
 
 #: The stages in the order they happen (the latency breakdown's columns).
 STAGES: tuple[str, ...] = (
-    "asr_endpoint", "upload", "trigger_wait", "trigger_airtime", "decode", "fetch", "display",
+    "asr_endpoint",
+    "upload",
+    "trigger_wait",
+    "trigger_airtime",
+    "decode",
+    "fetch",
+    "display",
 )
 
 
@@ -248,7 +254,9 @@ def _diff(a: float | None, b: float | None) -> float | None:
 
 
 def match_sentence(
-    start_s: float | None, end_s: float | None, sentences: Sequence[Sentence],
+    start_s: float | None,
+    end_s: float | None,
+    sentences: Sequence[Sentence],
 ) -> Sentence | None:
     """Find the sentence that overlaps ``[start_s, end_s]`` most (input seconds), if any overlaps.
 
@@ -333,8 +341,10 @@ def build_timings(
         trig_start = airing.start_s if airing else None
         trig_end = airing.end_s if airing else None
         # The receiver's own clock when it ran in real time, else where the decoder returns it.
-        decoded_s = show.decoded_stream_s if show and show.decoded_stream_s is not None else (
-            dec.returned_at_s if dec else None
+        decoded_s = (
+            show.decoded_stream_s
+            if show and show.decoded_stream_s is not None
+            else (dec.returned_at_s if dec else None)
         )
         fetch_s = show.fetch_s if show else None
         display_s = show.display_s if show else None
@@ -358,8 +368,10 @@ def build_timings(
                 fetch_s = shown_s - decoded_s  # the split is unknown: all of it in fetch
                 display_s = None
             first_shown_s = shown_s
-            if shown_s is not None and cap.first_text_s is not None and (
-                stored_s is None or cap.first_text_s < stored_s
+            if (
+                shown_s is not None
+                and cap.first_text_s is not None
+                and (stored_s is None or cap.first_text_s < stored_s)
             ):
                 # A receiver following the live WebSocket shows the partial text as soon as it
                 # has both the trigger and the text; the same fetch + display time is added.
@@ -396,7 +408,10 @@ def build_timings(
 
 
 def _pick_decoded(
-    decoded: Sequence[DecodedTrigger], channel: int, seq: int, show: ShownCaption | None,
+    decoded: Sequence[DecodedTrigger],
+    channel: int,
+    seq: int,
+    show: ShownCaption | None,
 ) -> DecodedTrigger | None:
     """Pick the phone-side decoding of (channel, seq) that led to the caption being shown."""
     cands = sorted(

@@ -129,8 +129,9 @@ def vosk_reference(vosk_model: Any, tmp_path_factory: pytest.TempPathFactory) ->
             if daemon not in models:
                 import vosk
 
-                d = model_with_rules(tmp_path_factory.mktemp("ep") / "model",
-                                     DAEMON_ENDPOINT_RULES_S)
+                d = model_with_rules(
+                    tmp_path_factory.mktemp("ep") / "model", DAEMON_ENDPOINT_RULES_S
+                )
                 models[daemon] = vosk.Model(str(d))
             cache[key] = run_plain_vosk(models[daemon], path)
         return cache[key]
