@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import gc
 import json
 import logging
 import time
@@ -27,7 +28,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from archive_server.errors import ArchiveServerError, ChannelNotFound, RateLimited
 from archive_server.hotpath import HotCaptionPath
-from archive_server.hub import Hub
+from archive_server.hub import RESYNC, Hub
 from archive_server.models import (
     Caption,
     CaptionIn,
@@ -235,6 +236,10 @@ def create_app(settings: ArchiveSettings | None = None) -> FastAPI:
         await store.migrate()
         app.state.store = store
         metrics.captions.set(await store.count_captions())
+        # Everything built at start-up lives as long as the process: keep it out of the cyclic
+        # GC's generations, so a full collection under load walks only request garbage.
+        gc.collect()
+        gc.freeze()
         log.info("archive started", extra={"json": {"db": safe_url(settings.db)}})
         try:
             yield
@@ -484,21 +489,30 @@ def create_app(settings: ArchiveSettings | None = None) -> FastAPI:
             )
             await ws.close(code=4404)
             return
+        if after_cursor is None and hub.last_cursor(channel) is None:
+            hub.note_cursor(channel, await store.last_cursor(channel))
+        # No await between subscribing and reading the start cursor: no write can fall between.
         q = hub.subscribe(channel)
+        start = hub.last_cursor(channel)
         metrics.subscribers.set(hub.subscribers)
+        closed = asyncio.Event()
 
         async def reader() -> None:
-            with contextlib.suppress(WebSocketDisconnect):
+            # Clients send nothing we use; this notices the disconnect and wakes the sender.
+            with contextlib.suppress(WebSocketDisconnect, RuntimeError):
                 while True:
                     await ws.receive_text()
+            closed.set()
+            with contextlib.suppress(asyncio.QueueFull):
+                q.put_nowait(RESYNC)  # wake the loop below; it sees `closed` and leaves
 
         rtask = asyncio.create_task(reader())
-        last = after_cursor if after_cursor is not None else await store.last_cursor(channel)
+        last: int = after_cursor if after_cursor is not None else (start or 0)
         try:
 
             async def resync() -> None:
                 nonlocal last
-                while True:
+                while not closed.is_set():
                     batch = await store.events_after(channel, last, 1000)
                     for cur, cap in batch:
                         msg = LiveMessage(
@@ -513,20 +527,18 @@ def create_app(settings: ArchiveSettings | None = None) -> FastAPI:
 
             if after_cursor is not None:
                 await resync()
-            while True:
-                gtask = asyncio.ensure_future(q.get())
-                done, _ = await asyncio.wait({gtask, rtask}, return_when=asyncio.FIRST_COMPLETED)
-                if rtask in done:
-                    gtask.cancel()
+            while not closed.is_set():
+                item = await q.get()
+                if closed.is_set():
                     return
-                msg = gtask.result()
-                if msg is None:
+                if item is RESYNC:
                     await resync()
                     continue
-                if msg.cursor <= last:
+                cursor, text = item
+                if cursor <= last:
                     continue
-                await ws.send_text(msg.model_dump_json())
-                last = msg.cursor
+                await ws.send_text(text)  # the same text the hub serialised once for everyone
+                last = cursor
         except (WebSocketDisconnect, RuntimeError):
             return
         finally:

@@ -87,6 +87,7 @@ def run_serve(args: argparse.Namespace) -> int:
         log_config=None,
         timeout_graceful_shutdown=5,
         ws_max_size=65536,
+        ws=s.ws_impl,
         backlog=4096,
     )
     return 0

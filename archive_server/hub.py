@@ -1,7 +1,8 @@
 """In-process notification: long-poll waiters per (channel, seq) and live subscribers per channel.
 
 One server process owns the database, so a write can wake its waiters directly instead of anyone
-polling the database.
+polling the database. A write is serialised to its live JSON text ONCE in :meth:`Hub.publish`; every
+subscriber's queue gets the same ``(cursor, text)`` and sends those bytes.
 """
 
 from __future__ import annotations
@@ -11,7 +12,11 @@ from collections import defaultdict
 
 from archive_server.models import Caption, LiveMessage
 
-__all__ = ["Hub"]
+__all__ = ["RESYNC", "Hub", "LiveItem"]
+
+LiveItem = tuple[int, str] | None
+"""What a subscriber's queue holds: ``(cursor, message JSON)``, or ``None`` (:data:`RESYNC`)."""
+RESYNC = None
 
 
 class Hub:
@@ -19,8 +24,10 @@ class Hub:
 
     def __init__(self, queue_size: int = 1000) -> None:
         self._waiters: dict[tuple[int, int], set[asyncio.Event]] = defaultdict(set)
-        self._subs: dict[int, set[asyncio.Queue[LiveMessage | None]]] = defaultdict(set)
+        self._subs: dict[int, set[asyncio.Queue[LiveItem]]] = defaultdict(set)
         self._queue_size = queue_size
+        # Newest cursor published per channel (writes go through this process only).
+        self._last: dict[int, int] = {}
 
     @property
     def subscribers(self) -> int:
@@ -41,13 +48,22 @@ class Hub:
             if not s:
                 del self._waiters[(channel, seq)]
 
-    def subscribe(self, channel: int) -> asyncio.Queue[LiveMessage | None]:
+    def last_cursor(self, channel: int) -> int | None:
+        """Return the newest cursor this hub has seen on ``channel`` (None: not known yet)."""
+        return self._last.get(channel)
+
+    def note_cursor(self, channel: int, cursor: int) -> None:
+        """Record a cursor read from the database (a newer published one wins)."""
+        if cursor > self._last.get(channel, -1):
+            self._last[channel] = cursor
+
+    def subscribe(self, channel: int) -> asyncio.Queue[LiveItem]:
         """Return a bounded queue of live messages (``None``: too slow, resync from the DB)."""
-        q: asyncio.Queue[LiveMessage | None] = asyncio.Queue(self._queue_size)
+        q: asyncio.Queue[LiveItem] = asyncio.Queue(self._queue_size)
         self._subs[channel].add(q)
         return q
 
-    def unsubscribe(self, channel: int, q: asyncio.Queue[LiveMessage | None]) -> None:
+    def unsubscribe(self, channel: int, q: asyncio.Queue[LiveItem]) -> None:
         """Forget a subscriber."""
         self._subs[channel].discard(q)
 
@@ -55,12 +71,17 @@ class Hub:
         """Wake waiters of this caption and push it to the channel's subscribers."""
         for ev in self._waiters.get((caption.channel, caption.seq), ()):
             ev.set()
+        self.note_cursor(caption.channel, cursor)
+        subs = self._subs.get(caption.channel)
+        if not subs:
+            return
         msg = LiveMessage(cursor=cursor, event="created" if created else "updated", caption=caption)
-        for q in list(self._subs.get(caption.channel, ())):
+        item = (cursor, msg.model_dump_json())
+        for q in list(subs):
             try:
-                q.put_nowait(msg)
+                q.put_nowait(item)
             except asyncio.QueueFull:
                 # A subscriber that cannot keep up resyncs from the database by cursor.
                 while not q.empty():
                     q.get_nowait()
-                q.put_nowait(None)
+                q.put_nowait(RESYNC)

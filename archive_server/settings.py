@@ -30,6 +30,9 @@ class ArchiveSettings(BaseSettings):
         Origins allowed to read (reads are public).
     max_body_bytes : int
         Request bodies above this get 413.
+    ws_impl : str
+        uvicorn's WebSocket implementation (``auto``, ``websockets``, ``websockets-sansio``,
+        ``wsproto``).
     """
 
     model_config = SettingsConfigDict(env_prefix="JIMAKU_ARCHIVE_", frozen=True)
@@ -46,6 +49,7 @@ class ArchiveSettings(BaseSettings):
     cors_origins: list[str] = ["*"]
     max_body_bytes: int = 64 * 1024
     log_level: str = "info"
+    ws_impl: str = "auto"
 
 
 @lru_cache(maxsize=1)

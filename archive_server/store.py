@@ -143,6 +143,7 @@ class Store:
         self._cache: OrderedDict[tuple[int, int], Rendered] = OrderedDict()
         self._cache_size = cache_size
         self._sqlite_write = asyncio.Lock() if self.engine.dialect.name == "sqlite" else None
+        self._known_channels: set[int] = set()
 
     async def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision (``alembic upgrade head``)."""
@@ -214,7 +215,9 @@ class Store:
         return [ChannelInfo(id=r.id, name=r.name, language=r.language) for r in rows]
 
     async def channel_exists(self, channel: int) -> bool:
-        """Whether ``channel`` exists."""
+        """Whether ``channel`` exists (channels are never deleted: a yes is remembered)."""
+        if channel in self._known_channels:
+            return True
         try:
             async with self.engine.connect() as conn:
                 r = (
@@ -222,6 +225,8 @@ class Store:
                 ).first()
         except SQLAlchemyError as exc:
             raise StorageError(f"database error: {exc}") from exc
+        if r is not None:
+            self._known_channels.add(channel)
         return r is not None
 
     async def rotate_token(self, channel: int, keep_old: bool = False) -> str:

@@ -169,7 +169,9 @@ def archive_server(archive_factory: Callable[..., ArchiveHandle]) -> ArchiveHand
 class NginxFront:
     """nginx with the deploy config in front of an origin on 127.0.0.1 (see module docstring)."""
 
-    def __init__(self, origin_port: int, tmp: Path, worker_processes: int = 2) -> None:
+    def __init__(
+        self, origin_port: int, tmp: Path, worker_processes: int = 2, listen_opts: str = ""
+    ) -> None:
         if not NGINX_BIN.exists():
             pytest.fail(
                 f"{NGINX_BIN} not found: install Debian's nginx with "
@@ -183,7 +185,7 @@ class NginxFront:
         site = NGINX_CONF.read_text()
         for old, new in (
             ("server 127.0.0.1:8000;", f"server 127.0.0.1:{origin_port};"),
-            ("listen 80;", f"listen 127.0.0.1:{self.port};"),
+            ("listen 80;", f"listen 127.0.0.1:{self.port}{listen_opts};"),
             ("proxy_cache_path /var/cache/nginx/jimaku ", f"proxy_cache_path {tmp / 'cache'} "),
         ):
             if site.count(old) != 1:
