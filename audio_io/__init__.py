@@ -4,7 +4,8 @@ Files (:mod:`audio_io.files`)::
 
     data, sr = read_audio("programme.m4a")      # float32 (n, channels) in [-1, 1]
     write_audio("out.flac", data, sr)
-    for block, sr in iter_audio_blocks("long.wav", 4096): ...
+    sr = audio_info("long.wav").sample_rate
+    for block in iter_audio_blocks("long.wav", 4096): ...   # float32 (n, channels) blocks
 
 Devices (:mod:`audio_io.devices`): ``InputStream``, ``OutputStream``, ``list_devices``.
 
