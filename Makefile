@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.jimaku-installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint typecheck system-deps bench clean
+.PHONY: demo test lint typecheck system-deps fixtures clean
 
 demo: system-deps $(STAMP)
 	$(VENV)/bin/jimaku demo
@@ -22,6 +22,11 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
+
+# Regenerate audio_fixtures/ (and manifest.json) from their recipes after a codec change, and check
+# that each decodes as its manifest says (hand-recorded entries are kept).
+fixtures: system-deps $(STAMP)
+	$(PY) audio_fixtures/make_fixtures.py --check
 
 # Debian packages the tests and the demo use (espeak-ng, sox, ffmpeg, nginx, PulseAudio, Chromium,
 # PostgreSQL, PortAudio). Installs only what is missing; a no-op on a prepared machine.
