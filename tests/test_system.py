@@ -27,16 +27,20 @@ SYNC_TOLERANCE_S = 0.3
 SYNC_DELAY_S = 2.5
 
 
+# The receiver runs --fast here, as in the bench (decoding positions from the chain's own pass
+# of the decoder in 20 ms blocks; docs/demo.md): the real-time receiver is what `jimaku demo`
+# runs and tests/test_system_live.py tests on a (virtual) sound card; pacing it here too cost
+# 2 x 30 s of the default run.
 @pytest.fixture(scope="module")
 def live_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChainResult]:
     out = tmp_path_factory.mktemp("live")
-    yield run_chain(ChainSettings(out_dir=out, delay_s=0.0))
+    yield run_chain(ChainSettings(out_dir=out, delay_s=0.0, receiver_realtime=False))
 
 
 @pytest.fixture(scope="module")
 def sync_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChainResult]:
     out = tmp_path_factory.mktemp("sync")
-    yield run_chain(ChainSettings(out_dir=out, delay_s=SYNC_DELAY_S))
+    yield run_chain(ChainSettings(out_dir=out, delay_s=SYNC_DELAY_S, receiver_realtime=False))
 
 
 def _check_delivery(run: ChainResult) -> None:
