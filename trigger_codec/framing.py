@@ -23,6 +23,8 @@ re-encoding check (the decoded word's tones must be the strongest tone in at lea
 
 from __future__ import annotations
 
+import math
+
 import crcmod.predefined
 import numpy as np
 import numpy.typing as npt
@@ -116,6 +118,9 @@ _WEIGHTS = 1 << np.arange(BITS_PER_SYMBOL, dtype=np.int64)[::-1]
 _TONES = np.arange(N_VALUES, dtype=np.int64)
 #: bits (MSB first) carried by tone index t: gray(t) = t ^ (t >> 1), shape (32, 5)
 _TONE_BITS = ((_TONES ^ (_TONES >> 1))[:, None] >> np.arange(BITS_PER_SYMBOL)[::-1]) & 1
+#: per bit position, the 16 tones whose bit is 0 / 1: shape (5, 16)
+_TONES_BIT0 = np.stack([np.flatnonzero(_TONE_BITS[:, k] == 0) for k in range(BITS_PER_SYMBOL)])
+_TONES_BIT1 = np.stack([np.flatnonzero(_TONE_BITS[:, k] == 1) for k in range(BITS_PER_SYMBOL)])
 _TONE_OF_WORD = np.empty(N_VALUES, dtype=np.int64)
 _TONE_OF_WORD[_TONES ^ (_TONES >> 1)] = _TONES
 
@@ -156,9 +161,8 @@ def bit_llrs(metric: npt.ArrayLike) -> npt.NDArray[np.float64]:
         order (the inverse of the interleaver and the Gray map).
     """
     m = np.asarray(metric, dtype=np.float64)[_SLOT_OF_STREAM]  # stream order
-    zero = np.where(_TONE_BITS.T[None, :, :] == 0, m[:, None, :], -np.inf)  # (20, 5, 32)
-    one = np.where(_TONE_BITS.T[None, :, :] == 1, m[:, None, :], -np.inf)
-    llr = zero.max(axis=2) - one.max(axis=2)  # (20 stream symbols, 5 bits)
+    # (20 stream symbols, 5 bits): best tone whose bit is 0 minus best tone whose bit is 1
+    llr = m[:, _TONES_BIT0].max(axis=2) - m[:, _TONES_BIT1].max(axis=2)
     return np.asarray(llr.T.reshape(-1), dtype=np.float64)
 
 
@@ -173,9 +177,9 @@ class SoftDecision:
         Whether the decoded message's CRC matched.
     z : float
         Mean over the 20 symbols of the decoded word's tone metric in standard deviations above
-        its symbol's mean metric.
+        its symbol's mean metric (NaN if the CRC failed: not computed).
     matches : int
-        Symbols whose strongest tone is the decoded word's tone (0..20).
+        Symbols whose strongest tone is the decoded word's tone (0..20; -1 if the CRC failed).
     """
 
     __slots__ = ("crc_ok", "found", "matches", "z")
@@ -209,9 +213,10 @@ def decode_soft(metric: npt.ArrayLike, min_z: float = MIN_Z) -> SoftDecision:
     bits, _ = viterbi(llr)
     message = bytes(np.packbits(bits.astype(np.uint8)).tolist())
     found = unpack(message)
+    if found is None:  # the common case on noise: skip the re-encoding
+        return SoftDecision(None, False, math.nan, -1)
     tones = to_symbols(code_bits(message))
     picked = m[np.arange(DATA_SYMBOLS), tones]
     z = float(np.mean((picked - m.mean(axis=1)) / (m.std(axis=1) + 1e-12)))
     matches = int(np.count_nonzero(np.argmax(m, axis=1) == tones))
-    ok = found is not None and z >= min_z
-    return SoftDecision(found if ok else None, found is not None, z, matches)
+    return SoftDecision(found if z >= min_z else None, True, z, matches)
