@@ -10,6 +10,7 @@ import datetime as dt
 import subprocess
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -247,3 +248,12 @@ def test_pre_alembic_database_is_adopted(db_url: str) -> None:
     assert run(db_url, lambda st: st.schema_revision(), migrate=False) is None
     assert run(db_url, lambda st: st.schema_revision()) == head_revision()
     assert [c.id for c in run(db_url, lambda st: st.list_channels())] == [4]
+
+
+def test_postgres_fixture_fails_loudly_without_binaries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No PostgreSQL binaries -> a failure naming the installer, never a silent skip."""
+    from tests.plugins import postgres as pg_plugin
+
+    monkeypatch.setattr(pg_plugin.glob, "glob", lambda pattern: [])
+    with pytest.raises(pytest.fail.Exception, match=r"tools/ensure-system-deps\.sh"):
+        pg_plugin.PostgresServer(Path("/nonexistent"))
