@@ -68,8 +68,6 @@ _MIN_BATCH = 8
 _FLOOR_FRAMES = 20.0
 #: same ID within this many hops (10 ms each) of a previous start = the same airing
 _DEDUP_FRAMES = 15
-#: the sync metric must be the largest within this many hops on each side to be decoded
-_NMS = 2
 #: hops (10 ms) after a reported start in which no other trigger of that profile can start
 _AIRING_FRAMES = 2 * N_SYMBOLS
 #: hops before a frame whose power predicts its reverberant tail, and their weights
@@ -368,22 +366,13 @@ class Decoder:
         self._next_cand = cand_last + 1
         out: list[Detection] = []
         cands = np.arange(c0, cand_last + 1) - first_hist
-        # preamble metric of every candidate and band at once, with _NMS candidates of margin
-        # on each side (their preamble frames exist already): (c + 2 * _NMS, bands)
-        ext = np.arange(int(cands[0]) - _NMS, int(cands[-1]) + _NMS + 1)
+        # preamble metric of every candidate and band at once: (c, bands). Every candidate
+        # above the threshold is decoded (decoding only local maxima within +-2 hops saved 37 %
+        # of decode attempts on a living-room chain but lost 4 of 432 triggers: README)
         sh = self._S[
-            (np.maximum(ext, 0)[:, None] + self._sync_rows[None, :])[:, None, :],
-            self._pre_cols[None, :, :],
-        ].mean(axis=2)
-        sh[ext < 0] = -1.0
-        # decode only local maxima of the sync metric (within +-_NMS hops; the earlier one wins
-        # a tie): one sync region per trigger instead of every hop above the threshold
-        mid = sh[_NMS:-_NMS]
-        peak = mid >= SYNC_MEAN
-        for k in range(1, _NMS + 1):
-            peak &= mid > sh[_NMS - k : sh.shape[0] - _NMS - k]
-            peak &= mid >= sh[_NMS + k : sh.shape[0] - _NMS + k]
-        hits = np.argwhere(peak)
+            (cands[:, None] + self._sync_rows[None, :])[:, None, :], self._pre_cols[None, :, :]
+        ]
+        hits = np.argwhere(sh.mean(axis=2) >= SYNC_MEAN)
         if hits.size == 0:
             return out
         horizon = first_hist + int(cands[0]) - 4 * _DEDUP_FRAMES
