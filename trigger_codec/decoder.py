@@ -177,7 +177,7 @@ class Decoder:
     # ------------------------------------------------------------------ state
     def _reset(self) -> None:
         n = self._n
-        self._buf = np.zeros(4 * n + 8, dtype=np.float64)
+        self._buf = np.zeros(4 * n + 8, dtype=np.float32)
         self._buf_start = 0  # absolute sample index of self._buf[0]
         self._buf_len = 0
         self._total = 0  # samples fed so far
@@ -287,13 +287,19 @@ class Decoder:
             # keep only what future frames need (from the next frame's start), then grow
             keep_from = (self._next_frame * self._n) // 2 - self._buf_start
             keep = self._buf[keep_from : self._buf_len]
-            new = np.empty(max(2 * (keep.size + x.size), 4 * self._n), dtype=np.float64)
+            new = np.empty(max(2 * (keep.size + x.size), 4 * self._n), dtype=np.float32)
             new[: keep.size] = keep
             self._buf = new
             self._buf_start += keep_from
             self._buf_len = keep.size
         dst = self._buf[self._buf_len : self._buf_len + x.size]
-        dst[:] = x  # converts float32/int16 to float64 in place
+        if x.dtype.char == "d":
+            # the analysis runs in float32 (measured ~10 % less CPU, and float32's ~140 dB of
+            # FFT dynamic range is far more than the trigger needs); absurd float64 values are
+            # clipped (+-1e6 = +120 dBFS) instead of overflowing to inf
+            np.clip(x, -1e6, 1e6, out=dst, casting="same_kind")
+        else:
+            dst[:] = x  # float32 as is, int16 converted
         if scale is not None:
             dst *= scale
         self._buf_len += x.size
