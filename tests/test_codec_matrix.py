@@ -130,10 +130,6 @@ _KNOWN_SHORT = {
         "measured 2/3 found (the 2nd trigger fails the CRC at every frame phase; soft-decision "
         "decoding); rooms bench `benchmarks/bench_codec_rooms.py --n 12`: room 0.7 s/4 m hf 12/12"
     ),
-    ("radio-mp3", "robust"): (
-        "measured 3/4 found (MP3 128k + room 0.5 s/2 m + pink noise 6 dB); rooms bench "
-        "`benchmarks/bench_codec_rooms.py --n 12`: radio-mp3@6dB robust 11/12"
-    ),
 }
 
 

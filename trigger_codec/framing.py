@@ -191,7 +191,9 @@ class SoftDecision:
         self.matches = matches
 
 
-def decode_soft(metric: npt.ArrayLike, min_z: float = MIN_Z) -> SoftDecision:
+def decode_soft(
+    metric: npt.ArrayLike, min_z: float = MIN_Z, check_metric: npt.ArrayLike | None = None
+) -> SoftDecision:
     """Decode one candidate from its per-symbol tone metrics.
 
     Parameters
@@ -201,6 +203,10 @@ def decode_soft(metric: npt.ArrayLike, min_z: float = MIN_Z) -> SoftDecision:
     min_z : float
         Re-encoding check: the decoded word's tones must lie on average at least this many
         standard deviations above their symbol's mean (see README.md for the bound).
+    check_metric : array_like [shape=(20, 32), dtype=float] or None
+        Metric the ``z`` check is computed on (default: ``metric``). The bound in README.md
+        needs its 20 rows to come from disjoint frames; ``metric`` itself may mix in
+        neighbouring frames to help the Viterbi decoder.
 
     Returns
     -------
@@ -216,6 +222,8 @@ def decode_soft(metric: npt.ArrayLike, min_z: float = MIN_Z) -> SoftDecision:
     if found is None:  # the common case on noise: skip the re-encoding
         return SoftDecision(None, False, math.nan, -1)
     tones = to_symbols(code_bits(message))
+    if check_metric is not None:
+        m = np.asarray(check_metric, dtype=np.float64)
     picked = m[np.arange(DATA_SYMBOLS), tones]
     z = float(np.mean((picked - m.mean(axis=1)) / (m.std(axis=1) + 1e-12)))
     matches = int(np.count_nonzero(np.argmax(m, axis=1) == tones))
