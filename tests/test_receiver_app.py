@@ -418,22 +418,24 @@ def test_partial_then_final_then_correction_over_the_live_stream(
             CaptionIn(text=text, final=final, language="ko", start_at=now, end_at=None, words=None),
         )
 
-    proc = subprocess.Popen(
-        [
-            JIMAKU,
-            "receive",
-            "--json",
-            "--input",
-            str(wav),
-            "--archive",
-            archive.url,
-            "--channel",
-            "7",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    err_path = tmp_path / "receiver.stderr"
+    with err_path.open("w") as err_file:
+        proc = subprocess.Popen(
+            [
+                JIMAKU,
+                "receive",
+                "--json",
+                "--input",
+                str(wav),
+                "--archive",
+                archive.url,
+                "--channel",
+                "7",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=err_file,
+            text=True,
+        )
     lines: list[dict[str, Any]] = []
     got = threading.Event()
 
@@ -446,7 +448,6 @@ def test_partial_then_final_then_correction_over_the_live_stream(
 
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
-    err = ""
     try:
         # start-up takes 1-3 s, then the trigger is heard 0.8 s into the recording; the partial
         # may come before it (cached from the live stream) or after: both must show it at once
@@ -456,12 +457,16 @@ def test_partial_then_final_then_correction_over_the_live_stream(
         put("첫 단어 다음 단어", final=True)
         time.sleep(1.0)
         put("첫 단어 고친 단어", final=True)  # the operator's correction: a new revision
-        _, err = proc.communicate(timeout=40)
+        # (not communicate(): it would read stdout too, racing the reader for the lines)
+        proc.wait(timeout=40)
     finally:
         if proc.poll() is None:
             proc.kill()
-            proc.communicate()
+            proc.wait()
     reader.join(timeout=5)
+    if proc.stdout is not None:
+        proc.stdout.close()
+    err = err_path.read_text()
     assert proc.returncode == 0, err
     mine = [(r["event"], r["text"], r["final"]) for r in lines if r["seq"] == 80]
     assert mine == [
