@@ -101,6 +101,12 @@ class _Metrics:
         self.subscribers = Gauge(
             "archive_live_subscribers", "live WebSocket subscribers", registry=self.registry
         )
+        self.live_delay = Histogram(
+            "archive_live_delivery_seconds",
+            "from a write's publication to its live message handed to a subscriber's socket",
+            registry=self.registry,
+            buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 5),
+        )
 
 
 Scope = MutableMapping[str, Any]
@@ -492,6 +498,7 @@ def create_app(settings: ArchiveSettings | None = None) -> FastAPI:
         if after_cursor is None and hub.last_cursor(channel) is None:
             hub.note_cursor(channel, await store.last_cursor(channel))
         # No await between subscribing and reading the start cursor: no write can fall between.
+        live_delay = metrics.live_delay
         q = hub.subscribe(channel)
         start = hub.last_cursor(channel)
         metrics.subscribers.set(hub.subscribers)
@@ -534,10 +541,11 @@ def create_app(settings: ArchiveSettings | None = None) -> FastAPI:
                 if item is RESYNC:
                     await resync()
                     continue
-                cursor, text = item
+                cursor, text, t_pub = item
                 if cursor <= last:
                     continue
                 await ws.send_text(text)  # the same text the hub serialised once for everyone
+                live_delay.observe(time.perf_counter() - t_pub)
                 last = cursor
         except (WebSocketDisconnect, RuntimeError):
             return

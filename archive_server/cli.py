@@ -88,6 +88,9 @@ def run_serve(args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=5,
         ws_max_size=65536,
         ws=s.ws_impl,
+        # Live messages are ~300-byte JSON: compressing them gains little and would cost one
+        # deflate per subscriber per message (the fan-out sends the same bytes to everyone).
+        ws_per_message_deflate=False,
         backlog=4096,
     )
     return 0

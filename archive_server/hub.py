@@ -8,14 +8,16 @@ subscriber's queue gets the same ``(cursor, text)`` and sends those bytes.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import defaultdict
 
 from archive_server.models import Caption, LiveMessage
 
 __all__ = ["RESYNC", "Hub", "LiveItem"]
 
-LiveItem = tuple[int, str] | None
-"""What a subscriber's queue holds: ``(cursor, message JSON)``, or ``None`` (:data:`RESYNC`)."""
+LiveItem = tuple[int, str, float] | None
+"""What a subscriber's queue holds: ``(cursor, message JSON, time.perf_counter() at publish)``,
+or ``None`` (:data:`RESYNC`)."""
 RESYNC = None
 
 
@@ -76,7 +78,7 @@ class Hub:
         if not subs:
             return
         msg = LiveMessage(cursor=cursor, event="created" if created else "updated", caption=caption)
-        item = (cursor, msg.model_dump_json())
+        item = (cursor, msg.model_dump_json(), time.perf_counter())
         for q in list(subs):
             try:
                 q.put_nowait(item)
