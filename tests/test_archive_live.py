@@ -185,3 +185,24 @@ def test_durability_sigkill(archive_server: ArchiveHandle) -> None:
     stored = {x.seq: x.text for x in r.list_captions(7, after=-1, limit=1000)}
     for seq, text in acked.items():
         assert stored.get(seq) == text, f"acknowledged caption {seq} lost"
+
+
+def test_live_declines_per_message_deflate(archive_server: ArchiveHandle) -> None:
+    """Fan-out sends the same bytes to every subscriber: no per-connection compression."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", archive_server.port), timeout=5) as s:
+        s.sendall(
+            b"GET /v1/channels/7/live HTTP/1.1\r\nHost: archive\r\nUpgrade: websocket\r\n"
+            b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            b"Sec-WebSocket-Version: 13\r\n"
+            b"Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n"
+        )
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = s.recv(4096)
+            assert chunk, head
+            head += chunk
+    status, _, rest = head.partition(b"\r\n")
+    assert status.startswith(b"HTTP/1.1 101"), head
+    assert b"permessage-deflate" not in rest.lower(), head
