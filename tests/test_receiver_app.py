@@ -185,42 +185,66 @@ STORED = {
 }
 
 
-# Measured 2026-11-28 with trigger_codec d14acdb..fe03c08: nothing decodes through the living
-# room's reverberant Room stage (speaker, mic, AGC alone are fine), so the receiver has nothing to
-# show. Strict: when the codec copes with the room this XPASSes and the marker must go.
-_ROOM_XFAIL = pytest.mark.xfail(
-    reason="trigger_codec does not yet decode through channel_sim's living-room Room stage",
+# Measured 2026-11-28 with the soft-decision codec (01844ef): through the living room every hf
+# trigger decodes, but the robust one does not. The robust profile's level follows the programme's
+# 12.5-15.5 kHz band (masking rule), and this speech-like programme has almost nothing there, so the
+# trigger is mixed at the floor (-49.8 dBFS RMS, hf: about -23); the living room's pink noise is set
+# 10 dB under the (hf-dominated) trigger reference, which leaves the robust trigger ~15 dB under the
+# noise. Strict: when the codec or the level rule copes with that, this XPASSes and the mark must go.
+_MASKED_ROBUST_XFAIL = pytest.mark.xfail(
+    reason="robust trigger at the masking floor is ~15 dB under the living room's noise "
+    "(measured with 01844ef: 4/4 hf decoded, robust seq 102 not)",
     strict=True,
 )
 
+#: (at_s, channel, seq, profile) per case; "studio" and "living-room-masked-robust" carry one robust
+#: trigger, "living-room" sends every trigger with the default hf profile.
+_CASES = {
+    "studio": ("studio", "robust"),
+    "living-room": ("living-room", "hf"),
+    "living-room-masked-robust": ("living-room", "robust"),
+}
 
-@pytest.fixture(scope="module", params=["studio", pytest.param("living-room", marks=_ROOM_XFAIL)])
-def broadcast_wav(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A broadcast recording heard through a channel: "studio" (AAC 192k + mic at 44.1 kHz) and
-    channel_sim's living room (plus TV speaker, reverberant room, pink noise, AGC)."""
+
+@pytest.fixture(
+    scope="module",
+    params=[
+        "studio",
+        "living-room",
+        pytest.param("living-room-masked-robust", marks=_MASKED_ROBUST_XFAIL),
+    ],
+)
+def broadcast_wav(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, str]:
+    """A broadcast recording heard through a channel: "studio" (AAC 192k + mic at 44.1 kHz) or
+    channel_sim's living room (plus TV speaker, reverberant room, pink noise, AGC); returns the
+    file and the profile its seq 102 trigger was sent with."""
     rng = np.random.default_rng(5)
+    preset, profile_102 = _CASES[request.param]
     trig = [
         (0.5, 7, 100, "hf"),
         (3.0, 7, 101, "hf"),
         (5.5, 7, 101, "hf"),  # a repeat
-        (8.0, 7, 102, "robust"),
+        (8.0, 7, 102, profile_102),
         (10.5, 7, 103, "hf"),
     ]
     path = tmp_path_factory.mktemp("rec") / f"{request.param}.wav"
-    return make_recording(path, trig, 13.0, rng, room=request.param)
+    return make_recording(path, trig, 13.0, rng, room=preset), profile_102
 
 
 def test_broadcast_recording_gives_exactly_the_stored_captions(
-    archive: Archive, broadcast_wav: Path
+    archive: Archive, broadcast_wav: tuple[Path, str]
 ) -> None:
+    wav, profile_102 = broadcast_wav
     for (ch, seq), text in STORED.items():
         archive.put(ch, seq, text)
     archive.put(7, 104, "방송되지 않은 자막")  # stored but never triggered: must not appear
-    code, lines, err = receive("--input", str(broadcast_wav), "--fast", "--archive", archive.url)
+    code, lines, err = receive("--input", str(wav), "--fast", "--archive", archive.url)
     assert code == 0, err
     assert shown(lines) == [(ch, seq, text) for (ch, seq), text in STORED.items()], err
     rec = next(r for r in lines if r["seq"] == 102)
-    assert rec["profile"] == "robust" and rec["stale"] is False
+    assert rec["profile"] == profile_102 and rec["stale"] is False
     assert 8.0 < rec["trigger_end_s"] < 12.0
     assert all(r["shown_wall"] >= r["decoded_wall"] for r in lines)
 
