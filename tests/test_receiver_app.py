@@ -190,7 +190,7 @@ STORED = {
 # 12.5-15.5 kHz band (masking rule), and this speech-like programme has almost nothing there, so the
 # trigger is mixed at the floor (-49.8 dBFS RMS, hf: about -23); the living room's pink noise is set
 # 10 dB under the (hf-dominated) trigger reference, which leaves the robust trigger ~15 dB under the
-# noise. Strict: when the codec or the level rule copes with that, this XPASSes and the mark must go.
+# noise. Strict: when the codec or the level rule copes with that, this XPASSes: drop the mark.
 _MASKED_ROBUST_XFAIL = pytest.mark.xfail(
     reason="robust trigger at the masking floor is ~15 dB under the living room's noise "
     "(measured with 01844ef: 4/4 hf decoded, robust seq 102 not)",
