@@ -73,4 +73,5 @@ def test_live_demo_through_the_virtual_sound_card(
     last = {e["seq"]: (e["text"], e["final"]) for e in lines}
     assert last == {c["seq"]: (c["text"], True) for c in made}
     # the table printed each caption with its latency (speech end -> final text on screen)
-    assert "speech end → caption shown" in p.stdout
+    assert "speech end → final text shown" in p.stdout
+    assert "median, first words:" in p.stdout and "median, final text:" in p.stdout

@@ -383,3 +383,33 @@ def test_unknown_room_is_named_before_anything_starts(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "unknown room 'attic'; use one of:" in proc.stderr and "near-tv" in proc.stderr
     assert not (tmp_path / "archive").exists()
+
+
+def test_path_medians_report_each_path_from_its_own_start() -> None:
+    """First words (trigger path) and final text (archive path) are timed separately."""
+    from jimaku.demo.report import path_medians
+    from jimaku.demo.timing import CaptionTiming
+
+    def cap(seq: int, k: float) -> CaptionTiming:
+        # speech 10-14 s; trigger on air 0.8 s in, 0.48 s long; decoded 0.05 s after its end;
+        # first words 0.06 s later; vosk final 0.9 s after speech end, stored 0.02 s later,
+        # on screen 0.06 s later (k shifts the whole caption)
+        return CaptionTiming(
+            seq=seq, text="t", shown_text="t", sentence=None,
+            speech_start_s=10 + k, speech_end_s=14 + k, final_s=14.9 + k, stored_s=14.92 + k,
+            trigger_start_s=10.8 + k, trigger_end_s=11.28 + k, decoded_s=11.33 + k,
+            shown_s=14.98 + k, first_shown_s=11.39 + k,
+        )  # fmt: skip
+
+    first, final = path_medians([cap(1, 0.0), cap(2, 20.0), cap(3, 40.0)])
+    assert first == (
+        "median, first words: speech start → trigger on air 0.80 s, airtime 0.48 s, "
+        "→ decoded 0.05 s, → first words shown 0.06 s"
+    )
+    assert final == (
+        "median, final text: speech end → vosk final 0.90 s, → stored 0.02 s, "
+        "→ final text shown 0.06 s"
+    )
+    # nothing measured -> no line
+    empty = CaptionTiming(1, "t", None, None, None, None, None, None, None, None, None, None)
+    assert path_medians([empty]) == []

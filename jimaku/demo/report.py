@@ -188,11 +188,68 @@ def print_timings(timings: Sequence[CaptionTiming], delay_s: float, console: Any
     key = "abs_sync_error" if delay_s > 0 else "latency"
     if key in summary:
         s = summary[key]
-        label = "|sync error|" if delay_s > 0 else "speech end → caption shown"
+        label = "|sync error|" if delay_s > 0 else "speech end → final text shown"
         con.print(
             f"{label}: median {s['p50_s']:.2f} s, p95 {s['p95_s']:.2f} s, max {s['max_s']:.2f} s "
             f"over {s['n']} captions"
         )
-    parts = [f"{n} {summary[n]['p50_s']:.3f}" for n in STAGES if n in summary]
-    if parts:
-        con.print("median per stage (s): " + ", ".join(parts))
+    for line in path_medians(timings):
+        con.print(line)
+
+
+def _median_of(values: Sequence[float | None]) -> float | None:
+    got = sorted(v for v in values if v is not None)
+    if not got:
+        return None
+    mid = len(got) // 2
+    return got[mid] if len(got) % 2 else 0.5 * (got[mid - 1] + got[mid])
+
+
+def _diff(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else a - b
+
+
+def path_medians(timings: Sequence[CaptionTiming]) -> list[str]:
+    """Two lines of medians, one per path a caption takes to the screen (programme clock).
+
+    The trigger and the text travel separately: the ID goes on air as soon as vosk has the first
+    words (or at the speech's on-air start in synchronous mode) and the phone shows those words
+    from the live stream; the final text reaches the screen once vosk ends the utterance and the
+    archive stores it. Ordering them as one chain of stages would give negative waits, so each path
+    is reported from its own starting point.
+
+    Parameters
+    ----------
+    timings : sequence of CaptionTiming
+        The captions.
+
+    Returns
+    -------
+    list of str
+        ``"first words: ..."`` and ``"final text: ..."`` (a line is left out when nothing in it
+        was measured).
+    """
+    steps_first = [
+        (
+            "speech start → trigger on air",
+            [_diff(t.trigger_start_s, t.speech_start_s) for t in timings],
+        ),
+        ("airtime", [_diff(t.trigger_end_s, t.trigger_start_s) for t in timings]),
+        ("→ decoded", [_diff(t.decoded_s, t.trigger_end_s) for t in timings]),
+        ("→ first words shown", [_diff(t.first_shown_s, t.decoded_s) for t in timings]),
+    ]
+    steps_final = [
+        ("speech end → vosk final", [_diff(t.final_s, t.speech_end_s) for t in timings]),
+        ("→ stored", [_diff(t.stored_s, t.final_s) for t in timings]),
+        ("→ final text shown", [_diff(t.shown_s, t.stored_s) for t in timings]),
+    ]
+    lines = []
+    for title, steps in (("first words", steps_first), ("final text", steps_final)):
+        parts = []
+        for name, values in steps:
+            m = _median_of(values)
+            if m is not None:
+                parts.append(f"{name} {m:.2f} s")
+        if parts:
+            lines.append(f"median, {title}: " + ", ".join(parts))
+    return lines
