@@ -146,7 +146,8 @@ def test_device_that_goes_away_raises(pulse_server: PulseServer, pulse_factory) 
 @pytest.mark.audio_device
 @pytest.mark.parametrize("profile", ["hf", "robust"])
 def test_trigger_survives_the_virtual_sound_card(pulse_server: PulseServer, profile: str) -> None:
-    tc = pytest.importorskip("trigger_codec")
+    import trigger_codec as tc
+
     wave = tc.encode(channel=11, seq=4242, sample_rate=SR, profile=profile)
     sound = np.concatenate([np.zeros(SR // 4, np.float32), wave, np.zeros(SR // 2, np.float32)])
     rec, _inp, _out = _record_while_playing(sound)

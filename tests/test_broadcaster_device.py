@@ -21,13 +21,9 @@ import pytest
 import soundfile as sf
 from scipy.signal import resample_poly
 
-audio_io = pytest.importorskip("audio_io.devices")
-tc = pytest.importorskip("trigger_codec")
-if not hasattr(tc, "TriggerMixer"):
-    pytest.skip("trigger_codec has not landed yet", allow_module_level=True)
-
-from tests.plugins.pulse import PulseServer  # noqa: E402
-from tests.test_broadcaster_pipeline import ArchiveProc  # noqa: E402
+import audio_io.devices as audio_io
+from tests.plugins.pulse import PulseServer
+from tests.test_broadcaster_pipeline import ArchiveProc
 
 pytestmark = [pytest.mark.audio_device, pytest.mark.vosk]
 ROOT = Path(__file__).resolve().parents[1]

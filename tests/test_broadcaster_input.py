@@ -118,7 +118,6 @@ def test_file_sink_rejects_unknown_suffix(tmp_path: Path) -> None:
 def test_dead_device_is_retried_then_reported(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    pytest.importorskip("audio_io.devices")  # the device layer
     rc = jimaku_main(
         [
             "broadcast",

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,79 +24,28 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-tc = pytest.importorskip("trigger_codec")
-ac = pytest.importorskip("archive_client")
-if not hasattr(tc, "TriggerMixer") or not hasattr(ac, "ArchiveClient"):
-    pytest.skip("trigger_codec / archive_client have not landed yet", allow_module_level=True)
-
-from archive_client import ArchiveClient, CaptionIn  # noqa: E402
+import trigger_codec as tc
+from archive_client import ArchiveClient, CaptionIn
+from tests.plugins.archive import ArchiveHandle
 
 JIMAKU = str(Path(sys.executable).parent / "jimaku")
 RATE = 48000
 
 
 class Archive:
-    """A real archive server (``jimaku archive serve``, SQLite) that can stop and start."""
+    """The real archive server of ``archive_factory`` (``jimaku archive serve``, SQLite) with the
+    channels a test needs and a helper to store captions as the broadcaster would."""
 
-    def __init__(self, tmp: Path, port: int, channels: tuple[int, ...]) -> None:
-        self.db = f"sqlite+aiosqlite:///{tmp / 'archive.db'}"
-        self.tokens: dict[int, str] = {}
-        for ch in channels:
-            out = subprocess.run(
-                [
-                    JIMAKU,
-                    "archive",
-                    "add-channel",
-                    f"ch{ch}",
-                    "--id",
-                    str(ch),
-                    "--db",
-                    self.db,
-                    "--json",
-                ],
-                capture_output=True,
-                text=True,
-                check=True,
-                timeout=60,
-            )
-            info = json.loads(out.stdout.strip().splitlines()[-1])
-            self.tokens[int(info["channel"])] = str(info["token"])
-        self.url = f"http://127.0.0.1:{port}"
-        self.port = port
-        self.proc: subprocess.Popen[bytes] | None = None
+    def __init__(self, handle: ArchiveHandle, channels: tuple[int, ...]) -> None:
+        self.handle = handle
+        self.url = handle.url
+        self.tokens = {ch: handle.add_channel(f"ch{ch}", id=ch)[1] for ch in channels}
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [
-                JIMAKU,
-                "archive",
-                "serve",
-                "--db",
-                self.db,
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        client = ArchiveClient(self.url)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if client.health():
-                    return
-            except Exception:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError("archive server did not start")
+        self.handle.start()
 
     def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
-            self.proc = None
+        self.handle.stop()
 
     def put(self, ch: int, seq: int, text: str, age_s: float = 0.0) -> None:
         on_air = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=age_s)
@@ -115,11 +64,8 @@ class Archive:
 
 
 @pytest.fixture
-def archive(tmp_path: Path, free_port: int) -> Iterator[Archive]:
-    a = Archive(tmp_path, free_port, (7, 9))
-    a.start()
-    yield a
-    a.stop()
+def archive(archive_factory: Callable[..., ArchiveHandle]) -> Archive:
+    return Archive(archive_factory(), (7, 9))
 
 
 def make_recording(
