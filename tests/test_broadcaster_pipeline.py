@@ -20,17 +20,12 @@ import pytest
 import soundfile as sf
 from scipy.signal import resample_poly
 
+import trigger_codec as tc
+from archive_client import ArchiveClient
+from broadcaster.engine import Broadcaster
+from broadcaster.settings import BroadcastSettings
+from jimaku.cli import main as jimaku_main
 from tests.plugins.vosk import assert_same_captions
-
-tc = pytest.importorskip("trigger_codec")
-ac = pytest.importorskip("archive_client")
-if not hasattr(tc, "TriggerMixer") or not hasattr(ac, "ArchiveClient"):
-    pytest.skip("trigger_codec / archive_client have not landed yet", allow_module_level=True)
-
-from archive_client import ArchiveClient  # noqa: E402
-from broadcaster.engine import Broadcaster  # noqa: E402
-from broadcaster.settings import BroadcastSettings  # noqa: E402
-from jimaku.cli import main as jimaku_main  # noqa: E402
 
 pytestmark = pytest.mark.vosk
 

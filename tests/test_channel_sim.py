@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-
 import numpy as np
 import pytest
 from scipy.signal import butter, correlate, freqz_sos, sosfilt, welch
@@ -288,7 +286,6 @@ def test_agc_applies_the_same_gain_to_the_reference(rng: np.random.Generator) ->
 
 
 # -------------------------------------------------------------------------------- programme
-@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed")
 def test_speech_programme(rng: np.random.Generator) -> None:
     x = make_programme("speech", 6.0, SR, rng, voice="ko")
     assert x.shape == (6 * SR,) and x.dtype == np.float32

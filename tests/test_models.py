@@ -254,9 +254,9 @@ def test_shorter_endpoint_rules_make_vosk_end_utterances_sooner(
     out sooner (measured: 0-0.5 s, mean 0.28 s over the six sentences) and the sentences stay
     whole (the same number of finals). vosk is not deterministic here, so no single final may be
     later by more than one 0.1 s chunk and the mean must be at least 0.1 s sooner."""
-    vosk = pytest.importorskip("vosk")
     import numpy as np
     import soundfile as sf
+    import vosk
 
     root = Path(__file__).resolve().parents[1] / "audio_fixtures" / "announcer"
     manifest = json.loads((root / "manifest.json").read_text())

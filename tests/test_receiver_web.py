@@ -91,7 +91,7 @@ def test_every_theme_meets_wcag_aa() -> None:
 def _chromium(url: str, tmp: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     exe = shutil.which("chromium") or "/usr/bin/chromium"
     if not Path(exe).exists():
-        pytest.skip("chromium missing: apt-get install chromium (tools/ensure-system-deps.sh)")
+        pytest.fail("chromium missing: apt-get install chromium (tools/ensure-system-deps.sh)")
     return subprocess.run(
         [
             exe,

@@ -102,7 +102,7 @@ def start_pulse(base: Path) -> PulseServer:
     """
     for tool, pkg in (("pulseaudio", "pulseaudio"), ("pactl", "pulseaudio-utils")):
         if shutil.which(tool) is None:
-            pytest.skip(f"{tool} missing: apt-get install {pkg} (tools/ensure-system-deps.sh)")
+            pytest.fail(f"{tool} missing: apt-get install {pkg} (tools/ensure-system-deps.sh)")
     runtime = base / "pulse"
     runtime.mkdir(parents=True, exist_ok=True)
     server = f"unix:{runtime}/native"

@@ -40,7 +40,8 @@ def default_model_dir() -> Path:
 @pytest.fixture(scope="session")
 def vosk_model() -> Any:
     """The default Korean vosk model, loaded once per test session."""
-    pytest.importorskip("vosk")
+    import vosk  # noqa: F401  (the asr extra; a clear ImportError when it is missing)
+
     # the broadcaster's loader caches per path, so the daemon under test reuses this one model
     from broadcaster.asr import load_vosk_model
 
