@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 __all__ = ["main", "register"]
 
@@ -53,6 +54,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def _settings(args: argparse.Namespace) -> object:
+    """Return the settings from the environment and flags (:class:`SettingsError` if bad)."""
+    from pydantic import ValidationError
+
+    from archive_server.errors import SettingsError
     from archive_server.settings import ArchiveSettings
 
     over = {
@@ -64,7 +69,14 @@ def _settings(args: argparse.Namespace) -> object:
         )
         if v is not None
     }
-    return ArchiveSettings(**over)
+    try:
+        return ArchiveSettings(**over)
+    except ValidationError as exc:
+        bad = "; ".join(
+            f"JIMAKU_ARCHIVE_{'_'.join(str(x) for x in e['loc']).upper()}: {e['msg']}"
+            for e in exc.errors()
+        )
+        raise SettingsError(f"invalid setting: {bad}") from None
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -72,10 +84,15 @@ def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from archive_server.app import create_app
+    from archive_server.errors import SettingsError
     from archive_server.logs import setup_logging
     from archive_server.settings import ArchiveSettings
 
-    s = _settings(args)
+    try:
+        s = _settings(args)
+    except SettingsError as exc:
+        print(f"jimaku archive: error: {exc}", file=sys.stderr)
+        return 2
     assert isinstance(s, ArchiveSettings)
     setup_logging(s.log_level)
     app = create_app(s)
@@ -92,6 +109,7 @@ def run_serve(args: argparse.Namespace) -> int:
         # deflate per subscriber per message (the fan-out sends the same bytes to everyone).
         ws_per_message_deflate=False,
         backlog=4096,
+        loop=s.loop,
     )
     return 0
 
@@ -99,13 +117,16 @@ def run_serve(args: argparse.Namespace) -> int:
 def _admin(args: argparse.Namespace, action: str) -> int:
     import asyncio
     import json
-    import sys
 
-    from archive_server.errors import ArchiveServerError
+    from archive_server.errors import ArchiveServerError, SettingsError
     from archive_server.settings import ArchiveSettings, safe_url
     from archive_server.store import Store
 
-    s = _settings(args)
+    try:
+        s = _settings(args)
+    except SettingsError as exc:
+        print(f"jimaku archive: error: {exc}", file=sys.stderr)
+        return 2
     assert isinstance(s, ArchiveSettings)
 
     async def go() -> int:
@@ -170,7 +191,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m archive_server")
     sub = parser.add_subparsers(dest="command", required=True)
     register(sub)
-    import sys
 
     args = parser.parse_args(["archive", *(argv if argv is not None else sys.argv[1:])])
     rc: int = args.func(args)

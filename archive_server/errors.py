@@ -9,6 +9,7 @@ __all__ = [
     "ChannelNotFound",
     "ForbiddenChannel",
     "RateLimited",
+    "SettingsError",
     "StorageError",
 ]
 
@@ -60,3 +61,10 @@ class StorageError(ArchiveServerError):
 
     status = 503
     code = "storage_unavailable"
+
+
+class SettingsError(ArchiveServerError):
+    """A setting from the environment or a flag is invalid (the server does not start)."""
+
+    status = 500
+    code = "bad_settings"

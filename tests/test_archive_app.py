@@ -235,3 +235,22 @@ def test_hot_path_answers_like_the_normal_path(
         }
     m = tc.get("/metrics").text
     assert 'route="/v1/channels/{channel}/captions/{seq}",status="304"' in m
+
+
+def test_live_subscribed_when_handshake_completes(app_client: tuple[TestClient, str, str]) -> None:
+    """Once a client has the 101, it is subscribed: every later write reaches it.
+
+    The server subscribes before it answers the handshake (answering first left a window in
+    which a write was lost to a subscriber still being set up: 3.5 % of the deliveries to
+    2,000 subscribers connecting at once in ``benchmarks/bench_archive.py``).
+    """
+    tc, t7, _ = app_client
+    hub = tc.app.state.hub  # type: ignore[attr-defined]
+    with tc.websocket_connect("/v1/channels/7/live") as ws:
+        assert hub.subscribers == 1
+        tc.put("/v1/channels/7/captions/3", json={"text": "now"}, headers=_auth(t7))
+        msg = ws.receive_json()
+        assert (msg["caption"]["seq"], msg["caption"]["text"]) == (3, "now")
+    with tc.websocket_connect("/v1/channels/8/live") as ws:  # unknown channel: not subscribed
+        assert ws.receive_json()["code"] == "channel_not_found"
+        assert hub.subscribers == 0

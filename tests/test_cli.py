@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -60,3 +61,30 @@ def test_unknown_subcommand_is_a_usage_error() -> None:
     res = _run("-m", "jimaku", "no-such-command")
     assert res.returncode == 2
     assert "invalid choice" in res.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "action"),
+    [
+        ({"JIMAKU_ARCHIVE_LOOP": "tokio"}, "serve"),
+        ({"JIMAKU_ARCHIVE_WRITE_BURST": "lots"}, "list-channels"),
+    ],
+)
+def test_archive_bad_setting_is_one_clear_line(
+    tmp_path: Path, env: dict[str, str], action: str
+) -> None:
+    import os
+
+    db = f"sqlite+aiosqlite:///{tmp_path}/a.db"
+    res = subprocess.run(
+        [sys.executable, "-m", "jimaku", "archive", action, "--db", db],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **env},
+        check=False,
+    )
+    assert res.returncode == 2, res.stderr
+    name = next(iter(env))
+    assert res.stderr.startswith(f"jimaku archive: error: invalid setting: {name}:"), res.stderr
+    assert "Traceback" not in res.stderr
