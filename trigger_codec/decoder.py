@@ -181,7 +181,9 @@ class Decoder:
     def _reset(self) -> None:
         n = self._n
         self._buf = np.zeros(4 * n + 8, dtype=np.float32)
-        self._buf_start = 0  # absolute sample index of self._buf[0]
+        self._buf_start = 0  # absolute sample index of self._buf[0] (a frame start)
+        self._view_of: npt.NDArray[np.float32] | None = None  # buffer self._view is a view of
+        self._view: npt.NDArray[np.float32] = self._buf[:0].reshape(0, 1)
         self._buf_len = 0
         self._total = 0  # samples fed so far
         self._next_frame = 0  # index of the next frame to compute
@@ -225,9 +227,10 @@ class Decoder:
                 f"block dtype {block.dtype} is not supported; use float32/float64 in [-1, 1] "
                 "or int16"
             )
-        # one reduction instead of an isfinite() temporary; a non-finite sum is either a
-        # NaN/inf sample or an overflow of huge finite values, told apart only then
-        if block.size and not math.isfinite(np.add.reduce(block, dtype=np.float64)):
+        # one reduction in the block's own dtype instead of an isfinite() temporary; a
+        # non-finite sum is either a NaN/inf sample or an overflow of huge finite values,
+        # told apart only then
+        if block.size and not math.isfinite(np.add.reduce(block)):
             bad_mask = ~np.isfinite(block)
             if bad_mask.any():
                 bad = int(np.flatnonzero(bad_mask)[0])
@@ -332,13 +335,18 @@ class Decoder:
         """Analyse the next ``k`` frames into the grid."""
         n = self._n
         if n % 2 == 0:  # frames are a strided view of the buffer (hop n/2): no gather copy
-            s0 = (self._next_frame * n) // 2 - self._buf_start
-            frames = np.lib.stride_tricks.as_strided(
-                self._buf[s0:],
-                shape=(k, n),
-                strides=(self._buf.strides[0] * (n // 2), self._buf.strides[0]),
-                writeable=False,
-            )
+            # the buffer always starts on a frame boundary (see _process/_append), so frame
+            # rows of one view of the whole buffer, made once per buffer, are a cheap slice
+            if self._view_of is not self._buf:
+                self._view = np.lib.stride_tricks.as_strided(
+                    self._buf,
+                    shape=((self._buf.size - n) // (n // 2) + 1, n),
+                    strides=(self._buf.strides[0] * (n // 2), self._buf.strides[0]),
+                    writeable=False,
+                )
+                self._view_of = self._buf
+            r0 = ((self._next_frame * n) // 2 - self._buf_start) // (n // 2)
+            frames = self._view[r0 : r0 + k]
         else:
             js = np.arange(self._next_frame, self._next_frame + k)
             starts = (js * n) // 2 - self._buf_start
