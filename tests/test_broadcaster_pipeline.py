@@ -11,7 +11,6 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from archive_client import ArchiveClient
 from broadcaster.engine import Broadcaster
 from broadcaster.settings import BroadcastSettings
 from jimaku.cli import main as jimaku_main
+from tests.plugins.archive import ArchiveHandle
 from tests.plugins.vosk import assert_same_captions
 
 pytestmark = pytest.mark.vosk
@@ -36,66 +36,14 @@ JIMAKU = str(Path(sys.executable).parent / "jimaku")
 RATE = 48000
 
 
-class ArchiveProc:
-    """A real archive server (``jimaku archive serve``) on loopback; can stop and restart."""
-
-    def __init__(self, tmp: Path, port: int) -> None:
-        self.db = f"sqlite+aiosqlite:///{tmp / 'archive.db'}"
-        out = subprocess.run(
-            [JIMAKU, "archive", "add-channel", "test", "--db", self.db, "--json"],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        info = json.loads(out.stdout.strip().splitlines()[-1])
-        self.channel, self.token = int(info["channel"]), str(info["token"])
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [
-                JIMAKU,
-                "archive",
-                "serve",
-                "--db",
-                self.db,
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        client = ArchiveClient(self.url)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if client.health():
-                    return
-            except Exception:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError("archive server did not start")
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
-            self.proc = None
-
-    def client(self) -> Any:
-        return ArchiveClient(self.url, token=self.token)
-
-
 @pytest.fixture
-def archive(tmp_path: Path, free_port: int) -> Iterator[ArchiveProc]:
-    a = ArchiveProc(tmp_path, free_port)
-    a.start()
-    yield a
-    a.stop()
+def archive(archive_server: ArchiveHandle) -> ArchiveHandle:
+    """A real archive server (the shared ``archive_server`` fixture: channel 7, can restart)."""
+    return archive_server
+
+
+def _client(archive: ArchiveHandle) -> ArchiveClient:
+    return ArchiveClient(archive.url, token=archive.token)
 
 
 def _speech(seconds: float, channels: int = 1) -> np.ndarray:
@@ -126,7 +74,7 @@ def _events(out: str) -> list[dict[str, Any]]:
 
 
 def test_file_to_file_cli_stores_every_caption_and_airs_its_id(
-    archive: ArchiveProc,
+    archive: ArchiveHandle,
     speech_wav: Path,
     vosk_reference: Any,
     tmp_path: Path,
@@ -161,7 +109,7 @@ def test_file_to_file_cli_stores_every_caption_and_airs_its_id(
         vosk_reference(speech_wav, daemon=True),
     )
     assert [c["seq"] for c in caps] == list(range(len(caps)))
-    client = archive.client()
+    client = _client(archive)
     for c in caps:
         stored = client.get_caption(archive.channel, c["seq"])
         assert stored is not None and stored.text == c["text"] and stored.final
@@ -188,7 +136,7 @@ def test_file_to_file_cli_stores_every_caption_and_airs_its_id(
 
 
 def test_synchronous_mode_places_trigger_at_speech_start_stereo(
-    archive: ArchiveProc, vosk_reference: Any, tmp_path: Path
+    archive: ArchiveHandle, vosk_reference: Any, tmp_path: Path
 ) -> None:
     # the trigger is placed at the first partial (~1 s into the speech): 2.5 s is plenty
     delay = 2.5
@@ -207,7 +155,7 @@ def test_synchronous_mode_places_trigger_at_speech_start_stereo(
         s,
         sample_rate_hz=RATE,
         channels=2,
-        client=archive.client(),
+        client=_client(archive),
         emit=events.append,
         lockstep=True,
     )
@@ -242,7 +190,7 @@ def test_synchronous_mode_places_trigger_at_speech_start_stereo(
 
 
 def test_archive_outage_loses_nothing(
-    archive: ArchiveProc, speech_wav: Path, tmp_path: Path
+    archive: ArchiveHandle, speech_wav: Path, tmp_path: Path
 ) -> None:
     x, _ = sf.read(str(speech_wav), dtype="float32", always_2d=True)
     events: list[dict[str, Any]] = []
@@ -256,7 +204,7 @@ def test_archive_outage_loses_nothing(
         s,
         sample_rate_hz=RATE,
         channels=1,
-        client=archive.client(),
+        client=_client(archive),
         emit=events.append,
         lockstep=True,
     )
@@ -276,7 +224,7 @@ def test_archive_outage_loses_nothing(
     eng.finish()
     summary = eng.close(drain_timeout_s=60)
     assert summary["all_stored"] and summary["spooled"] == 0
-    client = archive.client()
+    client = _client(archive)
     for c in summary["captions"]:
         got = client.get_caption(archive.channel, c["seq"])
         assert got is not None and got.text == c["text"]
@@ -284,7 +232,7 @@ def test_archive_outage_loses_nothing(
 
 
 def test_spool_and_counter_survive_a_restart(
-    archive: ArchiveProc, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    archive: ArchiveHandle, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     one = tmp_path / "one.wav"
     sf.write(one, _speech(MANIFEST["sentences"][0]["end_s"] + 1.5), RATE, subtype="PCM_16")
@@ -315,17 +263,17 @@ def test_spool_and_counter_survive_a_restart(
     assert next(e for e in second if e["type"] == "started")["spooled_from_earlier"] == 1
     seq1 = [c["seq"] for c in next(e for e in second if e["type"] == "summary")["captions"]]
     assert seq1 == [1]  # the counter continued: no reuse of 0
-    client = archive.client()
+    client = _client(archive)
     assert client.get_caption(archive.channel, 0) is not None
     assert client.get_caption(archive.channel, 1) is not None
 
 
 def test_correct_sends_a_new_revision(
-    archive: ArchiveProc, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    archive: ArchiveHandle, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from archive_client import CaptionIn
 
-    client = archive.client()
+    client = _client(archive)
     client.put_caption(
         archive.channel, 5, CaptionIn(text="오타 있는 자막", final=True, language="ko")
     )
