@@ -22,8 +22,9 @@ import soundfile as sf
 from scipy.signal import resample_poly
 
 import audio_io.devices as audio_io
+from archive_client import ArchiveClient
+from tests.plugins.archive import ArchiveHandle
 from tests.plugins.pulse import PulseServer
-from tests.test_broadcaster_pipeline import ArchiveProc
 
 pytestmark = [pytest.mark.audio_device, pytest.mark.vosk]
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,9 +32,10 @@ ANNOUNCER = ROOT / "audio_fixtures" / "announcer" / "announcer.flac"
 MANIFEST = json.loads((ANNOUNCER.parent / "manifest.json").read_text())
 
 
-def test_device_input_real_time(pulse_server: PulseServer, tmp_path: Path, free_port: int) -> None:
-    archive = ArchiveProc(tmp_path, free_port)
-    archive.start()
+def test_device_input_real_time(
+    pulse_server: PulseServer, tmp_path: Path, archive_server: ArchiveHandle
+) -> None:
+    archive = archive_server
     try:
         data, rate = sf.read(str(ANNOUNCER), dtype="float64")
         speech = resample_poly(data[: int((MANIFEST["sentences"][1]["end_s"] + 1.5) * rate)], 3, 1)
@@ -76,7 +78,7 @@ def test_device_input_real_time(pulse_server: PulseServer, tmp_path: Path, free_
     assert summary, stderr[-2000:]
     caps = summary[0]["captions"]
     assert len(caps) == 2, caps
-    client = archive.client()
+    client = ArchiveClient(archive.url, token=archive.token)
     try:
         for c in caps:
             got = client.get_caption(archive.channel, c["seq"])
