@@ -121,13 +121,10 @@ CONDITIONS: dict[str, tuple[tuple[object, ...], tuple[str, ...]]] = {
 }
 
 
-#: cells that still miss a trigger with the current codec (measured, see trigger_codec/README.md)
-_KNOWN_SHORT = {
-    ("room-0.7s-4m", "hf"): (
-        "measured 2/3 found (the 2nd trigger fails the CRC at every frame phase; soft-decision "
-        "decoding); rooms bench `benchmarks/bench_codec_rooms.py --n 12`: room 0.7 s/4 m hf 12/12"
-    ),
-}
+#: cells that still miss a trigger with the current codec (measured, see trigger_codec/README.md);
+#: strict xfails. Empty since CRC-aided list decoding: room-0.7s-4m hf (2/3 with one Viterbi
+#: word, the 2nd trigger failing the CRC at every frame phase) now finds 3/3
+_KNOWN_SHORT: dict[tuple[str, str], str] = {}
 
 
 def _cells(pairs: list[tuple[str, str]]) -> list[object]:

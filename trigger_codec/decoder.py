@@ -17,8 +17,9 @@ into blocks):
    (each frame at most once).
 4. Demodulation (soft): per data symbol the 32 candidate tones' metrics
    ``log(P / (R/2 + F + m) + 0.1)`` (``R``: the bin's predicted reverberant tail from the
-   previous symbols) -> max-log bit LLRs -> Viterbi (:mod:`trigger_codec.fec`) -> CRC-16 and the
-   re-encoding ``z`` check (:func:`trigger_codec.framing.decode_soft`).
+   previous symbols) -> max-log bit LLRs -> CRC-aided list Viterbi (:mod:`trigger_codec.fec`:
+   the Viterbi word, then up to 7 alternatives until one's CRC-16 matches) -> the re-encoding
+   ``z`` check (:func:`trigger_codec.framing.decode_soft`).
 5. The same ID from the same profile within 150 ms (15 hops) of a previous start is the same
    airing and is reported once; no other candidate of that profile is decoded within the airtime
    after a reported start (a second trigger there would overlap it).
