@@ -69,7 +69,12 @@ def test_device_input_real_time(
         out.close()
         time.sleep(2.0)  # the last endpoint
         proc.send_signal(signal.SIGINT)
-        stdout, stderr = proc.communicate(timeout=60)
+        try:
+            stdout, stderr = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()  # reap it here, so a hang cannot leak into later tests
+            proc.communicate()
+            raise
     except BaseException:
         archive.stop()
         raise

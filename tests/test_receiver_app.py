@@ -337,7 +337,12 @@ def test_capture_through_pulseaudio_virtual_card(
         time.sleep(2.0)
     finally:
         proc.send_signal(signal.SIGINT)
-        stdout, stderr = proc.communicate(timeout=30)
+        try:
+            stdout, stderr = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()  # reap it here, so a hang cannot leak into later tests
+            proc.communicate()
+            raise
     lines = [json.loads(x) for x in stdout.splitlines() if x.startswith("{")]
     assert shown(lines) == [(9, 300, "마이크로 들은 자막")], stderr
 
