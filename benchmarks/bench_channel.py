@@ -58,6 +58,7 @@ from channel_sim import (
     make_programme,
     occupied_band,
 )
+from channel_sim.chain import ChainResult
 from channel_sim.room import SPEED_OF_SOUND_M_S
 
 __all__ = ["main"]
@@ -270,6 +271,97 @@ def decode_stream(
 
 
 # ------------------------------------------------------------------------------ detection run
+@dataclass
+class Segment:
+    """One stream of a detection cell: triggers in programme, through codec, TV and room.
+
+    The noise, microphone and AGC stages (:meth:`at_snr`) come after, once per SNR, drawing from
+    the same ``rng``: the draws are in a fixed order, so a seed reproduces every cell.
+    """
+
+    rng: np.random.Generator
+    ids: list[tuple[int, int]]  # (channel, seq) per trigger
+    waves: list[np.ndarray]  # each trigger at SR_TX
+    starts: list[int]  # each trigger's first sample in the stream (SR_TX)
+    programme: np.ndarray  # the programme alone (SR_TX)
+    prog_kind: str
+    rt60_s: float
+    distance_m: float
+    noise_kind: str
+    band_hz: tuple[float, float]  # the triggers' occupied band
+    pre: ChainResult  # after codec + TV speaker + room
+
+    @classmethod
+    def make(
+        cls,
+        profile: Profile,
+        chain_name: str,
+        seg: int,
+        k: int,
+        trigger_dbfs: float,
+        seed: int,
+        rooms: Sequence[tuple[float, float]] = ROOMS,
+    ) -> Segment:
+        """Build segment ``seg`` (``k`` triggers) of the cell ``(profile, chain_name)``."""
+        rng = np.random.default_rng([seed, seg, _h(chain_name), _h(profile.name)])
+        ids = [
+            (int(rng.integers(0, 4096)), int(s)) for s in rng.choice(1 << 20, size=k, replace=False)
+        ]
+        waves = [rms_normalise(profile.make_wave(c, s), trigger_dbfs) for c, s in ids]
+        lead = int(0.7 * SR_TX)
+        starts, pos = [], lead
+        for w in waves:
+            starts.append(pos)
+            pos += len(w) + int(GAP_S * SR_TX * rng.uniform(1.0, 1.5))
+        total = pos + int(0.8 * SR_TX)
+        prog_kind = PROGRAMMES[seg % 3]  # speech / music / speechlike under triggers
+        programme = make_programme(prog_kind, total / SR_TX, SR_TX, rng)
+        ref = np.zeros(total, dtype=np.float32)
+        for st, w in zip(starts, waves, strict=True):
+            ref[st : st + len(w)] += w
+        mix = np.clip(programme + ref, -1.0, 1.0)
+        rt60, dist = rooms[seg % len(rooms)]
+        room_stage = (Room(rt60, dist, seed=seg % 16),) if dist > 0 else ()
+        pre = Chain((CODECS[chain_name], Speaker(), *room_stage))
+        pre_res = apply_chain_detailed(mix, SR_TX, pre, rng, reference=ref)
+        return cls(
+            rng=rng,
+            ids=ids,
+            waves=waves,
+            starts=starts,
+            programme=programme,
+            prog_kind=prog_kind,
+            rt60_s=rt60,
+            distance_m=dist,
+            noise_kind=NOISES[seg % len(NOISES)],
+            band_hz=occupied_band(ref, SR_TX),
+            pre=pre_res,
+        )
+
+    def at_snr(self, snr: float, max_ppm: float) -> ChainResult:
+        """Return the segment as the receiver hears it.
+
+        Adds noise at ``snr`` dB in-band, a microphone at SR_RX with a random clock offset up to
+        ``max_ppm``, AGC and 16-bit quantisation.
+        """
+        post = Chain(
+            (
+                *noise_stages(self.noise_kind, snr, self.band_hz),
+                Mic(SR_RX, clock_ppm=None, max_ppm=max_ppm),
+                Agc(20.0, 1.5),
+                Quantise(16),
+            )
+        )
+        return apply_chain_detailed(
+            self.pre.audio,
+            SR_TX,
+            post,
+            self.rng,
+            reference=self.pre.reference,
+            reference_after_noise=False,
+        )
+
+
 def run_detection(
     profile: Profile,
     chain_name: str,
@@ -290,48 +382,13 @@ def run_detection(
     segments: list[dict[str, Any]] = []
     n_segments = int(np.ceil(n_per_cell / per_segment))
     for seg in range(n_segments):
-        rng = np.random.default_rng([seed, seg, _h(chain_name), _h(profile.name)])
         k = min(per_segment, n_per_cell - seg * per_segment)
-        ids = [
-            (int(rng.integers(0, 4096)), int(s)) for s in rng.choice(1 << 20, size=k, replace=False)
-        ]
-        waves = [rms_normalise(profile.make_wave(c, s), trigger_dbfs) for c, s in ids]
-        lead = int(0.7 * SR_TX)
-        starts, pos = [], lead
-        for w in waves:
-            starts.append(pos)
-            pos += len(w) + int(GAP_S * SR_TX * rng.uniform(1.0, 1.5))
-        total = pos + int(0.8 * SR_TX)
-        prog_kind = PROGRAMMES[seg % 3]  # speech / music / speechlike under triggers
-        programme = make_programme(prog_kind, total / SR_TX, SR_TX, rng)
-        ref = np.zeros(total, dtype=np.float32)
-        for st, w in zip(starts, waves, strict=True):
-            ref[st : st + len(w)] += w
-        mix = np.clip(programme + ref, -1.0, 1.0)
-        band = occupied_band(ref, SR_TX)
-        rt60, dist = rooms[seg % len(rooms)]
-        room_stage = (Room(rt60, dist, seed=seg % 16),) if dist > 0 else ()
-        pre = Chain((CODECS[chain_name], Speaker(), *room_stage))
-        pre_res = apply_chain_detailed(mix, SR_TX, pre, rng, reference=ref)
-        noise_kind = NOISES[seg % len(NOISES)]
+        sg = Segment.make(profile, chain_name, seg, k, trigger_dbfs, seed, rooms)
+        ids, waves, starts = sg.ids, sg.waves, sg.starts
+        prog_kind, noise_kind, rt60, dist = sg.prog_kind, sg.noise_kind, sg.rt60_s, sg.distance_m
         seg_found: dict[str, int] = {}
         for snr in snrs:
-            post = Chain(
-                (
-                    *noise_stages(noise_kind, snr, band),
-                    Mic(SR_RX, clock_ppm=None, max_ppm=max_ppm),
-                    Agc(20.0, 1.5),
-                    Quantise(16),
-                )
-            )
-            res = apply_chain_detailed(
-                pre_res.audio,
-                SR_TX,
-                post,
-                rng,
-                reference=pre_res.reference,
-                reference_after_noise=False,
-            )
+            res = sg.at_snr(snr, max_ppm)
             dets, when, cpu = decode_stream(profile, res.audio, res.sample_rate_hz, 0.01)
             cell = cells[snr]
             cell.sent += k

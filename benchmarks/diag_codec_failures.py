@@ -1,6 +1,6 @@
 """Why does the trigger decoder miss triggers in the channel bench? Counts each failure mode.
 
-Builds the channel bench's segments exactly as ``bench_channel.run_detection`` does (same seeds
+Builds the channel bench's segments with ``bench_channel.Segment`` as the bench does (same seeds
 and random draws, so the same SNR list reproduces the bench's cells), streams each through an
 instrumented :class:`trigger_codec.Decoder` (10 ms blocks) and, for every trigger it did not
 report, looks at the frames around the trigger's true start:
@@ -36,31 +36,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench_channel import (
-    CODECS,
-    GAP_S,
-    NOISES,
-    PROGRAMMES,
-    ROOMS,
-    SR_RX,
-    SR_TX,
-    _h,
-    jimaku_profiles,
-    noise_stages,
-    rms_normalise,
-)
+from bench_channel import CODECS, SR_RX, SR_TX, Segment, jimaku_profiles
 
-from channel_sim import (
-    Agc,
-    Chain,
-    Mic,
-    Quantise,
-    Room,
-    Speaker,
-    apply_chain_detailed,
-    make_programme,
-    occupied_band,
-)
+from channel_sim import band_power
 from channel_sim.room import SPEED_OF_SOUND_M_S
 from trigger_codec import PROFILES
 from trigger_codec.decoder import SYNC_MEAN, Decoder
@@ -130,11 +108,9 @@ def oracle(off: Decoder, bi: int, frame: int, ident: tuple[int, int]) -> tuple[b
     return ok, best_z
 
 
-def band_level_db(x: np.ndarray, lo: float, hi: float) -> float:
-    spec = np.fft.rfft(x.astype(np.float64))
-    f = np.fft.rfftfreq(x.size, 1 / SR_TX)
-    sel = (f >= lo) & (f <= hi)
-    return float(10 * np.log10(np.sum(np.abs(spec[sel]) ** 2) / x.size**2 * 2 + 1e-30))
+def band_level_db(x: np.ndarray, band_hz: tuple[float, float]) -> float:
+    """In-band RMS level of ``x`` (at SR_TX) in dBFS."""
+    return float(10 * np.log10(band_power(x, SR_TX, band_hz) + 1e-30))
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -153,55 +129,24 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             rows: list[dict[str, Any]] = []
             n_segments = int(np.ceil(args.n / per_segment))
             for seg in range(n_segments):
-                # ---- identical to bench_channel.run_detection (same rng draws in order)
-                rng = np.random.default_rng([args.seed, seg, _h(chain_name), _h(profile.name)])
                 k = min(per_segment, args.n - seg * per_segment)
-                ids = [
-                    (int(rng.integers(0, 4096)), int(s))
-                    for s in rng.choice(1 << 20, size=k, replace=False)
-                ]
-                waves = [rms_normalise(profile.make_wave(c, s), args.trigger_dbfs) for c, s in ids]
-                lead = int(0.7 * SR_TX)
-                starts, pos = [], lead
-                for w in waves:
-                    starts.append(pos)
-                    pos += len(w) + int(GAP_S * SR_TX * rng.uniform(1.0, 1.5))
-                total = pos + int(0.8 * SR_TX)
-                prog_kind = PROGRAMMES[seg % 3]
-                programme = make_programme(prog_kind, total / SR_TX, SR_TX, rng)
-                ref = np.zeros(total, dtype=np.float32)
-                for st, w in zip(starts, waves, strict=True):
-                    ref[st : st + len(w)] += w
-                mix = np.clip(programme + ref, -1.0, 1.0)
-                band = occupied_band(ref, SR_TX)
-                rt60, dist = ROOMS[seg % len(ROOMS)]
-                room_stage = (Room(rt60, dist, seed=seg % 16),) if dist > 0 else ()
-                pre = Chain((CODECS[chain_name], Speaker(), *room_stage))
-                pre_res = apply_chain_detailed(mix, SR_TX, pre, rng, reference=ref)
-                noise_kind = NOISES[seg % len(NOISES)]
+                # the bench's own segment (same seeds and random draws)
+                sg = Segment.make(profile, chain_name, seg, k, args.trigger_dbfs, args.seed)
+                ids, starts = sg.ids, sg.starts
+                prog_kind, noise_kind, rt60, dist = (
+                    sg.prog_kind,
+                    sg.noise_kind,
+                    sg.rt60_s,
+                    sg.distance_m,
+                )
                 # programme level in the trigger band under each trigger, relative to the trigger
+                band = (pinfo.f_lo_hz, pinfo.f_hi_hz)
                 prog_rel = [
-                    band_level_db(programme[st : st + len(w)], pinfo.f_lo_hz, pinfo.f_hi_hz)
-                    - band_level_db(w, pinfo.f_lo_hz, pinfo.f_hi_hz)
-                    for st, w in zip(starts, waves, strict=True)
+                    band_level_db(sg.programme[st : st + len(w)], band) - band_level_db(w, band)
+                    for st, w in zip(starts, sg.waves, strict=True)
                 ]
                 for snr in args.snr:
-                    post = Chain(
-                        (
-                            *noise_stages(noise_kind, snr, band),
-                            Mic(SR_RX, clock_ppm=None, max_ppm=args.max_ppm),
-                            Agc(20.0, 1.5),
-                            Quantise(16),
-                        )
-                    )
-                    res = apply_chain_detailed(
-                        pre_res.audio,
-                        SR_TX,
-                        post,
-                        rng,
-                        reference=pre_res.reference,
-                        reference_after_noise=False,
-                    )
+                    res = sg.at_snr(snr, args.max_ppm)  # every SNR: keeps the bench's draws
                     if float(snr) not in report:
                         continue
                     # ---- instrumented decode (10 ms blocks, as the bench)
