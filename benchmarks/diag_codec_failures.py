@@ -243,11 +243,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "triggers": rows,
             }
             print(f"== {profile.name} {chain_name}")
-            for s, cnt in modes.items():
-                missed = [r for r in rows if r["snr"] == float(s) and r["mode"] != "found"]
+            for key, cnt in modes.items():
+                missed = [r for r in rows if r["snr"] == float(key) and r["mode"] != "found"]
                 orc = sum(1 for r in missed if r.get("oracle_ok"))
                 print(
-                    f"  {s:>4s} dB: {dict(cnt)}; oracle decode at true phase +-2 hops "
+                    f"  {key:>4s} dB: {dict(cnt)}; oracle decode at true phase +-2 hops "
                     f"recovers {orc} of {len(missed)} missed"
                 )
     if args.dump:
