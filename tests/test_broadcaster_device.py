@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from scipy.signal import resample_poly
 import audio_io.devices as audio_io
 from archive_client import ArchiveClient
 from tests.plugins.archive import ArchiveHandle
+from tests.plugins.process import interrupt
 from tests.plugins.pulse import PulseServer
 
 pytestmark = [pytest.mark.audio_device, pytest.mark.vosk]
@@ -68,13 +68,7 @@ def test_device_input_real_time(
         out.drain()
         out.close()
         time.sleep(2.0)  # the last endpoint
-        proc.send_signal(signal.SIGINT)
-        try:
-            stdout, stderr = proc.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()  # reap it here, so a hang cannot leak into later tests
-            proc.communicate()
-            raise
+        stdout, stderr = interrupt(proc, timeout=60)
     except BaseException:
         archive.stop()
         raise

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -27,6 +26,7 @@ import soundfile as sf
 import trigger_codec as tc
 from archive_client import ArchiveClient, CaptionIn
 from tests.plugins.archive import ArchiveHandle
+from tests.plugins.process import interrupt
 
 JIMAKU = str(Path(sys.executable).parent / "jimaku")
 RATE = 48000
@@ -336,13 +336,7 @@ def test_capture_through_pulseaudio_virtual_card(
         out.close()
         time.sleep(2.0)
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            stdout, stderr = proc.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()  # reap it here, so a hang cannot leak into later tests
-            proc.communicate()
-            raise
+        stdout, stderr = interrupt(proc, timeout=30)
     lines = [json.loads(x) for x in stdout.splitlines() if x.startswith("{")]
     assert shown(lines) == [(9, 300, "마이크로 들은 자막")], stderr
 

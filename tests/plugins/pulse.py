@@ -10,7 +10,7 @@ plugin from Debian's libasound2-plugins connects to the server named by ``PULSE_
 go away without disturbing the session one.
 
 Tests that use these are marked ``audio_device``; when ``pulseaudio`` or ``pactl`` is not installed
-they are skipped with the package to install (tools/ensure-system-deps.sh installs both).
+they fail naming the package to install (tools/ensure-system-deps.sh installs both).
 """
 
 from __future__ import annotations
