@@ -153,7 +153,8 @@ def _living_room_ambient(level_dbfs: float) -> Chain:
 #: default hf profile. "living-room-masked-robust": a robust trigger at its masking floor in a
 #: living room whose pink noise is 19 dB under the programme (-45 dBFS full band; TV dialogue at
 #: ~62 dB SPL in a ~43 dB SPL room). Measured over 3 seeds: decoded 3/3 with the noise at -45
-#: (in-band SNR +3 to +5 dB), -40 and -35 dBFS (-3 to -7 dB), 1/3 at -30, none at -25 or -16.
+#: (in-band SNR +3 to +5 dB), -40 (-2 to +2 dB) and -35 dBFS (-3 to -7 dB), 1/3 at -30, none at
+#: -25 or -16.
 _CASES: dict[str, tuple[str | Chain, str]] = {
     "studio": ("studio", "robust"),
     "living-room": ("living-room", "hf"),
