@@ -353,9 +353,7 @@ def iter_audio_blocks(
             raise AudioFileError(f"raw PCM sample type {dtype!r} unknown; use {list(RAW_DTYPES)}")
         if channels <= 0:
             raise AudioFileError(f"channel count {channels} must be positive")
-        stream: IO[bytes] = (
-            sys.stdin.buffer if isinstance(source, (str, os.PathLike)) else source
-        )
+        stream: IO[bytes] = sys.stdin.buffer if isinstance(source, (str, os.PathLike)) else source
         yield from _iter_raw(stream, block, channels, dtype)
         return
     p = Path(source)

@@ -40,7 +40,7 @@ def programme(sr: int, seconds: float, rng: np.random.Generator) -> tuple[np.nda
     pos, k = sr // 2, 0
     while pos + sr < n:
         w = encode(k % 4096, k, sr, ("hf", "robust")[k % 2]).astype(np.float64)
-        x[pos:pos + w.size] += w
+        x[pos : pos + w.size] += w
         pos += int(1.5 * sr)
         k += 1
     return x.astype(np.float32), k
@@ -55,12 +55,19 @@ def cpu_table(seconds: float, rng: np.random.Generator) -> list[dict[str, object
             found = 0
             t0 = time.process_time()
             for i in range(0, x.size, block):
-                found += len(dec.feed(x[i:i + block]))
+                found += len(dec.feed(x[i : i + block]))
             found += len(dec.flush())
             cpu = time.process_time() - t0
-            rows.append({"sample_rate": sr, "block": block, "audio_s": x.size / sr,
-                         "cpu_ms_per_s": 1000 * cpu / (x.size / sr), "placed": placed,
-                         "found": found})
+            rows.append(
+                {
+                    "sample_rate": sr,
+                    "block": block,
+                    "audio_s": x.size / sr,
+                    "cpu_ms_per_s": 1000 * cpu / (x.size / sr),
+                    "placed": placed,
+                    "found": found,
+                }
+            )
     return rows
 
 
@@ -73,17 +80,24 @@ def latency_table(n: int, rng: np.random.Generator) -> list[dict[str, object]]:
                 w = encode(k, 1000 + k, sr, name).astype(np.float64)
                 off = int(rng.integers(sr // 10, sr // 2))
                 x = np.zeros(off + w.size + sr // 4)
-                x[off:off + w.size] = w
+                x[off : off + w.size] = w
                 x = (x + rng.normal(0, 0.003, x.size)).astype(np.float32)
                 dec = Decoder(sr)
                 step = sr // 1000
                 for i in range(0, x.size, step):
-                    if dec.feed(x[i:i + step]):
+                    if dec.feed(x[i : i + step]):
                         lat.append((i + step - (off + w.size)) / sr * 1000)
                         break
-            rows.append({"sample_rate": sr, "profile": name, "n": n, "found": len(lat),
-                         "latency_ms_median": statistics.median(lat) if lat else None,
-                         "latency_ms_max": max(lat) if lat else None})
+            rows.append(
+                {
+                    "sample_rate": sr,
+                    "profile": name,
+                    "n": n,
+                    "found": len(lat),
+                    "latency_ms_median": statistics.median(lat) if lat else None,
+                    "latency_ms_max": max(lat) if lat else None,
+                }
+            )
     return rows
 
 
@@ -100,22 +114,27 @@ def main() -> None:
     print("Decoder CPU (process time) per second of audio, both profiles listened for")
     print(f"{'rate':>6} {'block':>6} {'audio_s':>7} {'cpu_ms/s':>8} {'found/placed':>12}")
     for r in cpu:
-        print(f"{r['sample_rate']:>6} {r['block']:>6} {r['audio_s']:7.1f} "
-              f"{r['cpu_ms_per_s']:8.2f} {r['found']!s:>6}/{r['placed']!s:<5}")
+        print(
+            f"{r['sample_rate']:>6} {r['block']:>6} {r['audio_s']:7.1f} "
+            f"{r['cpu_ms_per_s']:8.2f} {r['found']!s:>6}/{r['placed']!s:<5}"
+        )
     lat = latency_table(args.latency_n, rng)
     print("\nDetection latency: audio after the trigger's last sample until feed() returns it")
     print(f"{'rate':>6} {'profile':8} {'found':>6} {'median_ms':>9} {'max_ms':>7}")
     for r in lat:
         med = r["latency_ms_median"]
         mx = r["latency_ms_max"]
-        print(f"{r['sample_rate']:>6} {r['profile']!s:8} {r['found']!s:>3}/{r['n']!s:<2} "
-              f"{med if med is None else f'{med:9.1f}'} {mx if mx is None else f'{mx:7.1f}'}")
+        print(
+            f"{r['sample_rate']:>6} {r['profile']!s:8} {r['found']!s:>3}/{r['n']!s:<2} "
+            f"{med if med is None else f'{med:9.1f}'} {mx if mx is None else f'{mx:7.1f}'}"
+        )
     air = {name: airtime_s(name) for name in PROFILES}
     print("\nAirtime per trigger: " + ", ".join(f"{k} {v:.3f} s" for k, v in air.items()))
     out = pathlib.Path("bench-out")
     out.mkdir(exist_ok=True)
-    (out / "codec_cost.json").write_text(json.dumps(
-        {"cpu": cpu, "latency": lat, "airtime_s": air, "args": vars(args)}, indent=2))
+    (out / "codec_cost.json").write_text(
+        json.dumps({"cpu": cpu, "latency": lat, "airtime_s": air, "args": vars(args)}, indent=2)
+    )
     print(f"wrote {out / 'codec_cost.json'}")
 
 
