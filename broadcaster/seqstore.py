@@ -14,6 +14,7 @@ import threading
 from pathlib import Path
 
 from broadcaster.errors import StateError
+from broadcaster.statedb import open_state_db
 
 __all__ = ["SEQ_MODULUS", "SeqStore"]
 
@@ -33,20 +34,13 @@ class SeqStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=DELETE")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS counters (channel INTEGER PRIMARY KEY, "
-                "next_seq INTEGER NOT NULL)"
-            )
-        except (sqlite3.Error, OSError) as exc:
-            raise StateError(
-                f"cannot open the sequence state file {str(path)!r}: {exc}; check that the state "
-                "directory (--state-dir) is writable and the file is not corrupt"
-            ) from exc
+        self._db = open_state_db(
+            path,
+            "DELETE",
+            "CREATE TABLE IF NOT EXISTS counters (channel INTEGER PRIMARY KEY, "
+            "next_seq INTEGER NOT NULL)",
+            "the sequence state file",
+        )
 
     def peek(self, channel: int) -> int:
         """Return the sequence number :meth:`next` would return, without using it."""

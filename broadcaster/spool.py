@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from broadcaster.errors import StateError
+from broadcaster.statedb import open_state_db
 
 __all__ = ["Spool", "SpoolItem"]
 
@@ -48,23 +49,16 @@ class Spool:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS pending (id INTEGER PRIMARY KEY AUTOINCREMENT, "
-                "channel INTEGER NOT NULL, seq INTEGER NOT NULL, body TEXT NOT NULL, "
-                "version INTEGER NOT NULL DEFAULT 1, attempts INTEGER NOT NULL DEFAULT 0, "
-                "next_try REAL NOT NULL DEFAULT 0, state TEXT NOT NULL DEFAULT 'pending', "
-                "last_error TEXT NOT NULL DEFAULT '', UNIQUE(channel, seq))"
-            )
-        except (sqlite3.Error, OSError) as exc:
-            raise StateError(
-                f"cannot open the upload spool {str(path)!r}: {exc}; check that the state "
-                "directory (--state-dir) is writable"
-            ) from exc
+        self._db = open_state_db(
+            path,
+            "WAL",
+            "CREATE TABLE IF NOT EXISTS pending (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+            "channel INTEGER NOT NULL, seq INTEGER NOT NULL, body TEXT NOT NULL, "
+            "version INTEGER NOT NULL DEFAULT 1, attempts INTEGER NOT NULL DEFAULT 0, "
+            "next_try REAL NOT NULL DEFAULT 0, state TEXT NOT NULL DEFAULT 'pending', "
+            "last_error TEXT NOT NULL DEFAULT '', UNIQUE(channel, seq))",
+            "the upload spool",
+        )
 
     def _exec(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
         with self._lock:
