@@ -113,6 +113,19 @@ def test_seqstore_unwritable_is_state_error(tmp_path: Path) -> None:
         SeqStore(blocker / "seq.sqlite")
 
 
+def test_state_files_that_are_not_sqlite_are_state_errors(tmp_path: Path) -> None:
+    """A corrupt state file names itself and --state-dir instead of a sqlite3 traceback."""
+    for name, opener, what in (
+        ("seq.sqlite", SeqStore, "the sequence state file"),
+        ("spool.sqlite", Spool, "the upload spool"),
+    ):
+        bad = tmp_path / name
+        bad.write_bytes(b"this is not a database" * 100)
+        with pytest.raises(StateError, match=f"cannot open {what} .*--state-dir"):
+            opener(bad)
+        assert bad.read_bytes() == b"this is not a database" * 100  # left as it was
+
+
 def test_spool_survives_restart_and_keeps_newest_revision(tmp_path: Path) -> None:
     sp = Spool(tmp_path / "spool.sqlite")
     sp.put(1, 10, {"text": "first", "final": True})
