@@ -9,14 +9,43 @@ the two differ by well under a millisecond).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import json
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import IO, Any
 
 from jimaku.demo.timing import BroadcastCaption, ShownCaption
 
-__all__ = ["broadcast_captions", "broadcast_progress_s", "shown_captions", "wall_time"]
+__all__ = [
+    "broadcast_captions",
+    "broadcast_progress_s",
+    "read_jsonl_events",
+    "shown_captions",
+    "wall_time",
+]
+
+
+def read_jsonl_events(stream: Iterable[bytes], log: IO[str]) -> Iterator[dict[str, Any]]:
+    """Yield a process's JSON-object lines as they arrive, copying every non-empty line to ``log``.
+
+    Each event gets ``_recv_wall`` (POSIX seconds when the line was read) unless it has one;
+    lines that are not JSON objects are logged but not yielded.
+    """
+    for raw in stream:
+        line = raw.decode("utf-8", errors="replace").strip()
+        if not line:
+            continue
+        log.write(line + "\n")
+        log.flush()
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(event, dict):
+            event.setdefault("_recv_wall", time.time())
+            yield event
 
 
 def wall_time(value: Any) -> float | None:

@@ -8,7 +8,6 @@ the programme clock by subtracting the broadcaster's ``wall_start`` (its program
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import subprocess
@@ -20,7 +19,13 @@ from typing import IO, Any
 
 from jimaku.demo.archive_proc import ArchiveProcess, jimaku_command
 from jimaku.demo.errors import DemoError, StageFailed
-from jimaku.demo.events import broadcast_captions, broadcast_progress_s, shown_captions, wall_time
+from jimaku.demo.events import (
+    broadcast_captions,
+    broadcast_progress_s,
+    read_jsonl_events,
+    shown_captions,
+    wall_time,
+)
 from jimaku.demo.programme import AIR_RATE_HZ, Programme, load_announcer, write_programme
 from jimaku.demo.stages import run_broadcaster
 from jimaku.demo.timing import AiredTrigger, CaptionTiming, DecodedTrigger, build_timings
@@ -45,19 +50,8 @@ class _Reader(threading.Thread):
 
     def run(self) -> None:
         with self.log_path.open("w", encoding="utf-8") as log:
-            for raw in self.stream:
-                line = raw.decode("utf-8", errors="replace").strip()
-                if not line:
-                    continue
-                log.write(line + "\n")
-                log.flush()
-                try:
-                    ev = json.loads(line)
-                except ValueError:
-                    continue
-                if isinstance(ev, dict):
-                    ev.setdefault("_recv_wall", time.time())
-                    self.events.append(ev)
+            for event in read_jsonl_events(self.stream, log):
+                self.events.append(event)  # others read the list while it grows
 
 
 def live_timings(

@@ -22,6 +22,7 @@ import numpy as np
 
 from jimaku.demo.archive_proc import jimaku_command
 from jimaku.demo.errors import ComponentMissing, StageFailed
+from jimaku.demo.events import read_jsonl_events
 
 __all__ = [
     "PHONE_RATE_HZ",
@@ -154,23 +155,12 @@ def run_jsonl_process(
     events: list[dict[str, Any]] = []
     try:
         with log_path.open("w", encoding="utf-8") as log:
-            for raw in proc.stdout:
-                line = raw.decode("utf-8", errors="replace").strip()
-                if not line:
-                    continue
-                log.write(line + "\n")
-                log.flush()
-                try:
-                    event = json.loads(line)
-                except ValueError:
-                    continue
-                if isinstance(event, dict):
-                    # When the line arrived (POSIX s): the components print each event as it
-                    # happens, so this times events that carry no wall clock of their own.
-                    event.setdefault("_recv_wall", time.time())
-                    events.append(event)
-                    if on_event is not None:
-                        on_event(event)
+            # _recv_wall times events that carry no wall clock of their own: the components
+            # print each event as it happens
+            for event in read_jsonl_events(proc.stdout, log):
+                events.append(event)
+                if on_event is not None:
+                    on_event(event)
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
     finally:
