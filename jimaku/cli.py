@@ -17,12 +17,15 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
+import threading
 from collections.abc import Sequence
+from types import FrameType
 
 from jimaku import __version__
 
-__all__ = ["COMPONENT_CLIS", "build_parser", "main", "run_as_module"]
+__all__ = ["COMPONENT_CLIS", "Terminated", "build_parser", "main", "run_as_module"]
 
 #: Modules that register subcommands, in the order ``jimaku --help`` lists them.
 COMPONENT_CLIS: tuple[str, ...] = (
@@ -60,8 +63,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived (``systemctl stop``, ``kill``, a container stopping).
+
+    A :class:`KeyboardInterrupt`, so every command shuts down the way it does on Ctrl-C (the
+    broadcaster flushes its last utterance, waits for uploads and prints its summary).
+    """
+
+
+def _raise_terminated(signum: int, frame: FrameType | None) -> None:
+    raise Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``jimaku`` command.
+
+    SIGTERM is handled like Ctrl-C (SIGINT) while the command runs: an orderly shutdown. SIGINT
+    keeps the disposition the process was started with (a shell ignores it in background jobs,
+    so there only SIGTERM stops a daemon cleanly).
 
     Parameters
     ----------
@@ -71,12 +90,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        The process exit code: 0 on success, 2 for bad input, 130 when interrupted.
+        The process exit code: 0 on success, 2 for bad input, 130 when interrupted (SIGINT),
+        143 when terminated (SIGTERM).
     """
     parser = build_parser()
     args = parser.parse_args(argv)
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _raise_terminated) if in_main else None
     try:
         return int(args.func(args))
+    except Terminated:
+        print("terminated", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
@@ -89,6 +114,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def run_as_module(command: str, argv: Sequence[str] | None = None) -> int:

@@ -2,7 +2,7 @@
 
 The test plays two sentences into the null sink; ``jimaku broadcast --input pulse`` records the
 monitor in real time (the programme never waits for recognition), writes the on-air audio to a
-file and stores the captions; SIGINT ends it cleanly (the summary is still printed).
+file and stores the captions; SIGTERM ends it cleanly (the summary is still printed).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from scipy.signal import resample_poly
 import audio_io.devices as audio_io
 from archive_client import ArchiveClient
 from tests.plugins.archive import ArchiveHandle
-from tests.plugins.process import interrupt
+from tests.plugins.process import stop
 from tests.plugins.pulse import PulseServer
 
 pytestmark = [pytest.mark.audio_device, pytest.mark.vosk]
@@ -68,7 +68,7 @@ def test_device_input_real_time(
         out.drain()
         out.close()
         time.sleep(2.0)  # the last endpoint
-        stdout, stderr = interrupt(proc, timeout=60)
+        stdout, stderr = stop(proc, timeout=60)
     except BaseException:
         archive.stop()
         raise

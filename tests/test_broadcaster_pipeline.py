@@ -8,6 +8,7 @@ every caption's ID must be decodable from the output audio where the daemon said
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -355,3 +356,76 @@ def test_stdin_to_stdout_raw_pcm_with_clipped_input_and_archive_down(tmp_path: P
     summary = next(e for e in events if e["type"] == "summary")
     assert summary["spooled"] == len(summary["captions"]) >= 1
     assert all(c["state"] == "spooled" for c in summary["captions"])
+
+
+def _default_sigint() -> None:
+    # a terminal's foreground job has SIGINT at its default; the test runner may have inherited
+    # SIG_IGN (a shell ignores it in background jobs) and would pass that on
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@pytest.mark.parametrize(
+    ("sig", "code", "word"),
+    [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted")],
+    ids=["sigterm", "ctrl-c"],
+)
+def test_stopping_a_running_daemon_is_orderly(
+    archive: ArchiveHandle, tmp_path: Path, sig: int, code: int, word: str
+) -> None:
+    """SIGTERM (``systemctl stop``) or Ctrl-C while the daemon waits for more input: an orderly
+    shutdown (summary printed, every caption stored), exit status 143 / 130."""
+    x = _speech(MANIFEST["sentences"][1]["end_s"] + 1.5)[:, 0]
+    pcm = np.clip(np.round(x * 32768), -32768, 32767).astype("<i2").tobytes()
+    proc = subprocess.Popen(
+        [
+            JIMAKU,
+            "broadcast",
+            "--input",
+            "-",
+            "--pcm-rate",
+            str(RATE),
+            "--output",
+            str(tmp_path / "onair.wav"),
+            "--archive",
+            archive.url,
+            "--channel",
+            str(archive.channel),
+            "--token",
+            archive.token,
+            "--json",
+            "--state-dir",
+            str(tmp_path / "state"),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=_default_sigint,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    lines: list[dict[str, Any]] = []
+    try:
+        proc.stdin.write(pcm)
+        proc.stdin.flush()  # and left open: the daemon blocks reading more
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            raw = proc.stdout.readline()
+            if not raw:
+                break
+            if raw.startswith(b"{"):
+                lines.append(json.loads(raw))
+            if sum(e["type"] == "upload" and e.get("state") == "stored" for e in lines) >= 2:
+                break
+        assert proc.poll() is None, "the daemon exited before it was stopped"
+        proc.send_signal(sig)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    lines += _events(out.decode())
+    assert proc.returncode == code, err.decode()[-2000:]
+    assert word in err.decode()
+    summary = next(e for e in lines if e["type"] == "summary")
+    assert len(summary["captions"]) == 2 and summary["spooled"] == 0, summary
+    got = [_client(archive).get_caption(archive.channel, c["seq"]) for c in summary["captions"]]
+    assert [g.text if g else None for g in got] == [c["text"] for c in summary["captions"]]

@@ -27,7 +27,7 @@ import trigger_codec as tc
 from archive_client import ArchiveClient, CaptionIn
 from channel_sim import PRESETS, Chain, Noise, apply_chain, make_programme
 from tests.plugins.archive import ArchiveHandle
-from tests.plugins.process import interrupt
+from tests.plugins.process import stop
 
 JIMAKU = str(Path(sys.executable).parent / "jimaku")
 RATE = 48000
@@ -346,7 +346,7 @@ def test_capture_through_pulseaudio_virtual_card(
         out.close()
         time.sleep(2.0)
     finally:
-        stdout, stderr = interrupt(proc, timeout=30)
+        stdout, stderr = stop(proc, timeout=30)
     lines = [json.loads(x) for x in stdout.splitlines() if x.startswith("{")]
     assert shown(lines) == [(9, 300, "마이크로 들은 자막")], stderr
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import subprocess
 import threading
 import time
@@ -224,7 +223,7 @@ def run_live_demo(args: argparse.Namespace) -> int:
             time.sleep(_TAIL_LISTEN_S)
         finally:
             if recv.poll() is None:
-                recv.send_signal(signal.SIGINT)
+                recv.terminate()  # SIGTERM: SIGINT may be ignored (demo run in the background)
                 try:
                     recv.wait(timeout=10)
                 except subprocess.TimeoutExpired:

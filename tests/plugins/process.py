@@ -1,23 +1,29 @@
-"""Stopping a `jimaku` command the way an operator does (Ctrl-C), without leaking it."""
+"""Stopping a running `jimaku` command the way a service manager does, without leaking it."""
 
 from __future__ import annotations
 
 import signal
 import subprocess
 
-__all__ = ["interrupt"]
+__all__ = ["stop"]
 
 
-def interrupt(proc: subprocess.Popen[str], timeout: float) -> tuple[str, str]:
-    """Send SIGINT to ``proc`` and return its ``(stdout, stderr)`` once it has exited.
+def stop(proc: subprocess.Popen[str], timeout: float, sig: int = signal.SIGTERM) -> tuple[str, str]:
+    """Send ``sig`` (SIGTERM: ``systemctl stop``) and return ``(stdout, stderr)`` after the exit.
 
-    If it has not exited within ``timeout`` seconds it is killed and reaped before
-    :class:`subprocess.TimeoutExpired` is raised, so a hang fails only the test that saw it.
+    SIGTERM rather than SIGINT: a shell starts background jobs with SIGINT ignored and the
+    children of a test run inherit that, while SIGTERM always arrives (``jimaku`` handles both
+    the same way; tests/test_broadcaster_pipeline.py covers Ctrl-C). If the process has not
+    exited within ``timeout`` seconds it is killed and reaped, and :class:`AssertionError`
+    carries the tail of what it printed, so a hang fails only the test that saw it.
     """
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     try:
         return proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
-        proc.communicate()
-        raise
+        out, err = proc.communicate()
+        raise AssertionError(
+            f"{proc.args!r} did not exit within {timeout} s of signal {sig}; killed.\n"
+            f"stdout tail: {(out or '')[-1500:]}\nstderr tail: {(err or '')[-1500:]}"
+        ) from None
