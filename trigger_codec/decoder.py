@@ -22,14 +22,16 @@ into blocks):
    previous symbols) -> max-log bit LLRs -> CRC-aided list Viterbi (:mod:`trigger_codec.fec`:
    the Viterbi word, then up to 7 alternatives until one's CRC-16 matches) -> the re-encoding
    ``z`` check (:func:`trigger_codec.framing.decode_soft`). A near miss (no CRC match, but the
-   Viterbi word's ``z`` >= ``_RETRY_Z``) is decoded again with a second metric (``_METRICS``).
+   Viterbi word's ``z`` >= ``_RETRY_Z``) is decoded again with a second metric (``_METRICS``),
+   then on frames computed half a hop (N/4) later from the kept samples.
 5. The same ID from the same profile within 150 ms (15 hops) of a previous start is the same
    airing and is reported once; no other candidate of that profile is decoded within the airtime
    after a reported start (a second trigger there would overlap it).
 
 Cost: one rfft per 10 ms of audio plus a few vectorised operations per block (measured in
-``benchmarks/bench_codec_cost.py``). Memory: a sample buffer of < 2 frames plus the last
-``HISTORY`` frames of the band grid, whatever the stream length.
+``benchmarks/bench_codec_cost.py``). Memory: a sample buffer of ~0.6 s (the samples of the
+candidates still to be decoded, for the half-phase frames; at most ~2 x (0.6 s + one block))
+plus the last ``HISTORY`` frames of the band grid, whatever the stream length.
 """
 
 from __future__ import annotations
@@ -93,6 +95,9 @@ _METRICS = ((0.4, 0.0), (0.7, 0.2))
 #: the other metrics are tried only if the first one's Viterbi word (CRC failed) has a ``z`` of
 #: at least this: real near misses scored 1.37-2.04, random candidates 0.88 +- 0.21 (README)
 _RETRY_Z = 1.3
+#: samples kept from this many hops before the next candidate frame (half-phase decodes of a
+#: candidate decoded one hop early need frames from 4 hops before it)
+_KEEP_HOPS = 8
 #: power added to every denominator so digital silence gives E = 0, not 0/0
 _TINY = 1e-20
 
@@ -308,14 +313,21 @@ class Decoder:
     def _append(self, x: npt.NDArray[np.generic], scale: float | None) -> None:
         need = self._buf_len + x.size
         if need > self._buf.size:
-            # keep only what future frames need (from the next frame's start), then grow
-            keep_from = (self._next_frame * self._n) // 2 - self._buf_start
-            keep = self._buf[keep_from : self._buf_len]
-            new = np.empty(max(2 * (keep.size + x.size), 4 * self._n), dtype=np.float32)
-            new[: keep.size] = keep
-            self._buf = new
+            # keep only what future frames and half-phase decodes need (from a few hops before
+            # the next candidate), in place if that leaves at least half the buffer free, else
+            # in a buffer twice the size: each sample is copied about once, and the buffer
+            # stays bounded (~2 x (the kept ~0.6 s + the block))
+            keep_frame = max(0, min(self._next_frame, self._next_cand) - _KEEP_HOPS)
+            keep_from = (keep_frame * self._n) // 2 - self._buf_start
+            keep_len = self._buf_len - keep_from
+            if 2 * (keep_len + x.size) <= self._buf.size:
+                self._buf[:keep_len] = self._buf[keep_from : self._buf_len]
+            else:
+                new = np.empty(max(2 * (keep_len + x.size), 4 * self._n), dtype=np.float32)
+                new[:keep_len] = self._buf[keep_from : self._buf_len]
+                self._buf = new
             self._buf_start += keep_from
-            self._buf_len = keep.size
+            self._buf_len = keep_len
         dst = self._buf[self._buf_len : self._buf_len + x.size]
         if x.dtype.char == "d":
             # the analysis runs in float32 (measured ~10 % less CPU, and float32's ~140 dB of
@@ -341,19 +353,13 @@ class Decoder:
             k = min(_CHUNK, last + 1 - self._next_frame)
             self._frames(k)
             out += self._candidates()
-        # compact the buffer: drop samples before the next frame's start
-        drop = (self._next_frame * n) // 2 - self._buf_start
-        rest = self._buf[drop : self._buf_len].copy()
-        self._buf[: rest.size] = rest
-        self._buf_start += drop
-        self._buf_len = rest.size
         return out
 
     def _frames(self, k: int) -> None:
         """Analyse the next ``k`` frames into the grid."""
         n = self._n
         if n % 2 == 0:  # frames are a strided view of the buffer (hop n/2): no gather copy
-            # the buffer always starts on a frame boundary (see _process/_append), so frame
+            # the buffer always starts on a frame boundary (see _append), so frame
             # rows of one view of the whole buffer, made once per buffer, are a cheap slice
             if self._view_of is not self._buf:
                 self._view = np.lib.stride_tricks.as_strided(
@@ -491,21 +497,68 @@ class Decoder:
         check = np.log(E[0] + 0.1)
         return np.log(E[0] + _METRICS[0][0] * E[1] + 0.1), check
 
-    def _demodulate(self, b: _Band, row: int, frame: int) -> Detection | None:
-        E = self._energies(b, row, (0, 1))
+    def _half_energies(self, b: _Band, row: int, frame: int) -> npt.NDArray[np.float64] | None:
+        """:meth:`_energies` at hops ``(-1, 0, 1)`` for the frames half a hop later (N/4).
+
+        Computed on demand from the kept samples (one batched rfft of the 49 frames the 20
+        symbols, their neighbouring hops and their tails need); the floor ``F`` is taken from
+        the regular grid's frame just before. None if the samples are no longer buffered (does
+        not happen in streaming: ``_KEEP_HOPS``).
+        """
+        n = self._n
+        q = np.arange(frame - 3, frame + 2 * N_SYMBOLS)  # half-phase frames q + 1/2
+        starts = (q * n) // 2 + n // 4 - self._buf_start
+        if starts[0] < 0 or starts[-1] + n > self._buf_len:
+            return None
+        spec = scipy.fft.rfft(self._buf[starts[:, None] + self._frame_idx[None, :]], axis=1)
+        spec = spec[:, self._bins[b.offset : b.offset + b.profile.n_slots]]
+        P = spec.real**2 + spec.imag**2  # (49, n_slots), row i = frame q[i] + 1/2
+        cols = np.tile(b.data - b.offset, (3, 1))  # (60, 32) band-local slots
+        rows = (np.array([-1, 0, 1])[:, None] + (self._data_rows + 3)[None, :]).reshape(-1)
+        Pc = P[rows[:, None], cols]
+        lag = rows[:, None] - _TAIL_LAGS[None, :]  # >= 0: the first data row is q index 9
+        R = np.einsum("l,slc->sc", _TAIL_WEIGHTS, P[lag[:, :, None], cols[:, None, :]])
+        m = P[rows].mean(axis=1)
+        F = self._F[(rows + row - 3)[:, None], cols + b.offset]
+        E = Pc / (0.5 * R + F + m[:, None] + _TINY)
+        # order (0, 1, -1) like _decode expects: aligned, next hop, previous hop
+        E3 = np.asarray(E, dtype=np.float64).reshape(3, DATA_SYMBOLS, -1)
+        return E3[[1, 2, 0]]
+
+    def _decode(
+        self, E: npt.NDArray[np.float64], more: npt.NDArray[np.float64] | None = None
+    ) -> tuple[tuple[int, int] | None, float]:
+        """Decode from ``E`` = energies at hops (0, 1[, -1]); return (ID or None, Viterbi z).
+
+        The first metric of :data:`_METRICS` always; the others only on a near miss: no CRC
+        match but the Viterbi word stands out of its symbols (``z >= _RETRY_Z``; random
+        candidates: 0.88 +- 0.21, README). ``more``: the previous hop's energies if ``E`` lacks
+        them.
+        """
         check = np.log(E[0] + 0.1)
-        found = None
+        vz = math.nan
         for k, (wn, wp) in enumerate(_METRICS):
             if wp and E.shape[0] < 3:
-                E = np.concatenate([E, self._energies(b, row, (-1,))])
+                if more is None:
+                    raise AssertionError("the previous hop is needed")  # pragma: no cover
+                E = np.concatenate([E, more])
             metric = np.log(E[0] + wn * E[1] + (wp * E[2] if wp else 0.0) + 0.1)
             sd = decode_soft(metric, check_metric=check, viterbi_z=k == 0)
-            found = sd.found
-            # retry with the other metrics only near misses: the Viterbi word stands out of
-            # its symbols (z >= _RETRY_Z) but is not CRC-valid (random candidates: z 0.88 +-
-            # 0.21; README)
-            if found is not None or not sd.viterbi_z >= _RETRY_Z:
-                break
+            if k == 0:
+                vz = sd.viterbi_z
+            if sd.found is not None or not vz >= _RETRY_Z:
+                return sd.found, vz
+        return None, vz
+
+    def _demodulate(self, b: _Band, row: int, frame: int) -> Detection | None:
+        E = self._energies(b, row, (0, 1, -1))
+        found, vz = self._decode(E)
+        if found is None and vz >= _RETRY_Z:
+            # a near miss: the symbols may sit half a hop off the frame grid; decode the frames
+            # a quarter frame later (same z check on their own, disjoint aligned frames)
+            EB = self._half_energies(b, row, frame)
+            if EB is not None:
+                found, _ = self._decode(EB)
         if found is None:
             return None
         channel, seq = found
