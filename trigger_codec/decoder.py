@@ -95,6 +95,11 @@ _METRICS = ((0.4, 0.0), (0.7, 0.2))
 #: the other metrics are tried only if the first one's Viterbi word (CRC failed) has a ``z`` of
 #: at least this: real near misses scored 1.37-2.04, random candidates 0.88 +- 0.21 (README)
 _RETRY_Z = 1.3
+#: ... and decoded on the half-phase frames only if it is at least this
+_HALF_Z = 1.3
+#: check energies: bins whose floor is below this fraction of the band's mean floor count as
+#: (partly) dead (see Decoder._floor_shape)
+_DEAD_FLOOR = 0.5
 #: samples kept from this many hops before the next candidate frame (half-phase decodes of a
 #: candidate decoded one hop early need frames from 4 hops before it)
 _KEEP_HOPS = 8
@@ -197,6 +202,7 @@ class Decoder:
         self._inv_slots = 1.0 / np.array([p.n_slots for p in fitting], dtype=np.float64)
         self._pre_cols = np.stack([b.pre for b in self._bands])  # (bands, 3)
         self._sync_rows = 2 * np.arange(PREAMBLE_SYMBOLS)
+        self._no_rows = np.zeros((0, 1), dtype=np.float32)
         self._data_rows = 2 * (PREAMBLE_SYMBOLS + np.arange(DATA_SYMBOLS))
         self._reset()
 
@@ -214,6 +220,8 @@ class Decoder:
         self._recent: list[tuple[str, int, int, int]] = []  # (profile, ch, seq, start frame)
         # frames already decoded per profile (pruned to the last few hundred ms)
         self._tried: dict[str, set[int]] = {b.profile.name: set() for b in self._bands}
+        # per profile: (first half-phase frame, their powers) of the last half-phase decode
+        self._half_cache: dict[str, tuple[int, npt.NDArray[np.float32]]] = {}
         cols = self._bins.size
         self._floor = np.zeros(cols)
         # normalised grid and per-band shares of the last frames; rows [0, _rows) are valid and
@@ -419,17 +427,19 @@ class Decoder:
             self._pre_cols[None, :, :],
         ]
         sm_ext = np.where((ext >= 0)[:, None], sh.mean(axis=2), 0.0)
+        c = sm_ext.shape[0] - 4
         sm = sm_ext[2:-2]
         hit = sm >= SYNC_MEAN
-        local = sm >= np.lib.stride_tricks.sliding_window_view(sm_ext, 5, axis=0).max(axis=2)
-        low = np.argwhere((sm >= SYNC_LOW) & ~hit & local)
-        for c, bi in low.tolist():  # rare: a few per minute of noise
-            rows = int(cands[c]) + self._data_rows
-            conc = float(self._S[rows[:, None], self._bands[bi].data].max(axis=1).mean())
-            hit[c, bi] = conc >= SYNC_DATA
-        hits = np.argwhere(hit)
-        if hits.size == 0:
+        low = (sm >= SYNC_LOW) & ~hit
+        if low.any():  # rare: a few per minute of noise
+            local = sm >= np.maximum.reduce([sm_ext[k : k + c] for k in range(5)])
+            for ci, bi in np.argwhere(low & local).tolist():
+                rows = int(cands[ci]) + self._data_rows
+                conc = float(self._S[rows[:, None], self._bands[bi].data].max(axis=1).mean())
+                hit[ci, bi] = conc >= SYNC_DATA
+        if not hit.any():
             return out
+        hits = np.argwhere(hit)
         horizon = first_hist + int(cands[0]) - 4 * _DEDUP_FRAMES
         for tried in self._tried.values():
             for old in [f for f in tried if f < horizon]:
@@ -459,7 +469,9 @@ class Decoder:
         out.sort(key=lambda d: d.start_s)
         return out
 
-    def _energies(self, b: _Band, row: int, hops: tuple[int, ...]) -> npt.NDArray[np.float64]:
+    def _energies(
+        self, b: _Band, row: int, hops: tuple[int, ...]
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         """Normalised energies ``E'`` of the 20 data symbols' 32 candidate tones.
 
         Shape ``(len(hops), 20, 32)``: for each hop offset ``h`` the frames ``j + h`` of the
@@ -468,6 +480,14 @@ class Decoder:
         of what it held in the previous symbols, ``R = sum_{d=2..8} 2^-(d-2) P[j - d]`` (hops
         before this frame; hop ``j - 1`` overlaps the frame and is left out). Measured (README):
         the tail term +7 % of room/chain triggers over ``P / (F + m)``.
+
+        Also returns the check energies of the first hop (``hops[0]`` must be 0), shape (20, 32):
+        ``Ec = P / (R / 2 + F (1 + m / mean(F)))``, each bin against its own floor scaled by the
+        frame's level change. In a band part of which a codec removed (hf through AAC 128k) the
+        band mean ``m`` dwarfs the dead bins' floor, so in ``E'`` those bins are ~0 and the live
+        ones stand out of every symbol: not the i.i.d. energies the false-accept bound assumes
+        (one false trigger in the channel bench's 10 h). In ``Ec`` every bin is normalised by
+        its own floor; in a flat band ``m ~ mean(F) ~ F`` and ``Ec ~ E'`` (README).
         """
         base = row + self._data_rows
         rows = (np.asarray(hops)[:, None] + base[None, :]).reshape(-1)
@@ -477,9 +497,27 @@ class Decoder:
         R = np.einsum("l,slc->sc", _TAIL_WEIGHTS, self._P[lag[:, :, None], cols[:, None, :]])
         n = b.profile.n_slots
         m = self._P[rows, b.offset : b.offset + n].mean(axis=1)
-        den = 0.5 * R + self._F[rows[:, None], cols] + m[:, None] + _TINY
-        E = P / den
-        return np.asarray(E, dtype=np.float64).reshape(len(hops), DATA_SYMBOLS, -1)
+        F = self._F[rows[:, None], cols]
+        E = P / (0.5 * R + F + m[:, None] + _TINY)
+        k = DATA_SYMBOLS  # the first hop's rows: the check energies
+        Ec = P[:k] / (0.5 * R[:k] + F[:k] + m[:k, None] * self._floor_shape(b, row) + _TINY)
+        return (
+            np.asarray(E, dtype=np.float64).reshape(len(hops), DATA_SYMBOLS, -1),
+            np.asarray(Ec, dtype=np.float64),
+        )
+
+    def _floor_shape(self, b: _Band, row: int) -> npt.NDArray[np.float64]:
+        """Return the weight of the band mean ``m`` in each data candidate's check denominator.
+
+        Shape (20, 32): 1, except for bins whose floor just before the candidate is more than
+        ``1 / _DEAD_FLOOR`` below the band's mean floor (a part of the band a codec removed):
+        there ``floor / (_DEAD_FLOOR * mean floor)``, so such a bin is measured against its
+        own floor rather than against the live bins' level.
+        """
+        n = b.profile.n_slots
+        f = self._F[row, b.offset : b.offset + n]
+        w = np.minimum(f / (_DEAD_FLOOR * f.mean() + _TINY), 1.0)
+        return np.asarray(w[b.data - b.offset], dtype=np.float64)
 
     def _tone_metric(
         self, b: _Band, row: int
@@ -493,11 +531,22 @@ class Decoder:
         tail of this symbol's tone; +2 % of room/chain triggers). The ``z`` check uses
         ``check``, whose rows come from disjoint frames (the false-accept bound needs that).
         """
-        E = self._energies(b, row, (0, 1))
-        check = np.log(E[0] + 0.1)
-        return np.log(E[0] + _METRICS[0][0] * E[1] + 0.1), check
+        E, Ec = self._energies(b, row, (0, 1))
+        return np.log(E[0] + _METRICS[0][0] * E[1] + 0.1), np.log(Ec + 0.1)
 
-    def _half_energies(self, b: _Band, row: int, frame: int) -> npt.NDArray[np.float64] | None:
+    def _half_powers(self, b: _Band, q0: int, q1: int) -> npt.NDArray[np.float32] | None:
+        """Band powers of the frames starting N/4 after frames ``q0 .. q1 - 1`` (None: gone)."""
+        n = self._n
+        starts = (np.arange(q0, q1) * n) // 2 + n // 4 - self._buf_start
+        if starts[0] < 0 or starts[-1] + n > self._buf_len:
+            return None
+        spec = scipy.fft.rfft(self._buf[starts[:, None] + self._frame_idx[None, :]], axis=1)
+        spec = spec[:, self._bins[b.offset : b.offset + b.profile.n_slots]]
+        return np.asarray(spec.real**2 + spec.imag**2, dtype=np.float32)
+
+    def _half_energies(
+        self, b: _Band, row: int, frame: int
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None:
         """:meth:`_energies` at hops ``(-1, 0, 1)`` for the frames half a hop later (N/4).
 
         Computed on demand from the kept samples (one batched rfft of the 49 frames the 20
@@ -505,14 +554,27 @@ class Decoder:
         the regular grid's frame just before. None if the samples are no longer buffered (does
         not happen in streaming: ``_KEEP_HOPS``).
         """
-        n = self._n
-        q = np.arange(frame - 3, frame + 2 * N_SYMBOLS)  # half-phase frames q + 1/2
-        starts = (q * n) // 2 + n // 4 - self._buf_start
-        if starts[0] < 0 or starts[-1] + n > self._buf_len:
-            return None
-        spec = scipy.fft.rfft(self._buf[starts[:, None] + self._frame_idx[None, :]], axis=1)
-        spec = spec[:, self._bins[b.offset : b.offset + b.profile.n_slots]]
-        P = spec.real**2 + spec.imag**2  # (49, n_slots), row i = frame q[i] + 1/2
+        q0, q1 = frame - 3, frame + 2 * N_SYMBOLS  # half-phase frames q + 1/2, q0 <= q < q1
+        # neighbouring phases of one sync hit share most frames: reuse the last ones computed
+        c0, cP = self._half_cache.get(b.profile.name, (0, self._no_rows))
+        c1 = c0 + cP.shape[0]
+        if q0 < c1 and q1 > c0:  # overlap: compute only the missing frames on either side
+            left = self._half_powers(b, q0, c0) if q0 < c0 else self._no_rows
+            right = self._half_powers(b, c1, q1) if q1 > c1 else self._no_rows
+            if left is None or right is None:
+                return None
+            mid = cP[max(q0, c0) - c0 : min(q1, c1) - c0]
+            P = (
+                np.concatenate([x for x in (left, mid, right) if x.size])
+                if left.size or right.size
+                else mid
+            )
+        else:
+            got = self._half_powers(b, q0, q1)
+            if got is None:
+                return None
+            P = got
+        self._half_cache[b.profile.name] = (q0, P)  # (49, n_slots), row i = frame q0 + i + 1/2
         cols = np.tile(b.data - b.offset, (3, 1))  # (60, 32) band-local slots
         rows = (np.array([-1, 0, 1])[:, None] + (self._data_rows + 3)[None, :]).reshape(-1)
         Pc = P[rows[:, None], cols]
@@ -522,26 +584,32 @@ class Decoder:
         F = self._F[(rows + row - 3)[:, None], cols + b.offset]
         E = Pc / (0.5 * R + F + m[:, None] + _TINY)
         # order (0, 1, -1) like _decode expects: aligned, next hop, previous hop
-        E3 = np.asarray(E, dtype=np.float64).reshape(3, DATA_SYMBOLS, -1)
-        return E3[[1, 2, 0]]
+        E3 = np.asarray(E, dtype=np.float64).reshape(3, DATA_SYMBOLS, -1)[[1, 2, 0]]
+        # check energies of the aligned frames (see _energies)
+        a = slice(DATA_SYMBOLS, 2 * DATA_SYMBOLS)
+        Ec = Pc[a] / (0.5 * R[a] + F[a] + m[a, None] * self._floor_shape(b, row) + _TINY)
+        return E3, np.asarray(Ec, dtype=np.float64)
 
     def _decode(
-        self, E: npt.NDArray[np.float64], more: npt.NDArray[np.float64] | None = None
+        self,
+        E: npt.NDArray[np.float64],
+        Ec: npt.NDArray[np.float64],
+        prev: tuple[_Band, int] | None = None,
     ) -> tuple[tuple[int, int] | None, float]:
-        """Decode from ``E`` = energies at hops (0, 1[, -1]); return (ID or None, Viterbi z).
+        """Decode from ``E`` = energies at hops (0, 1[, -1]) and the check energies ``Ec``.
+
+        Returns (ID or None, the first metric's Viterbi-word ``z``). If ``E`` lacks the
+        previous hop, ``prev = (band, row)`` computes it when a retry needs it.
 
         The first metric of :data:`_METRICS` always; the others only on a near miss: no CRC
         match but the Viterbi word stands out of its symbols (``z >= _RETRY_Z``; random
-        candidates: 0.88 +- 0.21, README). ``more``: the previous hop's energies if ``E`` lacks
-        them.
+        candidates: 0.88 +- 0.21, README). Every word is checked on ``log(Ec + 0.1)``.
         """
-        check = np.log(E[0] + 0.1)
+        check = np.log(Ec + 0.1)
         vz = math.nan
         for k, (wn, wp) in enumerate(_METRICS):
-            if wp and E.shape[0] < 3:
-                if more is None:
-                    raise AssertionError("the previous hop is needed")  # pragma: no cover
-                E = np.concatenate([E, more])
+            if wp and E.shape[0] < 3 and prev is not None:
+                E = np.concatenate([E, self._energies(prev[0], prev[1], (-1,))[0]])
             metric = np.log(E[0] + wn * E[1] + (wp * E[2] if wp else 0.0) + 0.1)
             sd = decode_soft(metric, check_metric=check, viterbi_z=k == 0)
             if k == 0:
@@ -551,14 +619,13 @@ class Decoder:
         return None, vz
 
     def _demodulate(self, b: _Band, row: int, frame: int) -> Detection | None:
-        E = self._energies(b, row, (0, 1, -1))
-        found, vz = self._decode(E)
-        if found is None and vz >= _RETRY_Z:
+        found, vz = self._decode(*self._energies(b, row, (0, 1)), prev=(b, row))
+        if found is None and vz >= _HALF_Z:
             # a near miss: the symbols may sit half a hop off the frame grid; decode the frames
             # a quarter frame later (same z check on their own, disjoint aligned frames)
-            EB = self._half_energies(b, row, frame)
-            if EB is not None:
-                found, _ = self._decode(EB)
+            half = self._half_energies(b, row, frame)
+            if half is not None:
+                found, _ = self._decode(*half)
         if found is None:
             return None
         channel, seq = found
