@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import binascii
+import math
 
 import numpy as np
 import pytest
@@ -235,3 +236,30 @@ def test_re_encoding_check_rejects_a_crc_valid_word_on_noise(rng: np.random.Gene
     assert weak.crc_ok and weak.found == (5, 6) and weak.z < loud.z
     strict = fr.decode_soft(m2, min_z=weak.z + 0.01)
     assert strict.crc_ok and strict.found is None
+
+
+def test_viterbi_z_of_random_candidates_is_low(rng: np.random.Generator) -> None:
+    # the decoder retries a candidate with its other decoding metrics only if the Viterbi word's
+    # z (CRC ignored) reaches decoder._RETRY_Z; on noise-like candidates that must stay rare
+    # (README: mean 0.88, std 0.21), or the retries would cost CPU on every sync hit in noise
+    from trigger_codec import decoder
+
+    zs = []
+    for _ in range(2000):
+        m = np.log(rng.exponential(1.0, (20, 32)) + 0.1)
+        d = fr.decode_soft(m, viterbi_z=True)
+        if not d.crc_ok:
+            zs.append(d.viterbi_z)
+            assert math.isnan(d.z)
+    z = np.array(zs)
+    assert 0.75 < z.mean() < 1.0
+    assert np.mean(z >= decoder._RETRY_Z) < 0.05
+    # without viterbi_z=True nothing is re-encoded: NaN
+    assert math.isnan(fr.decode_soft(m).viterbi_z)
+
+
+def test_viterbi_z_of_a_clean_word_is_its_z() -> None:
+    # a clean word: the CRC matches, so viterbi_z stays NaN and z is the word's z
+    m = _clean_metric(3, 4)
+    d = fr.decode_soft(m, viterbi_z=True)
+    assert d.found == (3, 4) and d.z > fr.MIN_Z and math.isnan(d.viterbi_z)

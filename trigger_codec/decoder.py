@@ -14,19 +14,24 @@ into blocks):
    preamble symbols (frames ``j + 2k``) of the share ``E[tone] / sum(E)`` of the known tone in
    its frame. Random noise gives ~1/n_slots (0.02); a clean trigger 0.5-0.9. Candidates with
    mean >= ``SYNC_MEAN`` are decoded at their frame and the two neighbouring frame phases
-   (each frame at most once).
+   (each frame at most once); so are candidates with mean >= ``SYNC_LOW`` that are the local
+   maximum within +-2 hops and whose data frames hold concentrated tones (``SYNC_DATA``: one
+   preamble tone notched by the room).
 4. Demodulation (soft): per data symbol the 32 candidate tones' metrics
    ``log(P / (R/2 + F + m) + 0.1)`` (``R``: the bin's predicted reverberant tail from the
    previous symbols) -> max-log bit LLRs -> CRC-aided list Viterbi (:mod:`trigger_codec.fec`:
    the Viterbi word, then up to 7 alternatives until one's CRC-16 matches) -> the re-encoding
-   ``z`` check (:func:`trigger_codec.framing.decode_soft`).
+   ``z`` check (:func:`trigger_codec.framing.decode_soft`). A near miss (no CRC match, but the
+   Viterbi word's ``z`` >= ``_RETRY_Z``) is decoded again with a second metric (``_METRICS``),
+   then on frames computed half a hop (N/4) later from the kept samples.
 5. The same ID from the same profile within 150 ms (15 hops) of a previous start is the same
    airing and is reported once; no other candidate of that profile is decoded within the airtime
    after a reported start (a second trigger there would overlap it).
 
 Cost: one rfft per 10 ms of audio plus a few vectorised operations per block (measured in
-``benchmarks/bench_codec_cost.py``). Memory: a sample buffer of < 2 frames plus the last
-``HISTORY`` frames of the band grid, whatever the stream length.
+``benchmarks/bench_codec_cost.py``). Memory: a sample buffer of ~0.6 s (the samples of the
+candidates still to be decoded, for the half-phase frames; at most ~2 x (0.6 s + one block))
+plus the last ``HISTORY`` frames of the band grid, whatever the stream length.
 """
 
 from __future__ import annotations
@@ -57,6 +62,12 @@ __all__ = ["SYNC_MEAN", "Decoder", "Detection"]
 
 #: preamble metric thresholds (share of the known tone in its frame, see module docstring)
 SYNC_MEAN = 0.10
+#: a candidate whose preamble metric is below SYNC_MEAN but at least SYNC_LOW (a room notch on
+#: one preamble tone) is decoded too if its data frames hold concentrated tones: the mean over
+#: the 20 data symbols of the largest share among the symbol's 32 candidate tones >= SYNC_DATA
+#: (noise: ~0.09; channel-bench triggers at 0 dB: >= 0.114, README)
+SYNC_LOW = 0.07
+SYNC_DATA = 0.12
 #: frames of history kept: one full trigger (2 frames per symbol) plus margin
 _SPAN = 2 * (N_SYMBOLS - 1) + 1
 HISTORY = _SPAN + 8
@@ -74,9 +85,24 @@ _AIRING_FRAMES = 2 * N_SYMBOLS
 #: hops before a frame whose power predicts its reverberant tail, and their weights
 _TAIL_LAGS = np.arange(2, 9)
 _TAIL_WEIGHTS = 0.5 ** np.arange(7.0)
-#: weight of the next hop's normalised energy in the decoding metric (offline: 0.4 / 0.6 / 0.8
-#: decoded 312 / 311 / 310 of 336 room/chain triggers, 306 without)
-_NEXT_HOP_WEIGHT = 0.4
+#: decoding metrics ``log(E'[j] + wn E'[j + 1] + wp E'[j - 1] + 0.1)`` as (wn, wp), tried in
+#: order. The first: offline wn 0.4 / 0.6 / 0.8 decoded 312 / 311 / 310 of 336 room/chain
+#: triggers, 306 without. The second gives the hops either side of the symbol more weight (a
+#: symbol half a hop off the frame grid, a longer tail); it is tried only on near misses of
+#: the first (:data:`_RETRY_Z`). Offline on the channel bench's 600 triggers at 0 dB (true
+#: phase +-1): first alone 574, second alone 579, either 583 (README)
+_METRICS = ((0.4, 0.0), (0.7, 0.2))
+#: the other metrics are tried only if the first one's Viterbi word (CRC failed) has a ``z`` of
+#: at least this: real near misses scored 1.37-2.04, random candidates 0.88 +- 0.21 (README)
+_RETRY_Z = 1.3
+#: ... and decoded on the half-phase frames only if it is at least this
+_HALF_Z = 1.3
+#: check energies: bins whose floor is below this fraction of the band's mean floor count as
+#: (partly) dead (see Decoder._floor_shape)
+_DEAD_FLOOR = 0.5
+#: samples kept from this many hops before the next candidate frame (half-phase decodes of a
+#: candidate decoded one hop early need frames from 4 hops before it)
+_KEEP_HOPS = 8
 #: power added to every denominator so digital silence gives E = 0, not 0/0
 _TINY = 1e-20
 
@@ -176,6 +202,8 @@ class Decoder:
         self._inv_slots = 1.0 / np.array([p.n_slots for p in fitting], dtype=np.float64)
         self._pre_cols = np.stack([b.pre for b in self._bands])  # (bands, 3)
         self._sync_rows = 2 * np.arange(PREAMBLE_SYMBOLS)
+        self._no_rows = np.zeros((0, 1), dtype=np.float32)
+        self._data_rows = 2 * (PREAMBLE_SYMBOLS + np.arange(DATA_SYMBOLS))
         self._reset()
 
     # ------------------------------------------------------------------ state
@@ -192,6 +220,8 @@ class Decoder:
         self._recent: list[tuple[str, int, int, int]] = []  # (profile, ch, seq, start frame)
         # frames already decoded per profile (pruned to the last few hundred ms)
         self._tried: dict[str, set[int]] = {b.profile.name: set() for b in self._bands}
+        # per profile: (first half-phase frame, their powers) of the last half-phase decode
+        self._half_cache: dict[str, tuple[int, npt.NDArray[np.float32]]] = {}
         cols = self._bins.size
         self._floor = np.zeros(cols)
         # normalised grid and per-band shares of the last frames; rows [0, _rows) are valid and
@@ -291,14 +321,21 @@ class Decoder:
     def _append(self, x: npt.NDArray[np.generic], scale: float | None) -> None:
         need = self._buf_len + x.size
         if need > self._buf.size:
-            # keep only what future frames need (from the next frame's start), then grow
-            keep_from = (self._next_frame * self._n) // 2 - self._buf_start
-            keep = self._buf[keep_from : self._buf_len]
-            new = np.empty(max(2 * (keep.size + x.size), 4 * self._n), dtype=np.float32)
-            new[: keep.size] = keep
-            self._buf = new
+            # keep only what future frames and half-phase decodes need (from a few hops before
+            # the next candidate), in place if that leaves at least half the buffer free, else
+            # in a buffer twice the size: each sample is copied about once, and the buffer
+            # stays bounded (~2 x (the kept ~0.6 s + the block))
+            keep_frame = max(0, min(self._next_frame, self._next_cand) - _KEEP_HOPS)
+            keep_from = (keep_frame * self._n) // 2 - self._buf_start
+            keep_len = self._buf_len - keep_from
+            if 2 * (keep_len + x.size) <= self._buf.size:
+                self._buf[:keep_len] = self._buf[keep_from : self._buf_len]
+            else:
+                new = np.empty(max(2 * (keep_len + x.size), 4 * self._n), dtype=np.float32)
+                new[:keep_len] = self._buf[keep_from : self._buf_len]
+                self._buf = new
             self._buf_start += keep_from
-            self._buf_len = keep.size
+            self._buf_len = keep_len
         dst = self._buf[self._buf_len : self._buf_len + x.size]
         if x.dtype.char == "d":
             # the analysis runs in float32 (measured ~10 % less CPU, and float32's ~140 dB of
@@ -324,19 +361,13 @@ class Decoder:
             k = min(_CHUNK, last + 1 - self._next_frame)
             self._frames(k)
             out += self._candidates()
-        # compact the buffer: drop samples before the next frame's start
-        drop = (self._next_frame * n) // 2 - self._buf_start
-        rest = self._buf[drop : self._buf_len].copy()
-        self._buf[: rest.size] = rest
-        self._buf_start += drop
-        self._buf_len = rest.size
         return out
 
     def _frames(self, k: int) -> None:
         """Analyse the next ``k`` frames into the grid."""
         n = self._n
         if n % 2 == 0:  # frames are a strided view of the buffer (hop n/2): no gather copy
-            # the buffer always starts on a frame boundary (see _process/_append), so frame
+            # the buffer always starts on a frame boundary (see _append), so frame
             # rows of one view of the whole buffer, made once per buffer, are a cheap slice
             if self._view_of is not self._buf:
                 self._view = np.lib.stride_tricks.as_strided(
@@ -384,15 +415,31 @@ class Decoder:
         self._next_cand = cand_last + 1
         out: list[Detection] = []
         cands = np.arange(c0, cand_last + 1) - first_hist
-        # preamble metric of every candidate and band at once: (c, bands). Every candidate
-        # above the threshold is decoded (decoding only local maxima within +-2 hops saved 37 %
-        # of decode attempts on a living-room chain but lost 4 of 432 triggers: README)
+        # preamble metric of every candidate and band at once: (c + 4, bands), with two more
+        # candidates on each side for the local-maximum test (rows before the stream's first
+        # frame count as no sync). Every candidate above SYNC_MEAN is decoded (decoding only
+        # local maxima within +-2 hops saved 37 % of decode attempts on a living-room chain but
+        # lost 4 of 432 triggers: README); below it, down to SYNC_LOW, only local maxima whose
+        # data frames hold concentrated tones (a notched preamble tone)
+        ext = np.arange(int(cands[0]) - 2, int(cands[-1]) + 3)
         sh = self._S[
-            (cands[:, None] + self._sync_rows[None, :])[:, None, :], self._pre_cols[None, :, :]
+            (np.maximum(ext, 0)[:, None] + self._sync_rows[None, :])[:, None, :],
+            self._pre_cols[None, :, :],
         ]
-        hits = np.argwhere(sh.mean(axis=2) >= SYNC_MEAN)
-        if hits.size == 0:
+        sm_ext = np.where((ext >= 0)[:, None], sh.mean(axis=2), 0.0)
+        c = sm_ext.shape[0] - 4
+        sm = sm_ext[2:-2]
+        hit = sm >= SYNC_MEAN
+        low = (sm >= SYNC_LOW) & ~hit
+        if low.any():  # rare: a few per minute of noise
+            local = sm >= np.maximum.reduce([sm_ext[k : k + c] for k in range(5)])
+            for ci, bi in np.argwhere(low & local).tolist():
+                rows = int(cands[ci]) + self._data_rows
+                conc = float(self._S[rows[:, None], self._bands[bi].data].max(axis=1).mean())
+                hit[ci, bi] = conc >= SYNC_DATA
+        if not hit.any():
             return out
+        hits = np.argwhere(hit)
         horizon = first_hist + int(cands[0]) - 4 * _DEDUP_FRAMES
         for tried in self._tried.values():
             for old in [f for f in tried if f < horizon]:
@@ -422,40 +469,163 @@ class Decoder:
         out.sort(key=lambda d: d.start_s)
         return out
 
+    def _energies(
+        self, b: _Band, row: int, hops: tuple[int, ...]
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Normalised energies ``E'`` of the 20 data symbols' 32 candidate tones.
+
+        Shape ``(len(hops), 20, 32)``: for each hop offset ``h`` the frames ``j + h`` of the
+        symbols' aligned frames ``j``. ``E' = P / (R / 2 + F + m)``: besides the slow floor ``F``
+        and the frame's mean ``m``, each bin is divided by a prediction of the reverberant tail
+        of what it held in the previous symbols, ``R = sum_{d=2..8} 2^-(d-2) P[j - d]`` (hops
+        before this frame; hop ``j - 1`` overlaps the frame and is left out). Measured (README):
+        the tail term +7 % of room/chain triggers over ``P / (F + m)``.
+
+        Also returns the check energies of the first hop (``hops[0]`` must be 0), shape (20, 32):
+        ``Ec = P / (R / 2 + F (1 + m / mean(F)))``, each bin against its own floor scaled by the
+        frame's level change. In a band part of which a codec removed (hf through AAC 128k) the
+        band mean ``m`` dwarfs the dead bins' floor, so in ``E'`` those bins are ~0 and the live
+        ones stand out of every symbol: not the i.i.d. energies the false-accept bound assumes
+        (one false trigger in the channel bench's 10 h). In ``Ec`` every bin is normalised by
+        its own floor; in a flat band ``m ~ mean(F) ~ F`` and ``Ec ~ E'`` (README).
+        """
+        base = row + self._data_rows
+        rows = (np.asarray(hops)[:, None] + base[None, :]).reshape(-1)
+        cols = np.tile(b.data, (len(hops), 1))  # (rows, 32)
+        P = self._P[rows[:, None], cols]
+        lag = np.maximum(rows[:, None] - _TAIL_LAGS[None, :], 0)  # (rows, 7); 0 only at start
+        R = np.einsum("l,slc->sc", _TAIL_WEIGHTS, self._P[lag[:, :, None], cols[:, None, :]])
+        n = b.profile.n_slots
+        m = self._P[rows, b.offset : b.offset + n].mean(axis=1)
+        F = self._F[rows[:, None], cols]
+        E = P / (0.5 * R + F + m[:, None] + _TINY)
+        k = DATA_SYMBOLS  # the first hop's rows: the check energies
+        Ec = P[:k] / (0.5 * R[:k] + F[:k] + m[:k, None] * self._floor_shape(b, row) + _TINY)
+        return (
+            np.asarray(E, dtype=np.float64).reshape(len(hops), DATA_SYMBOLS, -1),
+            np.asarray(Ec, dtype=np.float64),
+        )
+
+    def _floor_shape(self, b: _Band, row: int) -> npt.NDArray[np.float64]:
+        """Return the weight of the band mean ``m`` in each data candidate's check denominator.
+
+        Shape (20, 32): 1, except for bins whose floor just before the candidate is more than
+        ``1 / _DEAD_FLOOR`` below the band's mean floor (a part of the band a codec removed):
+        there ``floor / (_DEAD_FLOOR * mean floor)``, so such a bin is measured against its
+        own floor rather than against the live bins' level.
+        """
+        n = b.profile.n_slots
+        f = self._F[row, b.offset : b.offset + n]
+        w = np.minimum(f / (_DEAD_FLOOR * f.mean() + _TINY), 1.0)
+        return np.asarray(w[b.data - b.offset], dtype=np.float64)
+
     def _tone_metric(
         self, b: _Band, row: int
     ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         """Per-tone log-likelihoods (up to a per-symbol constant) of the 20 data symbols.
 
-        Returns ``(decode, check)``, both shape (20, 32). ``check = log(E' + 0.1)`` with
-        ``E' = P / (R / 2 + F + m)``: besides the slow floor ``F`` and the frame's mean ``m``,
-        each bin is divided by a prediction of the reverberant tail of what it held in the
-        previous symbols, ``R = sum_{d=2..8} 2^-(d-2) P[j - d]`` (hops before this frame; hop
-        ``j - 1`` overlaps the frame and is left out). The log compresses the few very strong
-        cells (a transient, an unpredicted tail). ``decode = log(E'[j] + 0.4 E'[j + 1] + 0.1)``
-        also takes in the next hop (half this symbol, half the next: the room's tail of this
-        symbol's tone). Measured (README): the tail term +7 % of room/chain triggers over
-        ``log(P / (F + m) + 0.1)``, the next hop +2 %. The ``z`` check uses ``check``, whose
-        rows come from disjoint frames (the false-accept bound needs that).
+        Returns ``(decode, check)``, both shape (20, 32), for the first decoding metric:
+        ``check = log(E' + 0.1)`` (:meth:`_energies`; the log compresses the few very strong
+        cells: a transient, an unpredicted tail) and ``decode = log(E'[j] + 0.4 E'[j + 1] +
+        0.1)``, which also takes in the next hop (half this symbol, half the next: the room's
+        tail of this symbol's tone; +2 % of room/chain triggers). The ``z`` check uses
+        ``check``, whose rows come from disjoint frames (the false-accept bound needs that).
         """
-        base = row + 2 * (PREAMBLE_SYMBOLS + np.arange(DATA_SYMBOLS))  # (20,)
-        rows = np.concatenate([base, base + 1])  # aligned frames, then the next hop's
-        cols = np.concatenate([b.data, b.data])  # (40, 32)
-        P = self._P[rows[:, None], cols]
-        lag = np.maximum(rows[:, None] - _TAIL_LAGS[None, :], 0)  # (40, 7); 0 only at start
-        R = np.einsum("l,slc->sc", _TAIL_WEIGHTS, self._P[lag[:, :, None], cols[:, None, :]])
-        n = b.profile.n_slots
-        m = self._P[rows, b.offset : b.offset + n].mean(axis=1)
-        den = 0.5 * R + self._F[rows[:, None], cols] + m[:, None] + _TINY
-        E = P / den
-        aligned = E[:DATA_SYMBOLS]
-        check = np.log(aligned + 0.1)
-        decode = np.log(aligned + _NEXT_HOP_WEIGHT * E[DATA_SYMBOLS:] + 0.1)
-        return np.asarray(decode, dtype=np.float64), np.asarray(check, dtype=np.float64)
+        E, Ec = self._energies(b, row, (0, 1))
+        return np.log(E[0] + _METRICS[0][0] * E[1] + 0.1), np.log(Ec + 0.1)
+
+    def _half_powers(self, b: _Band, q0: int, q1: int) -> npt.NDArray[np.float32] | None:
+        """Band powers of the frames starting N/4 after frames ``q0 .. q1 - 1`` (None: gone)."""
+        n = self._n
+        starts = (np.arange(q0, q1) * n) // 2 + n // 4 - self._buf_start
+        if starts[0] < 0 or starts[-1] + n > self._buf_len:
+            return None
+        spec = scipy.fft.rfft(self._buf[starts[:, None] + self._frame_idx[None, :]], axis=1)
+        spec = spec[:, self._bins[b.offset : b.offset + b.profile.n_slots]]
+        return np.asarray(spec.real**2 + spec.imag**2, dtype=np.float32)
+
+    def _half_energies(
+        self, b: _Band, row: int, frame: int
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None:
+        """:meth:`_energies` at hops ``(-1, 0, 1)`` for the frames half a hop later (N/4).
+
+        Computed on demand from the kept samples (one batched rfft of the 49 frames the 20
+        symbols, their neighbouring hops and their tails need); the floor ``F`` is taken from
+        the regular grid's frame just before. None if the samples are no longer buffered (does
+        not happen in streaming: ``_KEEP_HOPS``).
+        """
+        q0, q1 = frame - 3, frame + 2 * N_SYMBOLS  # half-phase frames q + 1/2, q0 <= q < q1
+        # neighbouring phases of one sync hit share most frames: reuse the last ones computed
+        c0, cP = self._half_cache.get(b.profile.name, (0, self._no_rows))
+        c1 = c0 + cP.shape[0]
+        if q0 < c1 and q1 > c0:  # overlap: compute only the missing frames on either side
+            left = self._half_powers(b, q0, c0) if q0 < c0 else self._no_rows
+            right = self._half_powers(b, c1, q1) if q1 > c1 else self._no_rows
+            if left is None or right is None:
+                return None
+            mid = cP[max(q0, c0) - c0 : min(q1, c1) - c0]
+            P = (
+                np.concatenate([x for x in (left, mid, right) if x.size])
+                if left.size or right.size
+                else mid
+            )
+        else:
+            got = self._half_powers(b, q0, q1)
+            if got is None:
+                return None
+            P = got
+        self._half_cache[b.profile.name] = (q0, P)  # (49, n_slots), row i = frame q0 + i + 1/2
+        cols = np.tile(b.data - b.offset, (3, 1))  # (60, 32) band-local slots
+        rows = (np.array([-1, 0, 1])[:, None] + (self._data_rows + 3)[None, :]).reshape(-1)
+        Pc = P[rows[:, None], cols]
+        lag = rows[:, None] - _TAIL_LAGS[None, :]  # >= 0: the first data row is q index 9
+        R = np.einsum("l,slc->sc", _TAIL_WEIGHTS, P[lag[:, :, None], cols[:, None, :]])
+        m = P[rows].mean(axis=1)
+        F = self._F[(rows + row - 3)[:, None], cols + b.offset]
+        E = Pc / (0.5 * R + F + m[:, None] + _TINY)
+        # order (0, 1, -1) like _decode expects: aligned, next hop, previous hop
+        E3 = np.asarray(E, dtype=np.float64).reshape(3, DATA_SYMBOLS, -1)[[1, 2, 0]]
+        # check energies of the aligned frames (see _energies)
+        a = slice(DATA_SYMBOLS, 2 * DATA_SYMBOLS)
+        Ec = Pc[a] / (0.5 * R[a] + F[a] + m[a, None] * self._floor_shape(b, row) + _TINY)
+        return E3, np.asarray(Ec, dtype=np.float64)
+
+    def _decode(
+        self,
+        E: npt.NDArray[np.float64],
+        Ec: npt.NDArray[np.float64],
+        prev: tuple[_Band, int] | None = None,
+    ) -> tuple[tuple[int, int] | None, float]:
+        """Decode from ``E`` = energies at hops (0, 1[, -1]) and the check energies ``Ec``.
+
+        Returns (ID or None, the first metric's Viterbi-word ``z``). If ``E`` lacks the
+        previous hop, ``prev = (band, row)`` computes it when a retry needs it.
+
+        The first metric of :data:`_METRICS` always; the others only on a near miss: no CRC
+        match but the Viterbi word stands out of its symbols (``z >= _RETRY_Z``; random
+        candidates: 0.88 +- 0.21, README). Every word is checked on ``log(Ec + 0.1)``.
+        """
+        check = np.log(Ec + 0.1)
+        vz = math.nan
+        for k, (wn, wp) in enumerate(_METRICS):
+            if wp and E.shape[0] < 3 and prev is not None:
+                E = np.concatenate([E, self._energies(prev[0], prev[1], (-1,))[0]])
+            metric = np.log(E[0] + wn * E[1] + (wp * E[2] if wp else 0.0) + 0.1)
+            sd = decode_soft(metric, check_metric=check, viterbi_z=k == 0)
+            if k == 0:
+                vz = sd.viterbi_z
+            if sd.found is not None or not vz >= _RETRY_Z:
+                return sd.found, vz
+        return None, vz
 
     def _demodulate(self, b: _Band, row: int, frame: int) -> Detection | None:
-        metric, check = self._tone_metric(b, row)
-        found = decode_soft(metric, check_metric=check).found
+        found, vz = self._decode(*self._energies(b, row, (0, 1)), prev=(b, row))
+        if found is None and vz >= _HALF_Z:
+            # a near miss: the symbols may sit half a hop off the frame grid; decode the frames
+            # a quarter frame later (same z check on their own, disjoint aligned frames)
+            half = self._half_energies(b, row, frame)
+            if half is not None:
+                found, _ = self._decode(*half)
         if found is None:
             return None
         channel, seq = found
