@@ -198,6 +198,6 @@ def test_full_sweep(
     res = apply_chain_detailed(mix, 48000, chain, rng, reference=ref)
     dets = _decode(res.audio, res.sample_rate_hz, rng)
     # below +10 dB detection is a rate (bench: 98-99.5 % at +3 dB, docs/channel-bench.md), not a
-    # per-trigger promise; this sweep missed 8 of its 180 triggers at +3 dB
+    # per-trigger promise; this sweep misses 4 of its 180 triggers at +3 dB (8 before 45de127)
     must = codec in _SUPPORTS[profile] and snr >= 10.0
     _check(dets, sent, profile, res.time_scale, dist / SPEED_OF_SOUND_M_S, must)
