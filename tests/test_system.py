@@ -114,7 +114,7 @@ def test_sync_every_caption_reaches_the_viewer_once_in_order(sync_run: ChainResu
 
 
 def test_sync_captions_are_shown_with_their_speech(sync_run: ChainResult) -> None:
-    # (a strict xfail until 28 Nov: -0.50..+0.49 s with the trigger placed by vosk's first-word
+    # (missed until 28 Nov: -0.50..+0.49 s with the trigger placed by vosk's first-word
     # time at the final; now placed at the first partial by the speech onset in the audio)
     errors = {t.seq: t.sync_error_s for t in sync_run.timings}
     assert all(e is not None for e in errors.values()), errors

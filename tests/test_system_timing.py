@@ -395,11 +395,20 @@ def test_path_medians_report_each_path_from_its_own_start() -> None:
         # first words 0.06 s later; vosk final 0.9 s after speech end, stored 0.02 s later,
         # on screen 0.06 s later (k shifts the whole caption)
         return CaptionTiming(
-            seq=seq, text="t", shown_text="t", sentence=None,
-            speech_start_s=10 + k, speech_end_s=14 + k, final_s=14.9 + k, stored_s=14.92 + k,
-            trigger_start_s=10.8 + k, trigger_end_s=11.28 + k, decoded_s=11.33 + k,
-            shown_s=14.98 + k, first_shown_s=11.39 + k,
-        )  # fmt: skip
+            seq=seq,
+            text="t",
+            shown_text="t",
+            sentence=None,
+            speech_start_s=10 + k,
+            speech_end_s=14 + k,
+            final_s=14.9 + k,
+            stored_s=14.92 + k,
+            trigger_start_s=10.8 + k,
+            trigger_end_s=11.28 + k,
+            decoded_s=11.33 + k,
+            shown_s=14.98 + k,
+            first_shown_s=11.39 + k,
+        )
 
     first, final = path_medians([cap(1, 0.0), cap(2, 20.0), cap(3, 40.0)])
     assert first == (
