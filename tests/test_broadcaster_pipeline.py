@@ -26,6 +26,7 @@ from broadcaster.engine import Broadcaster
 from broadcaster.settings import BroadcastSettings
 from jimaku.cli import main as jimaku_main
 from tests.plugins.archive import ArchiveHandle
+from tests.plugins.process import stop
 from tests.plugins.vosk import assert_same_captions
 
 pytestmark = pytest.mark.vosk
@@ -45,6 +46,20 @@ def archive(archive_server: ArchiveHandle) -> ArchiveHandle:
 
 def _client(archive: ArchiveHandle) -> ArchiveClient:
     return ArchiveClient(archive.url, token=archive.token)
+
+
+def _on(archive: ArchiveHandle, state_dir: Path) -> list[str]:
+    """Options pointing a ``jimaku broadcast`` run at the test archive and a private state dir."""
+    return [
+        "--archive",
+        archive.url,
+        "--channel",
+        str(archive.channel),
+        "--token",
+        archive.token,
+        "--state-dir",
+        str(state_dir),
+    ]
 
 
 def _speech(seconds: float, channels: int = 1) -> np.ndarray:
@@ -89,15 +104,8 @@ def test_file_to_file_cli_stores_every_caption_and_airs_its_id(
             str(speech_wav),
             "--output",
             str(onair),
-            "--archive",
-            archive.url,
-            "--channel",
-            str(archive.channel),
-            "--token",
-            archive.token,
             "--json",
-            "--state-dir",
-            str(tmp_path / "state"),
+            *_on(archive, tmp_path / "state"),
         ]
     )
     events = _events(capsys.readouterr().out)
@@ -282,18 +290,11 @@ def test_correct_sends_a_new_revision(
         [
             "broadcast",
             "correct",
-            "--archive",
-            archive.url,
-            "--channel",
-            str(archive.channel),
-            "--token",
-            archive.token,
+            *_on(archive, tmp_path / "s"),
             "--seq",
             "5",
             "--text",
             "고친 자막",
-            "--state-dir",
-            str(tmp_path / "s"),
         ]
     )
     assert rc == 0, capsys.readouterr()
@@ -303,18 +304,11 @@ def test_correct_sends_a_new_revision(
         [
             "broadcast",
             "correct",
-            "--archive",
-            archive.url,
-            "--channel",
-            str(archive.channel),
-            "--token",
-            archive.token,
+            *_on(archive, tmp_path / "s"),
             "--seq",
             "999",
             "--text",
             "x",
-            "--state-dir",
-            str(tmp_path / "s"),
         ]
     )
     assert rc == 2 and "has no caption 999" in capsys.readouterr().err
@@ -386,15 +380,8 @@ def test_stopping_a_running_daemon_is_orderly(
             str(RATE),
             "--output",
             str(tmp_path / "onair.wav"),
-            "--archive",
-            archive.url,
-            "--channel",
-            str(archive.channel),
-            "--token",
-            archive.token,
             "--json",
-            "--state-dir",
-            str(tmp_path / "state"),
+            *_on(archive, tmp_path / "state"),
         ],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -416,12 +403,11 @@ def test_stopping_a_running_daemon_is_orderly(
             if sum(e["type"] == "upload" and e.get("state") == "stored" for e in lines) >= 2:
                 break
         assert proc.poll() is None, "the daemon exited before it was stopped"
-        proc.send_signal(sig)
-        out, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
+    except BaseException:
+        proc.kill()
+        proc.communicate()
+        raise
+    out, err = stop(proc, timeout=60, sig=sig)
     lines += _events(out.decode())
     assert proc.returncode == code, err.decode()[-2000:]
     assert word in err.decode()

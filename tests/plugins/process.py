@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import signal
 import subprocess
+from typing import AnyStr
 
 __all__ = ["stop"]
 
 
-def stop(proc: subprocess.Popen[str], timeout: float, sig: int = signal.SIGTERM) -> tuple[str, str]:
+def stop(
+    proc: subprocess.Popen[AnyStr], timeout: float, sig: int = signal.SIGTERM
+) -> tuple[AnyStr, AnyStr]:
     """Send ``sig`` (SIGTERM: ``systemctl stop``) and return ``(stdout, stderr)`` after the exit.
 
     SIGTERM rather than SIGINT: a shell starts background jobs with SIGINT ignored and the
@@ -25,5 +28,5 @@ def stop(proc: subprocess.Popen[str], timeout: float, sig: int = signal.SIGTERM)
         out, err = proc.communicate()
         raise AssertionError(
             f"{proc.args!r} did not exit within {timeout} s of signal {sig}; killed.\n"
-            f"stdout tail: {(out or '')[-1500:]}\nstderr tail: {(err or '')[-1500:]}"
+            f"stdout tail: {out[-1500:]!r}\nstderr tail: {err[-1500:]!r}"
         ) from None
