@@ -482,12 +482,12 @@ class Decoder:
         the tail term +7 % of room/chain triggers over ``P / (F + m)``.
 
         Also returns the check energies of the first hop (``hops[0]`` must be 0), shape (20, 32):
-        ``Ec = P / (R / 2 + F (1 + m / mean(F)))``, each bin against its own floor scaled by the
-        frame's level change. In a band part of which a codec removed (hf through AAC 128k) the
-        band mean ``m`` dwarfs the dead bins' floor, so in ``E'`` those bins are ~0 and the live
-        ones stand out of every symbol: not the i.i.d. energies the false-accept bound assumes
-        (one false trigger in the channel bench's 10 h). In ``Ec`` every bin is normalised by
-        its own floor; in a flat band ``m ~ mean(F) ~ F`` and ``Ec ~ E'`` (README).
+        ``Ec = P / (R / 2 + F + w m)`` with ``w`` from :meth:`_floor_shape`. In a band part of
+        which a codec removed (hf through AAC 128k) the band mean ``m`` dwarfs the dead bins'
+        floor, so in ``E'`` those bins are ~0 and the live ones stand out of every symbol: not
+        the i.i.d. energies the false-accept bound assumes (one false trigger in the channel
+        bench's 10 h). ``w < 1`` only in such dead bins, which are then measured against their
+        own floor; in a flat band ``w = 1`` and ``Ec = E'`` (README).
         """
         base = row + self._data_rows
         rows = (np.asarray(hops)[:, None] + base[None, :]).reshape(-1)
@@ -498,13 +498,28 @@ class Decoder:
         n = b.profile.n_slots
         m = self._P[rows, b.offset : b.offset + n].mean(axis=1)
         F = self._F[rows[:, None], cols]
+        E, Ec = self._normalise(b, row, P, R, F, m, slice(0, DATA_SYMBOLS))  # hops[0]: check
+        return E.reshape(len(hops), DATA_SYMBOLS, -1), Ec
+
+    def _normalise(
+        self,
+        b: _Band,
+        row: int,
+        P: npt.NDArray[np.floating],
+        R: npt.NDArray[np.floating],
+        F: npt.NDArray[np.floating],
+        m: npt.NDArray[np.floating],
+        aligned: slice,
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Return ``E' = P / (R / 2 + F + m)`` of every row, and ``Ec`` of the aligned rows.
+
+        ``Ec`` (the check energies, see :meth:`_energies`) of the rows ``aligned`` (the
+        candidate's 20 symbol-aligned frames) weights ``m`` per bin by :meth:`_floor_shape`.
+        """
         E = P / (0.5 * R + F + m[:, None] + _TINY)
-        k = DATA_SYMBOLS  # the first hop's rows: the check energies
-        Ec = P[:k] / (0.5 * R[:k] + F[:k] + m[:k, None] * self._floor_shape(b, row) + _TINY)
-        return (
-            np.asarray(E, dtype=np.float64).reshape(len(hops), DATA_SYMBOLS, -1),
-            np.asarray(Ec, dtype=np.float64),
-        )
+        a = aligned
+        Ec = P[a] / (0.5 * R[a] + F[a] + m[a, None] * self._floor_shape(b, row) + _TINY)
+        return np.asarray(E, dtype=np.float64), np.asarray(Ec, dtype=np.float64)
 
     def _floor_shape(self, b: _Band, row: int) -> npt.NDArray[np.float64]:
         """Return the weight of the band mean ``m`` in each data candidate's check denominator.
@@ -563,12 +578,8 @@ class Decoder:
             right = self._half_powers(b, c1, q1) if q1 > c1 else self._no_rows
             if left is None or right is None:
                 return None
-            mid = cP[max(q0, c0) - c0 : min(q1, c1) - c0]
-            P = (
-                np.concatenate([x for x in (left, mid, right) if x.size])
-                if left.size or right.size
-                else mid
-            )
+            mid = cP[max(q0, c0) - c0 : min(q1, c1) - c0]  # not empty: the ranges overlap
+            P = np.concatenate([x for x in (left, mid, right) if x.size])
         else:
             got = self._half_powers(b, q0, q1)
             if got is None:
@@ -582,13 +593,10 @@ class Decoder:
         R = np.einsum("l,slc->sc", _TAIL_WEIGHTS, P[lag[:, :, None], cols[:, None, :]])
         m = P[rows].mean(axis=1)
         F = self._F[(rows + row - 3)[:, None], cols + b.offset]
-        E = Pc / (0.5 * R + F + m[:, None] + _TINY)
+        # rows in hop order (-1, 0, 1): the check energies come from hop 0's aligned frames
+        E, Ec = self._normalise(b, row, Pc, R, F, m, slice(DATA_SYMBOLS, 2 * DATA_SYMBOLS))
         # order (0, 1, -1) like _decode expects: aligned, next hop, previous hop
-        E3 = np.asarray(E, dtype=np.float64).reshape(3, DATA_SYMBOLS, -1)[[1, 2, 0]]
-        # check energies of the aligned frames (see _energies)
-        a = slice(DATA_SYMBOLS, 2 * DATA_SYMBOLS)
-        Ec = Pc[a] / (0.5 * R[a] + F[a] + m[a, None] * self._floor_shape(b, row) + _TINY)
-        return E3, np.asarray(Ec, dtype=np.float64)
+        return E.reshape(3, DATA_SYMBOLS, -1)[[1, 2, 0]], Ec
 
     def _decode(
         self,
