@@ -68,7 +68,7 @@ class TracingDecoder(Decoder):
 
     def _demodulate(self, b: Any, row: int, frame: int) -> Any:
         metric, check = self._tone_metric(b, row)
-        sd = decode_soft(metric, check_metric=check, min_z=-np.inf)
+        sd = decode_soft(metric, check_energies=check, min_z=-np.inf)
         ident = None
         if sd.crc_ok:
             ident = sd.found
@@ -101,7 +101,7 @@ def oracle(off: Decoder, bi: int, frame: int, ident: tuple[int, int]) -> tuple[b
         if row < 8 or row + 2 * 23 + 2 >= off._P.shape[0]:
             continue
         metric, check = off._tone_metric(b, row)
-        sd = decode_soft(metric, check_metric=check, min_z=-np.inf)
+        sd = decode_soft(metric, check_energies=check, min_z=-np.inf)
         if sd.crc_ok and sd.found == ident:
             best_z = max(best_z, sd.z)
             ok = ok or sd.z >= MIN_Z
