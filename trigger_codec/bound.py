@@ -16,6 +16,8 @@ decoder). A union over the 2^32 valid words bounds the false accepts per decode 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
@@ -40,13 +42,14 @@ def noise_terms(symbols: int = 400_000, seed: int = 0) -> npt.NDArray[np.float64
     return check_terms(e, np.zeros(symbols, np.int64))
 
 
-def word_tail_bound(min_z: float, terms: npt.ArrayLike | None = None) -> float:
+def word_tail_bound(min_z: npt.ArrayLike, terms: npt.ArrayLike | None = None) -> Any:
     """Chernoff bound on ``P(z >= min_z)`` for one fixed word.
 
     Parameters
     ----------
-    min_z : float
-        Threshold on the mean of the word's 20 check terms (:func:`framing.check_terms`).
+    min_z : float or array_like of float
+        Threshold(s) on the mean of the word's 20 check terms (:func:`framing.check_terms`);
+        the moment generating function is estimated once for all of them.
     terms : array_like [shape=(k,), dtype=float] or None
         Samples of one symbol's term without a trigger, for the moment generating function
         ``M``; default :func:`noise_terms` (400,000 symbols, seed 0). The channel bench's
@@ -54,7 +57,7 @@ def word_tail_bound(min_z: float, terms: npt.ArrayLike | None = None) -> float:
 
     Returns
     -------
-    float
+    float or np.ndarray [shape of ``min_z``]
         ``exp(-20 sup_l (l min_z - log M(l)))``.
     """
     x = noise_terms() if terms is None else np.asarray(terms, dtype=np.float64)
@@ -62,10 +65,12 @@ def word_tail_bound(min_z: float, terms: npt.ArrayLike | None = None) -> float:
     # log M(l) = log mean exp(l x), computed stably around the largest term
     top = float(x.max())
     log_m = np.array([lv * top + np.log(np.mean(np.exp(lv * (x - top)))) for lv in lam])
-    rate = float(np.max(lam * min_z - log_m))
-    return float(np.exp(-DATA_SYMBOLS * max(rate, 0.0)))
+    z = np.asarray(min_z, dtype=np.float64)
+    rate = np.max(lam * z[..., None] - log_m, axis=-1)
+    bound = np.exp(-DATA_SYMBOLS * np.maximum(rate, 0.0))
+    return float(bound) if bound.ndim == 0 else bound
 
 
-def per_attempt_bound(min_z: float, terms: npt.ArrayLike | None = None) -> float:
+def per_attempt_bound(min_z: npt.ArrayLike, terms: npt.ArrayLike | None = None) -> Any:
     """Union bound on false accepts per decode attempt: ``2^32 * word_tail_bound(min_z)``."""
     return VALID_WORDS * word_tail_bound(min_z, terms)
