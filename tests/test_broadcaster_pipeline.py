@@ -7,11 +7,13 @@ every caption's ID must be decodable from the output audio where the daemon said
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -352,10 +354,20 @@ def test_stdin_to_stdout_raw_pcm_with_clipped_input_and_archive_down(tmp_path: P
     assert all(c["state"] == "spooled" for c in summary["captions"])
 
 
-def _default_sigint() -> None:
-    # a terminal's foreground job has SIGINT at its default; the test runner may have inherited
-    # SIG_IGN (a shell ignores it in background jobs) and would pass that on
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+@contextlib.contextmanager
+def _children_get_default_sigint() -> Iterator[None]:
+    """Processes started inside get SIGINT at its default, as a terminal's foreground job has it.
+
+    The test runner may have inherited SIG_IGN (a shell ignores SIGINT in background jobs), and
+    an ignored signal stays ignored across exec, while a handled one is reset to the default:
+    so the runner handles SIGINT while the child starts. (Not ``preexec_fn``: Python documents
+    it as unsafe when the parent has threads, and earlier tests leave threads behind.)
+    """
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
 
 
 @pytest.mark.parametrize(
@@ -370,24 +382,24 @@ def test_stopping_a_running_daemon_is_orderly(
     shutdown (summary printed, every caption stored), exit status 143 / 130."""
     x = _speech(MANIFEST["sentences"][1]["end_s"] + 1.5)[:, 0]
     pcm = np.clip(np.round(x * 32768), -32768, 32767).astype("<i2").tobytes()
-    proc = subprocess.Popen(
-        [
-            JIMAKU,
-            "broadcast",
-            "--input",
-            "-",
-            "--pcm-rate",
-            str(RATE),
-            "--output",
-            str(tmp_path / "onair.wav"),
-            "--json",
-            *_on(archive, tmp_path / "state"),
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        preexec_fn=_default_sigint,
-    )
+    with _children_get_default_sigint():
+        proc = subprocess.Popen(
+            [
+                JIMAKU,
+                "broadcast",
+                "--input",
+                "-",
+                "--pcm-rate",
+                str(RATE),
+                "--output",
+                str(tmp_path / "onair.wav"),
+                "--json",
+                *_on(archive, tmp_path / "state"),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
     assert proc.stdin is not None and proc.stdout is not None
     lines: list[dict[str, Any]] = []
     try:
@@ -403,9 +415,11 @@ def test_stopping_a_running_daemon_is_orderly(
             if sum(e["type"] == "upload" and e.get("state") == "stored" for e in lines) >= 2:
                 break
         assert proc.poll() is None, "the daemon exited before it was stopped"
-    except BaseException:
+    except BaseException as exc:
         proc.kill()
-        proc.communicate()
+        _, err = proc.communicate()
+        # say why the daemon went away (e.g. a broken pipe because it exited early)
+        exc.add_note(f"daemon exit status {proc.returncode}; stderr tail: {err[-1500:]!r}")
         raise
     out, err = stop(proc, timeout=60, sig=sig)
     lines += _events(out.decode())
