@@ -97,6 +97,28 @@ def test_back_to_back_and_simultaneous_profiles(sr: int) -> None:
     ]
 
 
+@pytest.mark.parametrize("profile", ["hf", "robust"])
+def test_a_misaligned_view_of_a_trigger_is_not_reported(profile: str) -> None:
+    # A candidate some hops before or after a real trigger sees that trigger's tones in its data
+    # frames; a word matching them can pass the z check (the channel bench had two such wrong
+    # IDs, 5 and 15 hops early). Such a decode is dropped when a candidate 6-40 hops later or
+    # 3-40 hops earlier has a stronger preamble (Decoder._rival_preamble, a seam no user sees);
+    # the trigger's own phase is not.
+    sr = 48000
+    w = encode(5, 77, sr, profile).astype(np.float64)
+    start = 24000
+    x = place(start + w.size + 12000, [(start, w)]).astype(np.float32)
+    dec = Decoder(sr)
+    assert ids(dec.feed(x)) == [(5, 77, profile)]
+    band = next(b for b in dec._bands if b.profile.name == profile)
+    first = dec._next_frame - dec._rows  # grid row 0 is this frame
+    true_row = round(2 * (start + dec._lead) / dec._n) - first
+    for d in (-1, 0, 1):
+        assert not dec._rival_preamble(band, true_row + d)
+    for d in (-40, -30, -15, -6, 3, 5, 10, 30, 40):
+        assert dec._rival_preamble(band, true_row + d), d
+
+
 def test_repeats_reported_once_per_airing() -> None:
     sr = 48000
     w = encode(9, 99, sr, "hf").astype(np.float64)

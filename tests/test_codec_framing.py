@@ -105,6 +105,26 @@ def test_list_viterbi_against_brute_force(rng: np.random.Generator) -> None:
     assert len(fec.list_viterbi(rng.normal(size=108), 8)) == 8  # a trigger word: 54 steps
 
 
+def test_log_sum_exp_bits_against_per_symbol_marginals(rng: np.random.Generator) -> None:
+    # reference: vary one time slot's tone over all 32, read which code bits change
+    # (from_symbols), and sum exp(metric) over the tones giving each bit 0 or 1
+    m = rng.normal(0.0, 2.0, (20, 32))
+    ref = np.full(100, np.nan)
+    for slot in range(20):
+        tones = np.zeros((32, 20), dtype=np.int64)
+        tones[:, slot] = np.arange(32)
+        bits = np.stack([fr.from_symbols(t) for t in tones])  # (32 tones, 100 code bits)
+        for pos in np.flatnonzero(bits.min(axis=0) != bits.max(axis=0)):
+            zero, one = m[slot, bits[:, pos] == 0], m[slot, bits[:, pos] == 1]
+            assert zero.size == one.size == 16
+            ref[pos] = math.log(np.exp(zero).sum()) - math.log(np.exp(one).sum())
+    assert not np.isnan(ref).any()  # each code bit belongs to one slot
+    assert fr.bit_llrs(m, sharpness=1.0) == pytest.approx(ref)
+    # sharper: the max-log bits (and no overflow at metric scales of 1000s)
+    assert fr.bit_llrs(m, sharpness=1e3) / 1e3 == pytest.approx(fr.bit_llrs(m), abs=1e-2)
+    assert np.isfinite(fr.bit_llrs(m * 1e3, sharpness=10.0)).all()
+
+
 def test_list_decoding_recovers_words_plain_viterbi_misses(rng: np.random.Generator) -> None:
     # noisy symbols where the Viterbi word often fails its CRC: the CRC-aided list finds the
     # sent word clearly more often, and never a wrong one

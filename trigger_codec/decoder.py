@@ -25,7 +25,10 @@ into blocks):
    ``z`` check on check energies ``P / (R/4 + F + 4 m)`` (:func:`trigger_codec.framing.
    decode_soft`, bound in :mod:`trigger_codec.bound`). A near miss (no CRC match, but the
    Viterbi word's ``z`` >= ``_RETRY_Z``) is decoded again with a second metric (``_METRICS``),
-   then on frames computed half a hop (N/4) later from the kept samples.
+   then with log-sum-exp bits (``_STAGES``), then on frames computed half a hop (N/4) later
+   from the kept samples; a sync hit whose phases gave only near misses is also decoded two
+   hops earlier (``_PHASES``). A decoded word is dropped if a candidate 3-40 hops before or
+   6-40 hops after it has a stronger preamble (a misaligned view of a real trigger).
 5. The same ID from the same profile within 150 ms (15 hops) of a previous start is the same
    airing and is reported once; no other candidate of that profile is decoded within the airtime
    after a reported start (a second trigger there would overlap it).
@@ -72,9 +75,18 @@ SYNC_MEAN = 0.10
 #: 1.20 ms per audio s, 0 false triggers in 10 h either way
 SYNC_LOW = 0.06
 SYNC_DATA = 0.12
-#: frames of history kept: one full trigger (2 frames per symbol) plus margin
+#: a decode is dropped if a candidate at least _RIVAL_AFTER hops after it or _RIVAL_BEFORE
+#: hops before it (up to _RIVAL_LAST) has a stronger preamble (Decoder._rival_preamble). Later
+#: candidates 3-5 hops away hear the preamble's own reverberant tail: at 0 dB, 4-7 of 200
+#: channel-bench triggers have a stronger sync metric there than at their own phase, none from
+#: 6 hops on (none earlier from 3 hops on)
+_RIVAL_BEFORE = 3
+_RIVAL_AFTER = 6
+_RIVAL_LAST = 40
+#: frames of history kept: one full trigger (2 frames per symbol) plus margin, plus the
+#: candidates up to _RIVAL_LAST hops before the earliest one still to be decoded
 _SPAN = 2 * (N_SYMBOLS - 1) + 1
-HISTORY = _SPAN + 8
+HISTORY = _SPAN + 8 + _RIVAL_LAST
 #: frames analysed per matrix step (bounds temporaries whatever the block size)
 _CHUNK = 64
 #: feed() analyses only once this many new frames (hop 10 ms) are buffered: 80 ms batches
@@ -103,6 +115,22 @@ _METRICS = ((0.4, 0.0), (0.7, 0.2))
 _RETRY_Z = 2.5
 #: ... and decoded on the half-phase frames only if it is at least this
 _HALF_Z = 2.5
+#: decoding stages of one candidate, in order, until a word passes the CRC and the ``z`` check:
+#: (metric of :data:`_METRICS`, bit demapping sharpness: None for max-log, see
+#: :func:`framing.bit_llrs`). Each tries the Viterbi word and up to 7 alternatives; all but the
+#: first only on a near miss (:data:`_RETRY_Z`). A deep fade of a few symbols' tones (a room
+#: notch under the direct sound) makes max-log bits confidently wrong; log-sum-exp bits let
+#: each bit hear its symbol's runners-up. Offline on the channel bench's 0 dB hf AAC 192k /
+#: robust MP3 128k triggers (true phase +-1, no half-phase frames): the max-log stages 193 /
+#: 193 of 200, with the log-sum-exp stages 195 / 195. The false-accept bound on noise covers
+#: every CRC-valid word of a set of check energies, so it does not change; on a real trigger
+#: each word tried is a 2^-16 chance of a wrong ID (README: wrong IDs)
+_STAGES: tuple[tuple[int, float | None], ...] = ((0, None), (1, None), (0, 2.0), (1, 2.0))
+#: frame phases tried around a sync hit (hops): the first three in order of their sync metric,
+#: the last only after a near miss of the others (``z >= _RETRY_Z``): one robust MP3 128k
+#: trigger at 0 dB in the channel bench had its only sync hit two hops late and decodes at the
+#: true phase (z 6.2; README)
+_PHASES = (0, -1, 1, -2)
 #: check energies: bins whose floor is below this fraction of the band's mean floor count as
 #: (partly) dead (see Decoder._floor_shape)
 _DEAD_FLOOR = 0.5
@@ -485,16 +513,25 @@ class Decoder:
                 # check terms of the dead bins' codec noise are heavy-tailed (README)
                 continue
             # the sync peak can sit one hop off the phase whose frames hold the symbols
-            # best: try the neighbours too, each frame at most once
-            for d in (0, -1, 1):
+            # best: try the neighbours too, each frame at most once, the one with the stronger
+            # preamble first (a hit just before the peak would otherwise decode a misaligned
+            # view first, and every word tried there is a chance of a wrong ID: README); after a
+            # near miss also two hops before (a reverberant preamble's tail can pull the peak
+            # late)
+            near = False
+            order = sorted(_PHASES[:3], key=lambda d: -float(sm_ext[c + 2 + d, bi]))
+            for d in (*order, *_PHASES[3:]):
+                if d not in _PHASES[:3] and not near:
+                    break
                 row = int(cands[c]) + d
                 if row < 0 or frame + d in tried:
                     continue
                 tried.add(frame + d)
-                det = self._demodulate(b, row, frame + d)
+                det, vz = self._demodulate(b, row, frame + d)
                 if det is not None:
                     out.append(det)
                     break
+                near = near or vz >= _RETRY_Z
         out.sort(key=lambda d: d.start_s)
         return out
 
@@ -650,26 +687,35 @@ class Decoder:
     ) -> tuple[tuple[int, int] | None, float]:
         """Decode from ``E`` = energies at hops (0, 1[, -1]) and the check energies ``Ec``.
 
-        Returns (ID or None, the first metric's Viterbi-word ``z``). If ``E`` lacks the
-        previous hop, ``prev = (band, row)`` computes it when a retry needs it.
+        Returns (ID or None, the first stage's Viterbi-word ``z``). If ``E`` lacks the
+        previous hop, ``prev = (band, row)`` computes it when a stage needs it.
 
-        The first metric of :data:`_METRICS` always; the others only on a near miss: no CRC
+        The stages of :data:`_STAGES` in order; all but the first only on a near miss: no CRC
         match but the Viterbi word stands out of its symbols (``z >= _RETRY_Z``; random
         candidates: 1.71 +- 0.33, README). Every word is checked on ``Ec``.
         """
         vz = math.nan
-        for k, (wn, wp) in enumerate(_METRICS):
-            if wp and E.shape[0] < 3 and prev is not None:
-                E = np.concatenate([E, self._energies(prev[0], prev[1], (-1,))[0]])
-            metric = np.log(E[0] + wn * E[1] + (wp * E[2] if wp else 0.0) + 0.1)
-            sd = decode_soft(metric, check_energies=Ec, viterbi_z=k == 0)
+        metrics: dict[int, npt.NDArray[np.float64]] = {}
+        for k, (mi, sharpness) in enumerate(_STAGES):
+            if mi not in metrics:
+                wn, wp = _METRICS[mi]
+                if wp and E.shape[0] < 3 and prev is not None:
+                    E = np.concatenate([E, self._energies(prev[0], prev[1], (-1,))[0]])
+                metrics[mi] = np.log(E[0] + wn * E[1] + (wp * E[2] if wp else 0.0) + 0.1)
+            sd = decode_soft(
+                metrics[mi],
+                check_energies=Ec,
+                viterbi_z=k == 0,
+                sharpness=sharpness,
+            )
             if k == 0:
                 vz = sd.viterbi_z
             if sd.found is not None or not vz >= _RETRY_Z:
                 return sd.found, vz
         return None, vz
 
-    def _demodulate(self, b: _Band, row: int, frame: int) -> Detection | None:
+    def _demodulate(self, b: _Band, row: int, frame: int) -> tuple[Detection | None, float]:
+        """Decode the candidate at ``row``: (the detection or None, the Viterbi-word ``z``)."""
         found, vz = self._decode(*self._energies(b, row, (0, 1)), prev=(b, row))
         if found is None and vz >= _HALF_Z:
             # a near miss: the symbols may sit half a hop off the frame grid; decode the frames
@@ -678,23 +724,52 @@ class Decoder:
             if half is not None:
                 found, _ = self._decode(*half)
         if found is None:
-            return None
+            return None, vz
+        if self._rival_preamble(b, row):
+            # a misaligned view of a trigger that starts elsewhere: its tones fill this
+            # candidate's data frames and the check, computed for noise, cannot tell
+            return None, vz
         channel, seq = found
         best = encode_payload(channel, seq)
         name = b.profile.name
         self._recent = [r for r in self._recent if frame - r[3] <= 4 * _DEDUP_FRAMES]
         for r in self._recent:
             if (r[0], r[1], r[2]) == (name, channel, seq) and abs(frame - r[3]) <= _DEDUP_FRAMES:
-                return None
+                return None, vz
         self._recent.append((name, channel, seq, frame))
         # the other frame phase (one hop earlier) may be better aligned with the symbols:
         # report the start and SNR from whichever catches more of the tones
         row, frame = self._best_phase(b, row, frame, best)
         start = (frame * self._n) // 2 - self._lead
         start_s = start / self.sample_rate
-        return Detection(
-            channel, seq, name, start_s, start_s + airtime_s(name), self._snr_db(b, row, best)
-        )
+        snr = self._snr_db(b, row, best)
+        return Detection(channel, seq, name, start_s, start_s + airtime_s(name), snr), vz
+
+    def _rival_preamble(self, b: _Band, row: int) -> bool:
+        """Whether a candidate 3-40 hops before or 6-40 hops after ``row`` has a stronger preamble.
+
+        Compares the sync metric (module docstring, step 3) of the candidates ``row - 2 ..
+        row + 2`` with those ``_RIVAL_BEFORE`` to ``_RIVAL_LAST`` hops before and
+        ``_RIVAL_AFTER`` to ``_RIVAL_LAST`` after, as far as the grid holds them: a rival at
+        least ``SYNC_MEAN`` and stronger than all of them
+        means this decode is a misaligned view of a trigger that starts there (another trigger
+        cannot start within its airtime). Such a candidate sees that trigger's tones in its data
+        frames, and a word that matches them can pass the ``z`` check, whose bound holds for
+        noise only: two wrong IDs in the channel bench (5 and 15 hops before a real trigger),
+        and ~70 % of the high-``z`` wrong words tried near the bench's triggers (README).
+        """
+        span = 2 * (PREAMBLE_SYMBOLS - 1)
+        lo = max(row - _RIVAL_LAST, 0)
+        hi = min(row + _RIVAL_LAST, self._rows - 1 - span)
+        cands = np.arange(lo, hi + 1)
+        sm = self._S[cands[:, None] + self._sync_rows[None, :], b.pre[None, :]].mean(axis=1)
+        off = cands - row
+        near = np.abs(off) <= 2
+        rivals = sm[(off >= _RIVAL_AFTER) | (off <= -_RIVAL_BEFORE)]
+        if not rivals.size or not near.any():
+            return False
+        best = float(rivals.max())
+        return best >= SYNC_MEAN and best > float(sm[near].max())
 
     def _tone_cells(
         self, b: _Band, row: int, best: npt.NDArray[np.int64]

@@ -30,6 +30,7 @@ import math
 import crcmod.predefined
 import numpy as np
 import numpy.typing as npt
+from scipy.special import logsumexp
 
 from trigger_codec.errors import ParameterError
 from trigger_codec.fec import TAIL, conv_encode, iter_list_viterbi
@@ -174,24 +175,32 @@ def encode_payload(channel: int, seq: int) -> npt.NDArray[np.int64]:
     return to_symbols(code_bits(pack(channel, seq)))
 
 
-def bit_llrs(metric: npt.ArrayLike) -> npt.NDArray[np.float64]:
-    """Max-log LLRs of the 100 code bits from per-symbol tone metrics.
+def bit_llrs(metric: npt.ArrayLike, sharpness: float | None = None) -> npt.NDArray[np.float64]:
+    """LLRs of the 100 code bits from per-symbol tone metrics.
 
     Parameters
     ----------
     metric : array_like [shape=(20, 32), dtype=float]
         Log-likelihood (up to a per-symbol constant) of each candidate tone of each data
         symbol, time order.
+    sharpness : float or None
+        None: max-log, ``max(metric over tones whose bit is 0) - max(over tones whose bit is
+        1)``. A number ``a``: log-sum-exp, ``log sum exp(a m) over bit-0 tones - log sum exp(a m)
+        over bit-1 tones`` (each bit also hears the runners-up of its symbol: a faded symbol's
+        bits come out less sure than max-log makes them; the decoder's retry of near misses).
 
     Returns
     -------
     np.ndarray [shape=(100,), dtype=float64]
-        ``max(metric over tones whose bit is 0) - max(over tones whose bit is 1)``, in code-bit
-        order (the inverse of the interleaver and the Gray map).
+        In code-bit order (the inverse of the interleaver and the Gray map).
     """
     m = np.asarray(metric, dtype=np.float64)[_SLOT_OF_STREAM]  # stream order
-    # (20 stream symbols, 5 bits): best tone whose bit is 0 minus best tone whose bit is 1
-    llr = m[:, _TONES_BIT0].max(axis=2) - m[:, _TONES_BIT1].max(axis=2)
+    # (20 stream symbols, 5 bits): tones whose bit is 0 against tones whose bit is 1
+    if sharpness is None:
+        llr = m[:, _TONES_BIT0].max(axis=2) - m[:, _TONES_BIT1].max(axis=2)
+    else:
+        a = m * sharpness
+        llr = logsumexp(a[:, _TONES_BIT0], axis=2) - logsumexp(a[:, _TONES_BIT1], axis=2)
     return np.asarray(llr.T.reshape(-1), dtype=np.float64)
 
 
@@ -286,6 +295,7 @@ def decode_soft(
     check_energies: npt.ArrayLike | None = None,
     list_size: int = LIST_SIZE,
     viterbi_z: bool = False,
+    sharpness: float | None = None,
 ) -> SoftDecision:
     """Decode one candidate from its per-symbol tone metrics.
 
@@ -311,6 +321,8 @@ def decode_soft(
     viterbi_z : bool
         If no word's CRC matches, also re-encode the Viterbi word and return its ``z``
         (:attr:`SoftDecision.viterbi_z`; costs one re-encoding).
+    sharpness : float or None
+        Bit demapping, see :func:`bit_llrs` (None: max-log).
 
     Returns
     -------
@@ -319,7 +331,7 @@ def decode_soft(
     """
     m = np.asarray(metric, dtype=np.float64)
     llr = np.zeros(2 * (N_MESSAGE_BITS + TAIL))
-    llr[_KEEP] = bit_llrs(m)
+    llr[_KEEP] = bit_llrs(m, sharpness)
     found, rank = None, -1
     first = b""
     for bits, _ in iter_list_viterbi(llr, list_size):
