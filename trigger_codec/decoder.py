@@ -27,8 +27,8 @@ into blocks):
    Viterbi word's ``z`` >= ``_RETRY_Z``) is decoded again with a second metric (``_METRICS``),
    then with log-sum-exp bits (``_STAGES``), then on frames computed half a hop (N/4) later
    from the kept samples; a sync hit whose phases gave only near misses is also decoded two
-   hops earlier (``_PHASES``). A decoded word is dropped if a candidate 3-40 hops before or
-   6-40 hops after it has a stronger preamble (a misaligned view of a real trigger).
+   hops earlier (``_PHASES``). A candidate is not decoded if one 3-40 hops before or 6-40
+   hops after it has a stronger preamble (a misaligned view of a real trigger).
 5. The same ID from the same profile within 150 ms (15 hops) of a previous start is the same
    airing and is reported once; no other candidate of that profile is decoded within the airtime
    after a reported start (a second trigger there would overlap it).
@@ -75,7 +75,7 @@ SYNC_MEAN = 0.10
 #: 1.20 ms per audio s, 0 false triggers in 10 h either way
 SYNC_LOW = 0.06
 SYNC_DATA = 0.12
-#: a decode is dropped if a candidate at least _RIVAL_AFTER hops after it or _RIVAL_BEFORE
+#: a candidate is not decoded if one at least _RIVAL_AFTER hops after it or _RIVAL_BEFORE
 #: hops before it (up to _RIVAL_LAST) has a stronger preamble (Decoder._rival_preamble). Later
 #: candidates 3-5 hops away hear the preamble's own reverberant tail: at 0 dB, 4-7 of 200
 #: channel-bench triggers have a stronger sync metric there than at their own phase, none from
@@ -716,6 +716,12 @@ class Decoder:
 
     def _demodulate(self, b: _Band, row: int, frame: int) -> tuple[Detection | None, float]:
         """Decode the candidate at ``row``: (the detection or None, the Viterbi-word ``z``)."""
+        if self._rival_preamble(b, row):
+            # a misaligned view of a trigger that starts elsewhere: its tones fill this
+            # candidate's data frames and the check, computed for noise, cannot tell; not
+            # decoded at all (a word found here would be dropped, and a near miss here would
+            # cost every retry stage)
+            return None, math.nan
         found, vz = self._decode(*self._energies(b, row, (0, 1)), prev=(b, row))
         if found is None and vz >= _HALF_Z:
             # a near miss: the symbols may sit half a hop off the frame grid; decode the frames
@@ -724,10 +730,6 @@ class Decoder:
             if half is not None:
                 found, _ = self._decode(*half)
         if found is None:
-            return None, vz
-        if self._rival_preamble(b, row):
-            # a misaligned view of a trigger that starts elsewhere: its tones fill this
-            # candidate's data frames and the check, computed for noise, cannot tell
             return None, vz
         channel, seq = found
         best = encode_payload(channel, seq)

@@ -30,7 +30,6 @@ import math
 import crcmod.predefined
 import numpy as np
 import numpy.typing as npt
-from scipy.special import logsumexp
 
 from trigger_codec.errors import ParameterError
 from trigger_codec.fec import TAIL, conv_encode, iter_list_viterbi
@@ -175,6 +174,12 @@ def encode_payload(channel: int, seq: int) -> npt.NDArray[np.int64]:
     return to_symbols(code_bits(pack(channel, seq)))
 
 
+def _logsumexp(a: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """``log(sum(exp(a)))`` over the last axis, shifted by its maximum (no overflow or log(0))."""
+    top = a.max(axis=-1)
+    return np.asarray(top + np.log(np.exp(a - top[..., None]).sum(axis=-1)), dtype=np.float64)
+
+
 def bit_llrs(metric: npt.ArrayLike, sharpness: float | None = None) -> npt.NDArray[np.float64]:
     """LLRs of the 100 code bits from per-symbol tone metrics.
 
@@ -199,8 +204,7 @@ def bit_llrs(metric: npt.ArrayLike, sharpness: float | None = None) -> npt.NDArr
     if sharpness is None:
         llr = m[:, _TONES_BIT0].max(axis=2) - m[:, _TONES_BIT1].max(axis=2)
     else:
-        a = m * sharpness
-        llr = logsumexp(a[:, _TONES_BIT0], axis=2) - logsumexp(a[:, _TONES_BIT1], axis=2)
+        llr = _logsumexp(m[:, _TONES_BIT0] * sharpness) - _logsumexp(m[:, _TONES_BIT1] * sharpness)
     return np.asarray(llr.T.reshape(-1), dtype=np.float64)
 
 
