@@ -14,7 +14,9 @@ segments (``bench_channel.Segment``: same seeds, rooms, chains and noise):
 * patterns the CRC always catches are not counted: a word whose 48 message bits differ from the
   nearest sent ID only within 16 consecutive bits (CRC-16 detects every burst of <= 16 bits);
 * nor are words the decoder would drop anyway because another candidate 3-40 hops before or
-  6-40 hops after has a stronger preamble (``Decoder._rival_preamble``).
+  6-40 hops after has a stronger preamble (``Decoder._rival_preamble``; the current decoder
+  does not decode such candidates at all, so this column is 0 for it: it counts for decoders
+  that applied the rule after decoding).
 
 Each remaining word is a ~2^-16 chance of a wrong ID (an error pattern the CRC does not always
 catch passes it with probability ~2^-16), so the estimated wrong IDs per trigger = remaining
