@@ -753,12 +753,12 @@ class Decoder:
         Compares the sync metric (module docstring, step 3) of the candidates ``row - 2 ..
         row + 2`` with those ``_RIVAL_BEFORE`` to ``_RIVAL_LAST`` hops before and
         ``_RIVAL_AFTER`` to ``_RIVAL_LAST`` after, as far as the grid holds them: a rival at
-        least ``SYNC_MEAN`` and stronger than all of them
-        means this decode is a misaligned view of a trigger that starts there (another trigger
-        cannot start within its airtime). Such a candidate sees that trigger's tones in its data
-        frames, and a word that matches them can pass the ``z`` check, whose bound holds for
-        noise only: two wrong IDs in the channel bench (5 and 15 hops before a real trigger),
-        and ~70 % of the high-``z`` wrong words tried near the bench's triggers (README).
+        least ``SYNC_MEAN`` and stronger than all of them means that ``row`` is a misaligned
+        view of a trigger that starts there (another trigger cannot start within its airtime).
+        Such a candidate sees that trigger's tones in its data frames, and a word that matches
+        them can pass the ``z`` check, whose bound holds for noise only: two wrong IDs in the
+        channel bench (5 and 15 hops before a real trigger), and 70-95 % of the high-``z``
+        wrong words tried near the bench's triggers (README: wrong IDs).
         """
         span = 2 * (PREAMBLE_SYMBOLS - 1)
         lo = max(row - _RIVAL_LAST, 0)
