@@ -113,6 +113,9 @@ def test_a_misaligned_view_of_a_trigger_is_not_reported(profile: str) -> None:
     band = next(b for b in dec._bands if b.profile.name == profile)
     first = dec._next_frame - dec._rows  # grid row 0 is this frame
     true_row = round(2 * (start + dec._lead) / dec._n) - first
+    # once reported, the trigger's airing holds no rivals (no second trigger can start there)
+    assert not dec._rival_preamble(band, true_row - 15)
+    dec._recent.clear()  # as before the trigger was reported
     for d in (-1, 0, 1):
         assert not dec._rival_preamble(band, true_row + d)
     for d in (-40, -30, -15, -6, 3, 5, 10, 30, 40):

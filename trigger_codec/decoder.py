@@ -83,6 +83,10 @@ SYNC_DATA = 0.12
 _RIVAL_BEFORE = 3
 _RIVAL_AFTER = 6
 _RIVAL_LAST = 40
+#: ... stronger by this factor: a trigger's own data symbols can look like a weaker preamble
+#: (a 0 dB bench trigger with sync 0.125 had one at 0.141 33 hops later and was lost), while a
+#: misaligned view's own sync is a fraction of the real trigger's
+_RIVAL_MARGIN = 1.5
 #: frames of history kept: one full trigger (2 frames per symbol) plus margin, plus the
 #: candidates up to _RIVAL_LAST hops before the earliest one still to be decoded
 _SPAN = 2 * (N_SYMBOLS - 1) + 1
@@ -753,12 +757,15 @@ class Decoder:
         Compares the sync metric (module docstring, step 3) of the candidates ``row - 2 ..
         row + 2`` with those ``_RIVAL_BEFORE`` to ``_RIVAL_LAST`` hops before and
         ``_RIVAL_AFTER`` to ``_RIVAL_LAST`` after, as far as the grid holds them: a rival at
-        least ``SYNC_MEAN`` and stronger than all of them means that ``row`` is a misaligned
-        view of a trigger that starts there (another trigger cannot start within its airtime).
+        least ``SYNC_MEAN`` and ``_RIVAL_MARGIN`` times all of them means that ``row`` is a
+        misaligned view of a trigger that starts there (another trigger cannot start within its
+        airtime).
         Such a candidate sees that trigger's tones in its data frames, and a word that matches
         them can pass the ``z`` check, whose bound holds for noise only: two wrong IDs in the
         channel bench (5 and 15 hops before a real trigger), and 70-95 % of the high-``z``
-        wrong words tried near the bench's triggers (README: wrong IDs).
+        wrong words tried near the bench's triggers (README: wrong IDs). Candidates inside the
+        airing of a trigger already reported are no rivals (its data symbols can pass for a
+        preamble; one channel-bench trigger at 0 dB was lost to them).
         """
         span = 2 * (PREAMBLE_SYMBOLS - 1)
         lo = max(row - _RIVAL_LAST, 0)
@@ -767,11 +774,17 @@ class Decoder:
         sm = self._S[cands[:, None] + self._sync_rows[None, :], b.pre[None, :]].mean(axis=1)
         off = cands - row
         near = np.abs(off) <= 2
-        rivals = sm[(off >= _RIVAL_AFTER) | (off <= -_RIVAL_BEFORE)]
+        side = (off >= _RIVAL_AFTER) | (off <= -_RIVAL_BEFORE)
+        # inside a reported airing no trigger can start: its data symbols are not rivals
+        frames = cands + (self._next_frame - self._rows)
+        for r in self._recent:
+            if r[0] == b.profile.name:
+                side &= (frames < r[3] - _DEDUP_FRAMES) | (frames >= r[3] + _AIRING_FRAMES)
+        rivals = sm[side]
         if not rivals.size or not near.any():
             return False
         best = float(rivals.max())
-        return best >= SYNC_MEAN and best > float(sm[near].max())
+        return best >= SYNC_MEAN and best > _RIVAL_MARGIN * float(sm[near].max())
 
     def _tone_cells(
         self, b: _Band, row: int, best: npt.NDArray[np.int64]
