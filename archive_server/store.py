@@ -357,6 +357,11 @@ class Store:
         return PutResult(cap, old is None, True, cursor)
 
     def _remember(self, key: tuple[int, int], r: Rendered) -> None:
+        old = self._cache.get(key)
+        if old is not None and old.caption.revision > r.caption.revision:
+            # concurrent writers (PostgreSQL) commit in order but may get here out of order:
+            # never let an older revision replace a newer one (captions are never deleted)
+            r = old
         self._cache[key] = r
         self._cache.move_to_end(key)
         if len(self._cache) > self._cache_size:

@@ -22,7 +22,7 @@ from archive_server.errors import AuthError, ChannelExists, ChannelNotFound, For
 from archive_server.migrate import head_revision
 from archive_server.models import CaptionIn, Word
 from archive_server.schema import metadata
-from archive_server.store import SEQ_MAX, Store
+from archive_server.store import SEQ_MAX, Store, _render
 
 T0 = dt.datetime(2026, 11, 28, 6, 0, tzinfo=dt.UTC)
 
@@ -141,6 +141,21 @@ def test_history_and_events(db_url: str) -> None:
             await st.last_cursor(8)
         with pytest.raises(ChannelNotFound):
             await st.put_caption(8, 0, CaptionIn(text="nobody"))
+
+    run(db_url, fn)
+
+
+def test_a_late_older_revision_never_replaces_a_newer_one_in_the_cache(db_url: str) -> None:
+    # On PostgreSQL concurrent writers commit in order but may reach the cache out of order (the
+    # concurrency test below saw revision 29 served after 30 writes, once); the cache keeps the
+    # newest revision. Store._remember is the seam where each writer's result lands.
+    async def fn(st: Store) -> None:
+        await st.add_channel("seven", 7)
+        first = (await st.put_caption(7, 5, CaptionIn(text="one"))).caption
+        await st.put_caption(7, 5, CaptionIn(text="two"))
+        st._remember((7, 5), _render(first))  # the first writer arrives late
+        got = await st.get_caption(7, 5)
+        assert got is not None and (got.revision, got.text) == (2, "two")
 
     run(db_url, fn)
 
