@@ -101,9 +101,9 @@ def test_back_to_back_and_simultaneous_profiles(sr: int) -> None:
 def test_a_misaligned_view_of_a_trigger_is_not_reported(profile: str) -> None:
     # A candidate some hops before or after a real trigger sees that trigger's tones in its data
     # frames; a word matching them can pass the z check (the channel bench had two such wrong
-    # IDs, 5 and 15 hops early). Such a decode is dropped when a candidate 6-40 hops later or
-    # 3-40 hops earlier has a stronger preamble (Decoder._rival_preamble, a seam no user sees);
-    # the trigger's own phase is not.
+    # IDs, 5 and 15 hops early). Such a candidate is not decoded when one 6-40 hops later or
+    # 3-40 hops earlier has a 1.5 x stronger preamble (Decoder._rival_preamble, a seam no user
+    # sees); the trigger's own phase is not.
     sr = 48000
     w = encode(5, 77, sr, profile).astype(np.float64)
     start = 24000

@@ -27,7 +27,7 @@ into blocks):
    Viterbi word's ``z`` >= ``_RETRY_Z``) is decoded again with a second metric (``_METRICS``),
    then with log-sum-exp bits (``_STAGES``), then on frames computed half a hop (N/4) later
    from the kept samples; a sync hit whose phases gave only near misses is also decoded two
-   hops earlier (``_PHASES``). A candidate is not decoded if one 3-40 hops before or 6-40
+   hops earlier (``_NEAR_MISS_PHASE``). A candidate is not decoded if one 3-40 hops before or 6-40
    hops after it has a stronger preamble (a misaligned view of a real trigger).
 5. The same ID from the same profile within 150 ms (15 hops) of a previous start is the same
    airing and is reported once; no other candidate of that profile is decoded within the airtime
@@ -130,11 +130,12 @@ _HALF_Z = 2.5
 #: every CRC-valid word of a set of check energies, so it does not change; on a real trigger
 #: each word tried is a 2^-16 chance of a wrong ID (README: wrong IDs)
 _STAGES: tuple[tuple[int, float | None], ...] = ((0, None), (1, None), (0, 2.0), (1, 2.0))
-#: frame phases tried around a sync hit (hops): the first three in order of their sync metric,
-#: the last only after a near miss of the others (``z >= _RETRY_Z``): one robust MP3 128k
-#: trigger at 0 dB in the channel bench had its only sync hit two hops late and decodes at the
-#: true phase (z 6.2; README)
-_PHASES = (0, -1, 1, -2)
+#: frame phases tried around a sync hit (hops), in order of their sync metric, and one more
+#: only after a near miss of those (``z >= _RETRY_Z``): one robust MP3 128k trigger at 0 dB in
+#: the channel bench had its only sync hit two hops late and decodes at the true phase (z 6.2;
+#: README)
+_PHASES = (0, -1, 1)
+_NEAR_MISS_PHASE = -2
 #: check energies: bins whose floor is below this fraction of the band's mean floor count as
 #: (partly) dead (see Decoder._floor_shape)
 _DEAD_FLOOR = 0.5
@@ -503,10 +504,7 @@ class Decoder:
             b = self._bands[bi]
             tried = self._tried[b.profile.name]
             frame = int(cands[c]) + first_hist
-            if any(
-                r[0] == b.profile.name and -_DEDUP_FRAMES <= frame - r[3] < _AIRING_FRAMES
-                for r in self._recent
-            ):
+            if self._in_airing(b.profile.name, np.asarray(frame)):
                 # inside an airing already reported: another trigger of this profile
                 # cannot start here (it would overlap), so skip the decoding work
                 continue
@@ -523,9 +521,9 @@ class Decoder:
             # near miss also two hops before (a reverberant preamble's tail can pull the peak
             # late)
             near = False
-            order = sorted(_PHASES[:3], key=lambda d: -float(sm_ext[c + 2 + d, bi]))
-            for d in (*order, *_PHASES[3:]):
-                if d not in _PHASES[:3] and not near:
+            order = sorted(_PHASES, key=lambda d: -float(sm_ext[c + 2 + d, bi]))
+            for d in (*order, _NEAR_MISS_PHASE):
+                if d == _NEAR_MISS_PHASE and not near:
                     break
                 row = int(cands[c]) + d
                 if row < 0 or frame + d in tried:
@@ -751,6 +749,18 @@ class Decoder:
         snr = self._snr_db(b, row, best)
         return Detection(channel, seq, name, start_s, start_s + airtime_s(name), snr), vz
 
+    def _in_airing(self, name: str, frames: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+        """Whether each absolute frame lies in an airing of profile ``name`` already reported.
+
+        From ``_DEDUP_FRAMES`` before a reported start to one airtime after it: no other
+        trigger of that profile can start there (it would overlap). Shape of ``frames``.
+        """
+        inside = np.zeros(frames.shape, dtype=bool)
+        for r in self._recent:
+            if r[0] == name:
+                inside |= (frames >= r[3] - _DEDUP_FRAMES) & (frames < r[3] + _AIRING_FRAMES)
+        return inside
+
     def _rival_preamble(self, b: _Band, row: int) -> bool:
         """Whether a candidate 3-40 hops before or 6-40 hops after ``row`` has a stronger preamble.
 
@@ -776,10 +786,7 @@ class Decoder:
         near = np.abs(off) <= 2
         side = (off >= _RIVAL_AFTER) | (off <= -_RIVAL_BEFORE)
         # inside a reported airing no trigger can start: its data symbols are not rivals
-        frames = cands + (self._next_frame - self._rows)
-        for r in self._recent:
-            if r[0] == b.profile.name:
-                side &= (frames < r[3] - _DEDUP_FRAMES) | (frames >= r[3] + _AIRING_FRAMES)
+        side &= ~self._in_airing(b.profile.name, cands + (self._next_frame - self._rows))
         rivals = sm[side]
         if not rivals.size or not near.any():
             return False
