@@ -22,8 +22,9 @@ Each remaining word is a ~2^-16 chance of a wrong ID (an error pattern the CRC d
 catch passes it with probability ~2^-16), so the estimated wrong IDs per trigger = remaining
 words x 2^-16 / triggers sent. The bench also counts the wrong IDs actually reported.
 
-The instrument wraps ``trigger_codec.decoder.decode_soft`` (the decoder's call of the list
-decoder; a seam no user sees) and re-runs each list; decoding itself is unchanged.
+The instrument wraps ``trigger_codec.decoder.decode_soft`` and the list decoder it calls
+(``framing.iter_list_viterbi``; seams no user sees) to see the words each call took; decoding
+itself is unchanged.
 
 Usage::
 
@@ -39,6 +40,7 @@ import argparse
 import json
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +53,6 @@ from bench_channel import SR_TX, Segment, jimaku_profiles
 
 from channel_sim.room import SPEED_OF_SOUND_M_S
 from trigger_codec import decoder as decoder_mod
-from trigger_codec import fec
 from trigger_codec import framing as fr
 
 #: CRC-16 detects every error burst up to this many bits
@@ -71,15 +72,19 @@ class _Probe:
         self.sent: list[np.ndarray] = []  # message bits of the segment's sent IDs
         self.where: tuple[Any, Any, int] | None = None  # (decoder, band, row) being decoded
         self._decode_soft = fr.decode_soft
+        self._iter_list = fr.iter_list_viterbi
+        self._tried: list[np.ndarray] = []  # the words the current decode_soft call took
+
+    def iter_list_viterbi(self, llr: Any, size: int) -> Iterator[tuple[np.ndarray, float]]:
+        # the list is lazy: decode_soft stops taking words at the first CRC match
+        for bits, metric in self._iter_list(llr, size):
+            self._tried.append(bits)
+            yield bits, metric
 
     def decode_soft(self, metric: Any, **kw: Any) -> fr.SoftDecision:
+        self._tried = []
         sd = self._decode_soft(metric, **kw)
-        llr = np.zeros(2 * (fr.N_MESSAGE_BITS + fec.TAIL))
-        sharpness = kw.get("sharpness")
-        m = np.asarray(metric)
-        llr[fr._KEEP] = fr.bit_llrs(m) if sharpness is None else fr.bit_llrs(m, sharpness)
-        words = [b for b, _ in fec.iter_list_viterbi(llr, kw.get("list_size", fr.LIST_SIZE))]
-        tried = words[: sd.rank + 1] if sd.crc_ok else words
+        tried = self._tried
         energies = np.asarray(kw["check_energies"])
         rival: bool | None = None
         for bits in tried:
@@ -87,7 +92,7 @@ class _Probe:
             if fr.unpack(message) is not None:
                 continue  # the accepted word (or one the z check refused)
             self.counts["words failing the CRC"] += 1
-            z = fr._z(energies, fr.to_symbols(fr.code_bits(message)), True)
+            z = float(fr.check_terms(energies, fr.to_symbols(fr.code_bits(message))).mean())
             if z < fr.MIN_Z:
                 continue
             self.counts["of them z >= MIN_Z"] += 1
@@ -112,6 +117,7 @@ class _Probe:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     probe = _Probe()
     decoder_mod.decode_soft = probe.decode_soft  # type: ignore[assignment]
+    fr.iter_list_viterbi = probe.iter_list_viterbi  # type: ignore[assignment]
 
     class ProbedDecoder(decoder_mod.Decoder):
         def _demodulate(self, b: Any, row: int, frame: int) -> Any:
