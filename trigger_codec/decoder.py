@@ -248,8 +248,7 @@ class Decoder:
         self._W, self._d = _ema_matrices(_CHUNK, 1.0 / _FLOOR_FRAMES)
         self._frame_idx = np.arange(self._n)
         self._inv_slots = 1.0 / np.array([p.n_slots for p in fitting], dtype=np.float64)
-        self._pre_cols = np.stack([b.pre for b in self._bands])  # (bands, 3)
-        self._sync_rows = 2 * np.arange(PREAMBLE_SYMBOLS)
+        self._pre_cols = np.stack([b.pre for b in self._bands], axis=1)  # (3, bands)
         self._no_rows = np.zeros((0, 1), dtype=np.float32)
         self._data_rows = 2 * (PREAMBLE_SYMBOLS + np.arange(DATA_SYMBOLS))
         self._sym_rows = 2 * np.arange(N_SYMBOLS)
@@ -265,6 +264,7 @@ class Decoder:
         self._buf_len = 0
         self._total = 0  # samples fed so far
         self._next_frame = 0  # index of the next frame to compute
+        self._due = self._batch_due()  # samples fed when the next batch is complete
         self._next_cand = 0  # next candidate start frame to evaluate
         self._recent: list[tuple[str, int, int, int]] = []  # (profile, ch, seq, start frame)
         # frames already decoded per profile (pruned to the last few hundred ms)
@@ -307,10 +307,10 @@ class Decoder:
                 f"block dtype {block.dtype} is not supported; use float32/float64 in [-1, 1] "
                 "or int16"
             )
-        # one reduction in the block's own dtype instead of an isfinite() temporary; a
-        # non-finite sum is either a NaN/inf sample or an overflow of huge finite values,
-        # told apart only then
-        if block.size and not math.isfinite(np.add.reduce(block)):
+        # one dot product (BLAS, ~3x faster than a sum on a 256-sample block) instead of an
+        # isfinite() temporary: a NaN/inf sample makes it non-finite; so does an overflow of
+        # huge finite values, told apart only then
+        if block.size and not math.isfinite(block.dot(block)):
             bad_mask = ~np.isfinite(block)
             if bad_mask.any():
                 bad = int(np.flatnonzero(bad_mask)[0])
@@ -346,9 +346,7 @@ class Decoder:
         if block.size == 0:
             return []
         self._append(block, scale)
-        # frames complete so far: the last frame j with j*n//2 + n <= end of buffer
-        end = self._buf_start + self._buf_len
-        if (2 * (end - self._n)) // self._n - self._next_frame + 1 < _MIN_BATCH:
+        if self._total < self._due:
             return []
         return self._process(_MIN_BATCH)
 
@@ -360,32 +358,17 @@ class Decoder:
         list of Detection
             Triggers that end within the last frame of the stream.
         """
-        total = self._total
         self._append(np.zeros(self._n, dtype=np.float64), None)
         dets = self._process(1)
         self._reset()
-        del total
         return dets
 
     def _append(self, x: npt.NDArray[np.generic], scale: float | None) -> None:
-        need = self._buf_len + x.size
-        if need > self._buf.size:
-            # keep only what future frames and half-phase decodes need (from a few hops before
-            # the next candidate), in place if that leaves at least half the buffer free, else
-            # in a buffer twice the size: each sample is copied about once, and the buffer
-            # stays bounded (~2 x (the kept ~0.6 s + the block))
-            keep_frame = max(0, min(self._next_frame, self._next_cand) - _KEEP_HOPS)
-            keep_from = (keep_frame * self._n) // 2 - self._buf_start
-            keep_len = self._buf_len - keep_from
-            if 2 * (keep_len + x.size) <= self._buf.size:
-                self._buf[:keep_len] = self._buf[keep_from : self._buf_len]
-            else:
-                new = np.empty(max(2 * (keep_len + x.size), 4 * self._n), dtype=np.float32)
-                new[:keep_len] = self._buf[keep_from : self._buf_len]
-                self._buf = new
-            self._buf_start += keep_from
-            self._buf_len = keep_len
-        dst = self._buf[self._buf_len : self._buf_len + x.size]
+        size = x.size
+        if self._buf_len + size > self._buf.size:
+            self._make_room(size)
+        n0 = self._buf_len
+        dst = self._buf[n0 : n0 + size]
         if x.dtype.char == "d":
             # the analysis runs in float32 (measured ~10 % less CPU, and float32's ~140 dB of
             # FFT dynamic range is far more than the trigger needs); absurd float64 values are
@@ -395,8 +378,28 @@ class Decoder:
             dst[:] = x  # float32 as is, int16 converted
         if scale is not None:
             dst *= scale
-        self._buf_len += x.size
-        self._total += x.size
+        self._buf_len = n0 + size
+        self._total += size
+
+    def _make_room(self, size: int) -> None:
+        """Drop samples no longer needed so that ``size`` more fit in the buffer.
+
+        Keeps what future frames and half-phase decodes need (from a few hops before the next
+        candidate), in place if that leaves at least half the buffer free, else in a buffer
+        twice the size: each sample is copied about once, and the buffer stays bounded (~2 x
+        (the kept ~0.6 s + the block)).
+        """
+        keep_frame = max(0, min(self._next_frame, self._next_cand) - _KEEP_HOPS)
+        keep_from = (keep_frame * self._n) // 2 - self._buf_start
+        keep_len = self._buf_len - keep_from
+        if 2 * (keep_len + size) <= self._buf.size:
+            self._buf[:keep_len] = self._buf[keep_from : self._buf_len]
+        else:
+            new = np.empty(max(2 * (keep_len + size), 4 * self._n), dtype=np.float32)
+            new[:keep_len] = self._buf[keep_from : self._buf_len]
+            self._buf = new
+        self._buf_start += keep_from
+        self._buf_len = keep_len
 
     # ------------------------------------------------------------------ work
     def _process(self, min_batch: int) -> list[Detection]:
@@ -410,7 +413,16 @@ class Decoder:
             k = min(_CHUNK, last + 1 - self._next_frame)
             self._frames(k)
             out += self._candidates()
+        self._due = self._batch_due()
         return out
+
+    def _batch_due(self) -> int:
+        """Return the ``position`` from which :meth:`_process` finds ``_MIN_BATCH`` new frames.
+
+        The first ``end`` with ``(2 * (end - n)) // n >= j`` for the batch's last frame ``j``.
+        """
+        j = self._next_frame + _MIN_BATCH - 1
+        return self._n + (j * self._n + 1) // 2
 
     def _frames(self, k: int) -> None:
         """Analyse the next ``k`` frames into the grid."""
@@ -470,12 +482,10 @@ class Decoder:
         # local maxima within +-2 hops saved 37 % of decode attempts on a living-room chain but
         # lost 4 of 432 triggers: README); below it, down to SYNC_LOW, only local maxima whose
         # data frames hold concentrated tones (a notched preamble tone)
-        ext = np.arange(int(cands[0]) - 2, int(cands[-1]) + 3)
-        sh = self._S[
-            (np.maximum(ext, 0)[:, None] + self._sync_rows[None, :])[:, None, :],
-            self._pre_cols[None, :, :],
-        ]
-        sm_ext = np.where((ext >= 0)[:, None], sh.mean(axis=2), 0.0)
+        lo, hi = int(cands[0]) - 2, int(cands[-1]) + 3
+        sm_ext = self._sync_metric(max(lo, 0), hi, self._pre_cols)
+        if lo < 0:
+            sm_ext = np.concatenate([np.zeros((-lo, len(self._bands))), sm_ext])
         c = sm_ext.shape[0] - 4
         sm = sm_ext[2:-2]
         hit = sm >= SYNC_MEAN
@@ -781,7 +791,7 @@ class Decoder:
         lo = max(row - _RIVAL_LAST, 0)
         hi = min(row + _RIVAL_LAST, self._rows - 1 - span)
         cands = np.arange(lo, hi + 1)
-        sm = self._S[cands[:, None] + self._sync_rows[None, :], b.pre[None, :]].mean(axis=1)
+        sm = self._sync_metric(lo, hi + 1, b.pre[:, None])[:, 0]
         off = cands - row
         near = np.abs(off) <= 2
         side = (off >= _RIVAL_AFTER) | (off <= -_RIVAL_BEFORE)
@@ -792,6 +802,20 @@ class Decoder:
             return False
         best = float(rivals.max())
         return best >= SYNC_MEAN and best > _RIVAL_MARGIN * float(sm[near].max())
+
+    def _sync_metric(self, lo: int, hi: int, pre: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+        """Return the preamble metric (module docstring, step 3) of grid rows ``lo .. hi - 1``.
+
+        ``pre`` holds the preamble symbols' columns, shape (3, bands); returns shape
+        (hi - lo, bands): the mean over the symbols of the share in row ``row + 2 k`` of column
+        ``pre[k]``. One slice per symbol, no index arrays (this runs on every batch).
+        """
+        S = self._S
+        acc = S[lo:hi, pre[0]] + S[lo + 2 : hi + 2, pre[1]]
+        for k in range(2, PREAMBLE_SYMBOLS):
+            acc += S[lo + 2 * k : hi + 2 * k, pre[k]]
+        acc /= PREAMBLE_SYMBOLS
+        return acc
 
     def _tone_cells(
         self, b: _Band, row: int, best: npt.NDArray[np.int64]
