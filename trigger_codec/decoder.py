@@ -275,9 +275,9 @@ class Decoder:
         self._floor = np.zeros(cols)
         # normalised grid and per-band shares of the last frames; rows [0, _rows) are valid and
         # row r is frame _next_frame - _rows + r
-        self._S = np.zeros((HISTORY + _CHUNK, cols))
-        self._P = np.zeros((HISTORY + _CHUNK, cols))
-        self._F = np.zeros((HISTORY + _CHUNK, cols))
+        self._S = np.zeros((HISTORY + _CHUNK + 1, cols))
+        self._P = np.zeros((HISTORY + _CHUNK + 1, cols))
+        self._F = np.zeros((HISTORY + _CHUNK + 1, cols))
         self._rows = 0
 
     @property
@@ -425,45 +425,54 @@ class Decoder:
         return self._n + (j * self._n + 1) // 2
 
     def _frames(self, k: int) -> None:
-        """Analyse the next ``k`` frames into the grid."""
-        n = self._n
-        if n % 2 == 0:  # frames are a strided view of the buffer (hop n/2): no gather copy
-            # the buffer always starts on a frame boundary (see _append), so frame
-            # rows of one view of the whole buffer, made once per buffer, are a cheap slice
-            if self._view_of is not self._buf:
-                self._view = np.lib.stride_tricks.as_strided(
-                    self._buf,
-                    shape=((self._buf.size - n) // (n // 2) + 1, n),
-                    strides=(self._buf.strides[0] * (n // 2), self._buf.strides[0]),
-                    writeable=False,
-                )
-                self._view_of = self._buf
-            r0 = ((self._next_frame * n) // 2 - self._buf_start) // (n // 2)
-            frames = self._view[r0 : r0 + k]
-        else:
-            js = np.arange(self._next_frame, self._next_frame + k)
-            starts = (js * n) // 2 - self._buf_start
-            frames = self._buf[starts[:, None] + self._frame_idx[None, :]]
-        spec = scipy.fft.rfft(frames, axis=1)
-        spec = spec[:, self._bins]
-        P = spec.real**2 + spec.imag**2
-        prevs = self._W[: k + 1, :k] @ P + self._d[: k + 1, None] * self._floor[None, :]
-        self._floor = prevs[k]
-        means = np.add.reduceat(P, self._offsets, axis=1) * self._inv_slots
-        E = P / (prevs[:k] + means[:, self._band_of_col] + _TINY)
-        sums = np.add.reduceat(E, self._offsets, axis=1)
-        S = E / (sums[:, self._band_of_col] + _TINY)
-        if self._rows + k > self._S.shape[0]:
+        """Analyse the next ``k`` frames into the grid (written in place into its rows)."""
+        if self._rows + k + 1 > self._S.shape[0]:  # room for k rows and the floor after them
             keep = HISTORY
             self._S[:keep] = self._S[self._rows - keep : self._rows]
             self._P[:keep] = self._P[self._rows - keep : self._rows]
             self._F[:keep] = self._F[self._rows - keep : self._rows]
             self._rows = keep
-        self._S[self._rows : self._rows + k] = S
-        self._P[self._rows : self._rows + k] = P
-        self._F[self._rows : self._rows + k] = prevs[:k]
-        self._rows += k
+        r = self._rows
+        spec = scipy.fft.rfft(self._frame_samples(k), axis=1)[:, self._bins]
+        P32 = spec.real**2 + spec.imag**2
+        P = self._P[r : r + k]
+        P[...] = P32  # float64 from here on: same-type operations are faster
+        # the floor before each frame, and (row k) after the last one: the next frame's
+        F = self._F[r : r + k + 1]
+        np.matmul(self._W[: k + 1, :k], P, out=F)
+        F += self._d[: k + 1, None] * self._floor
+        self._floor = F[k].copy()
+        means = np.add.reduceat(P32, self._offsets, axis=1) * self._inv_slots
+        den = np.take(means, self._band_of_col, axis=1)
+        den += F[:k]
+        den += _TINY
+        E = np.divide(P, den, out=den)
+        sums = np.take(np.add.reduceat(E, self._offsets, axis=1), self._band_of_col, axis=1)
+        sums += _TINY
+        np.divide(E, sums, out=self._S[r : r + k])
+        self._rows = r + k
         self._next_frame += k
+
+    def _frame_samples(self, k: int) -> npt.NDArray[np.float32]:
+        """Return the samples of the next ``k`` frames, shape (k, n)."""
+        n = self._n
+        if n % 2:
+            js = np.arange(self._next_frame, self._next_frame + k)
+            starts = (js * n) // 2 - self._buf_start
+            frames: npt.NDArray[np.float32] = self._buf[starts[:, None] + self._frame_idx[None, :]]
+            return frames
+        # hop n/2: rows of one strided view of the whole buffer (no gather copy), made once
+        # per buffer; the buffer always starts on a frame boundary (see _make_room)
+        if self._view_of is not self._buf:
+            self._view = np.lib.stride_tricks.as_strided(
+                self._buf,
+                shape=((self._buf.size - n) // (n // 2) + 1, n),
+                strides=(self._buf.strides[0] * (n // 2), self._buf.strides[0]),
+                writeable=False,
+            )
+            self._view_of = self._buf
+        r0 = ((self._next_frame * n) // 2 - self._buf_start) // (n // 2)
+        return self._view[r0 : r0 + k]
 
     def _candidates(self) -> list[Detection]:
         first_hist = self._next_frame - self._rows
@@ -571,12 +580,16 @@ class Decoder:
         base = row + self._data_rows
         rows = (np.asarray(hops)[:, None] + base[None, :]).reshape(-1)
         cols = np.tile(b.data, (len(hops), 1))  # (rows, 32)
-        P = self._P[rows[:, None], cols]
+        # flat indices into the grids: one take() each, ~3x faster than 2-D fancy indexing
+        width = self._P.shape[1]
+        cells = rows[:, None] * width + cols
+        P = self._P.reshape(-1).take(cells)
         lag = np.maximum(rows[:, None] - _TAIL_LAGS[None, :], 0)  # (rows, 7); 0 only at start
-        R = np.einsum("l,slc->sc", _TAIL_WEIGHTS, self._P[lag[:, :, None], cols[:, None, :]])
+        tails = self._P.reshape(-1).take((lag * width)[:, :, None] + cols[:, None, :])
+        R = np.einsum("l,slc->sc", _TAIL_WEIGHTS, tails)
         n = b.profile.n_slots
         m = self._P[rows, b.offset : b.offset + n].mean(axis=1)
-        F = self._F[rows[:, None], cols]
+        F = self._F.reshape(-1).take(cells)
         E, Ec = self._normalise(b, row, P, R, F, m, slice(0, DATA_SYMBOLS))  # hops[0]: check
         return E.reshape(len(hops), DATA_SYMBOLS, -1), Ec
 
