@@ -497,6 +497,8 @@ class Decoder:
             sm_ext = np.concatenate([np.zeros((-lo, len(self._bands))), sm_ext])
         c = sm_ext.shape[0] - 4
         sm = sm_ext[2:-2]
+        if float(sm.max()) < SYNC_LOW:  # most batches: no candidate to look at
+            return out
         hit = sm >= SYNC_MEAN
         low = (sm >= SYNC_LOW) & ~hit
         if low.any():  # rare: a few per minute of noise
@@ -840,12 +842,15 @@ class Decoder:
     def _best_phase(
         self, b: _Band, row: int, frame: int, best: npt.NDArray[np.int64]
     ) -> tuple[int, int]:
-        scores = [
-            (float(np.mean(self._S[self._tone_cells(b, row + d, best)])), d)
-            for d in (-1, 0, 1)
-            if row + d >= 0
-        ]
-        d = max(scores)[1]
+        """Return ``(row, frame)`` of the phase (-1, 0, +1 hops) with the larger mean tone share.
+
+        Mean over the 23 symbols of the share ``S`` of the tone each one sent.
+        """
+        phases = [d for d in (-1, 0, 1) if row + d >= 0]
+        rows, slots = self._tone_cells(b, row, best)
+        cells = self._S[np.array(phases)[:, None] + rows[None, :], slots[None, :]]
+        scores = np.add.reduce(cells, axis=1) / N_SYMBOLS
+        d = max(zip(scores.tolist(), phases, strict=True))[1]
         return row + d, frame + d
 
     def _snr_db(self, b: _Band, row: int, best: npt.NDArray[np.int64]) -> float:

@@ -277,8 +277,15 @@ def check_terms(energies: npt.ArrayLike, tones: npt.ArrayLike) -> npt.NDArray[np
     t = np.asarray(tones, dtype=np.int64)
     picked = np.take_along_axis(x, t[..., None], axis=-1)[..., 0]
     ref = np.sort(x, axis=-1)[..., : x.shape[-1] - CHECK_TRIM] if CHECK_TRIM else x
-    scale = np.maximum(ref.std(axis=-1), CHECK_MIN_SCALE * x.mean(axis=-1))
-    z = (picked - ref.mean(axis=-1)) / (scale + 1e-12)
+    # mean and (population) standard deviation as numpy's mean()/std() compute them, without
+    # their per-call overhead (this runs on every decoded word)
+    n = ref.shape[-1]
+    ref_mean = np.add.reduce(ref, axis=-1, keepdims=True) / n
+    dev = ref - ref_mean
+    dev *= dev
+    ref_std = np.sqrt(np.add.reduce(dev, axis=-1) / n)
+    scale = np.maximum(ref_std, CHECK_MIN_SCALE * (np.add.reduce(x, axis=-1) / x.shape[-1]))
+    z = (picked - ref_mean[..., 0]) / (scale + 1e-12)
     return np.asarray(np.minimum(z, CHECK_CLIP), dtype=np.float64)
 
 
