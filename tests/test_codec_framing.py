@@ -77,6 +77,38 @@ def test_viterbi_decodes_clean_and_corrects_hard_errors(rng: np.random.Generator
         assert fec.viterbi(llr2)[0].tolist() == bits.tolist()
 
 
+def test_hard_word_is_the_viterbi_word_or_none(rng: np.random.Generator) -> None:
+    # hard_word is a shortcut for the trellis: whenever it answers, the answer must be the
+    # Viterbi word; on noisy words it answers only when the hard decisions form a code word
+    answered = declined = 0
+    for i in range(600):
+        bits = rng.integers(0, 2, size=48)
+        c = fec.conv_encode(bits)
+        llr = (1.0 - 2.0 * c) + rng.normal(0.0, (0.3, 0.6, 1.0)[i % 3], c.size)
+        if i % 2:
+            llr[fr.PUNCTURED] = 0.0  # as decode_soft passes them
+        word = fec.hard_word(llr)
+        if word is None:
+            declined += 1
+            wrong = (llr < 0) != c.astype(bool)
+            assert np.any(wrong & (llr != 0))  # a hard decision was wrong, not just unknown
+        else:
+            answered += 1
+            assert word.tolist() == fec.viterbi(llr)[0].tolist() == bits.tolist()
+    assert answered > 100 and declined > 100
+    bits = rng.integers(0, 2, size=48)
+    clean = 1.0 - 2.0 * fec.conv_encode(bits)
+    word = fec.hard_word(clean)
+    assert word is not None and word.tolist() == bits.tolist()
+    one_wrong = clean.copy()
+    one_wrong[41] *= -1  # not a code word any more: the trellis must decide
+    assert fec.hard_word(one_wrong) is None
+    assert fec.viterbi(one_wrong)[0].tolist() == bits.tolist()
+    unknown = clean.copy()
+    unknown[40] = 0.0  # a first-stream bit unknown: the input is not determined by the signs
+    assert fec.hard_word(unknown) is None
+
+
 def test_list_viterbi_against_brute_force(rng: np.random.Generator) -> None:
     # short words (6 information bits: 64 code words) so every word's metric can be listed
     words = [np.array([(w >> (5 - i)) & 1 for i in range(6)]) for w in range(64)]

@@ -30,6 +30,7 @@ __all__ = [
     "GENERATORS",
     "TAIL",
     "conv_encode",
+    "hard_word",
     "iter_list_viterbi",
     "list_viterbi",
     "viterbi",
@@ -136,6 +137,64 @@ def _traceback(
         c = bool(choice[t, state]) != (flip_first and t == last)
         state = ((state & (_N_STATES // 2 - 1)) << 1) | c
     return u
+
+
+def _inverse_series(taps: npt.NDArray[np.int64], n: int) -> npt.NDArray[np.int64]:
+    """Return the first ``n`` coefficients of ``1 / g(D)`` over GF(2) (``taps``: g, taps[0] = 1)."""
+    h = np.zeros(n, dtype=np.int64)
+    for t in range(n):
+        acc = int(t == 0)
+        for i in range(1, min(t, taps.size - 1) + 1):
+            acc ^= int(taps[i]) & int(h[t - i])
+        h[t] = acc
+    return h
+
+
+def hard_word(llr: npt.ArrayLike) -> npt.NDArray[np.int64] | None:
+    """Return the Viterbi word without the trellis if the hard decisions are a code word, else None.
+
+    The sign of each nonzero LLR is a bit; if these bits are exactly a (terminated) code word
+    ``c``, then ``c`` attains ``sum(|llr|)``, the largest metric any word can have, so it is the
+    maximum-likelihood word; it is the only one if every bit of the first output stream has a
+    nonzero LLR (that stream alone determines the input: its generator has a constant term, so
+    the input is the stream divided by it over GF(2)), and then :func:`viterbi` returns exactly
+    it. Clean triggers decode this way in ~20 us instead of the trellis' ~120 us; a single
+    wrong bit (or a zero LLR in the first stream) returns None and the caller runs the trellis.
+
+    Parameters
+    ----------
+    llr : array_like [shape=(2 * (k + 6),), dtype=float]
+        As for :func:`viterbi` (0 for punctured bits).
+
+    Returns
+    -------
+    np.ndarray [shape=(k,), dtype=int64] or None
+        The information bits (tail removed), equal to ``viterbi(llr)[0]``, or None.
+    """
+    lam = np.asarray(llr, dtype=np.float64)
+    steps = lam.size // 2
+    first = lam[0::2]
+    if not first.all():
+        return None  # a zero LLR in the first stream: the input is not determined by it
+    hard = (lam < 0).astype(np.int64)
+    if steps not in _DIVIDE:
+        n = np.arange(steps)
+        _DIVIDE[steps] = _INVERSE_G0[np.maximum(n[:, None] - n[None, :], 0)] * (
+            n[:, None] >= n[None, :]
+        )
+    u = (_DIVIDE[steps] @ hard[0::2]) & 1
+    if u[steps - TAIL :].any():
+        return None  # not a terminated word
+    code = conv_encode(u[: steps - TAIL])
+    if np.any((code != hard) & (lam != 0)):
+        return None
+    return np.asarray(u[: steps - TAIL], dtype=np.int64)
+
+
+#: 1 / g0(D) over GF(2) for the first output stream (generator 171: taps of u[t] .. u[t - 6])
+_INVERSE_G0 = _inverse_series(_TAPS[0], 256)
+#: per trellis length: the lower-triangular Toeplitz matrix of _INVERSE_G0 (GF(2) division)
+_DIVIDE: dict[int, npt.NDArray[np.int64]] = {}
 
 
 def viterbi(llr: npt.ArrayLike) -> tuple[npt.NDArray[np.int64], float]:
