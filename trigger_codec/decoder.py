@@ -287,8 +287,11 @@ class Decoder:
 
     # ------------------------------------------------------------------ input
     @staticmethod
-    def _check_block(block: object) -> float | None:
-        """Validate ``block``; return the int16 scale (or None for floats). Cheap: no copies."""
+    def _check_block(block: object) -> str:
+        """Validate ``block``; return its dtype's kind: "f" float32, "d" float64, "h" int16.
+
+        Cheap: no copies.
+        """
         if not isinstance(block, np.ndarray):
             raise AudioFormatError(
                 f"block must be a numpy array, got {type(block).__name__}; pass "
@@ -299,9 +302,9 @@ class Decoder:
                 f"block must be mono with shape (n,), got shape {block.shape}; mix channels "
                 "down first, e.g. block.mean(axis=1)"
             )
-        kind = block.dtype.char  # 'h' int16, 'f' float32, 'd' float64 (a cheap check)
+        kind: str = block.dtype.char  # 'h' int16, 'f' float32, 'd' float64 (a cheap check)
         if kind == "h":
-            return 1.0 / 32768.0
+            return kind
         if kind != "f" and kind != "d":
             raise AudioFormatError(
                 f"block dtype {block.dtype} is not supported; use float32/float64 in [-1, 1] "
@@ -319,7 +322,7 @@ class Decoder:
                     "block was not consumed: replace NaN/inf (e.g. np.nan_to_num) and feed it "
                     "again"
                 )
-        return None
+        return kind
 
     def feed(self, block: npt.NDArray[np.generic]) -> list[Detection]:
         """Consume ``block`` and return the triggers completed in it.
@@ -342,10 +345,10 @@ class Decoder:
         AudioFormatError
             Wrong type, dtype or shape, or NaN/inf samples (the block is then not consumed).
         """
-        scale = self._check_block(block)
+        kind = self._check_block(block)
         if block.size == 0:
             return []
-        self._append(block, scale)
+        self._append(block, kind)
         if self._total < self._due:
             return []
         return self._process(_MIN_BATCH)
@@ -358,27 +361,29 @@ class Decoder:
         list of Detection
             Triggers that end within the last frame of the stream.
         """
-        self._append(np.zeros(self._n, dtype=np.float64), None)
+        self._append(np.zeros(self._n, dtype=np.float32), "f")
         dets = self._process(1)
         self._reset()
         return dets
 
-    def _append(self, x: npt.NDArray[np.generic], scale: float | None) -> None:
+    def _append(self, x: npt.NDArray[np.generic], kind: str) -> None:
+        """Copy ``x`` (validated, dtype kind ``kind``) to the end of the sample buffer."""
         size = x.size
-        if self._buf_len + size > self._buf.size:
-            self._make_room(size)
         n0 = self._buf_len
-        dst = self._buf[n0 : n0 + size]
-        if x.dtype.char == "d":
+        if n0 + size > self._buf.size:
+            self._make_room(size)
+            n0 = self._buf_len
+        end = n0 + size
+        if kind == "f":
+            self._buf[n0:end] = x
+        elif kind == "h":
+            np.multiply(x, 1.0 / 32768.0, out=self._buf[n0:end], casting="unsafe")
+        else:
             # the analysis runs in float32 (measured ~10 % less CPU, and float32's ~140 dB of
             # FFT dynamic range is far more than the trigger needs); absurd float64 values are
             # clipped (+-1e6 = +120 dBFS) instead of overflowing to inf
-            np.clip(x, -1e6, 1e6, out=dst, casting="same_kind")
-        else:
-            dst[:] = x  # float32 as is, int16 converted
-        if scale is not None:
-            dst *= scale
-        self._buf_len = n0 + size
+            np.clip(x, -1e6, 1e6, out=self._buf[n0:end], casting="same_kind")
+        self._buf_len = end
         self._total += size
 
     def _make_room(self, size: int) -> None:
