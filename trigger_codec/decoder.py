@@ -438,7 +438,8 @@ class Decoder:
             self._F[:keep] = self._F[self._rows - keep : self._rows]
             self._rows = keep
         r = self._rows
-        spec = scipy.fft.rfft(self._frame_samples(k), axis=1)[:, self._bins]
+        # arr.take(..., axis) rather than fancy indexing or np.take: ~4x less call overhead
+        spec = scipy.fft.rfft(self._frame_samples(k), axis=1).take(self._bins, axis=1)
         P32 = spec.real**2 + spec.imag**2
         P = self._P[r : r + k]
         P[...] = P32  # float64 from here on: same-type operations are faster
@@ -448,11 +449,11 @@ class Decoder:
         F += self._d[: k + 1, None] * self._floor
         self._floor = F[k].copy()
         means = np.add.reduceat(P32, self._offsets, axis=1) * self._inv_slots
-        den = np.take(means, self._band_of_col, axis=1)
+        den = means.take(self._band_of_col, axis=1)
         den += F[:k]
         den += _TINY
         E = np.divide(P, den, out=den)
-        sums = np.take(np.add.reduceat(E, self._offsets, axis=1), self._band_of_col, axis=1)
+        sums = np.add.reduceat(E, self._offsets, axis=1).take(self._band_of_col, axis=1)
         sums += _TINY
         np.divide(E, sums, out=self._S[r : r + k])
         self._rows = r + k
@@ -629,7 +630,8 @@ class Decoder:
         removed): median 0.015, max 0.15.
         """
         n = b.profile.n_slots
-        P = self._P[np.asarray(rows)[:, None] + self._sym_rows[None, :], b.offset : b.offset + n]
+        frames = np.asarray(rows)[:, None] + self._sym_rows[None, :]
+        P = self._P[:, b.offset : b.offset + n].take(frames, axis=0)
         power = P.sum(axis=1)
         upper = power[:, n // 2 :].sum(axis=1)
         return np.asarray(upper / (power[:, : n // 2].sum(axis=1) + _TINY), dtype=np.float64)
@@ -828,12 +830,13 @@ class Decoder:
 
         ``pre`` holds the preamble symbols' columns, shape (3, bands); returns shape
         (hi - lo, bands): the mean over the symbols of the share in row ``row + 2 k`` of column
-        ``pre[k]``. One slice per symbol, no index arrays (this runs on every batch).
+        ``pre[k]``. One take() per symbol from a row slice (this runs on every batch).
         """
         S = self._S
-        acc = S[lo:hi, pre[0]] + S[lo + 2 : hi + 2, pre[1]]
-        for k in range(2, PREAMBLE_SYMBOLS):
-            acc += S[lo + 2 * k : hi + 2 * k, pre[k]]
+        acc: npt.NDArray[np.float64] = S[lo:hi].take(pre[0], axis=1)
+        acc += S[lo + 2 : hi + 2].take(pre[1], axis=1)
+        for k in range(2, PREAMBLE_SYMBOLS):  # (x0 + x1) + x2: the order np.mean sums in
+            acc += S[lo + 2 * k : hi + 2 * k].take(pre[k], axis=1)
         acc /= PREAMBLE_SYMBOLS
         return acc
 
