@@ -18,6 +18,7 @@ LLR convention: ``llr > 0`` means the bit is more likely 0; the decoder maximise
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 
 import numpy as np
@@ -139,15 +140,25 @@ def _traceback(
     return u
 
 
-def _inverse_series(taps: npt.NDArray[np.int64], n: int) -> npt.NDArray[np.int64]:
-    """Return the first ``n`` coefficients of ``1 / g(D)`` over GF(2) (``taps``: g, taps[0] = 1)."""
-    h = np.zeros(n, dtype=np.int64)
-    for t in range(n):
+@functools.lru_cache(maxsize=8)
+def _division_matrix(steps: int) -> npt.NDArray[np.int64]:
+    """Return the GF(2) matrix ``M`` with ``u = M @ a mod 2`` for the first output stream ``a``.
+
+    ``a = u * g0`` (polynomial product over GF(2), generator 171 octal, constant term 1), so
+    ``u = a / g0``: ``M`` is lower-triangular Toeplitz with the power series of ``1 / g0(D)``
+    (``h[t] = [t == 0] xor sum_{i >= 1} g0[i] h[t - i]``) down its first column. Shape
+    (steps, steps).
+    """
+    taps = _TAPS[0]
+    h = np.zeros(steps, dtype=np.int64)
+    for t in range(steps):
         acc = int(t == 0)
         for i in range(1, min(t, taps.size - 1) + 1):
             acc ^= int(taps[i]) & int(h[t - i])
         h[t] = acc
-    return h
+    n = np.arange(steps)
+    lag = n[:, None] - n[None, :]
+    return np.where(lag >= 0, h[np.maximum(lag, 0)], 0)
 
 
 def hard_word(llr: npt.ArrayLike) -> npt.NDArray[np.int64] | None:
@@ -177,24 +188,13 @@ def hard_word(llr: npt.ArrayLike) -> npt.NDArray[np.int64] | None:
     if not first.all():
         return None  # a zero LLR in the first stream: the input is not determined by it
     hard = (lam < 0).astype(np.int64)
-    if steps not in _DIVIDE:
-        n = np.arange(steps)
-        _DIVIDE[steps] = _INVERSE_G0[np.maximum(n[:, None] - n[None, :], 0)] * (
-            n[:, None] >= n[None, :]
-        )
-    u = (_DIVIDE[steps] @ hard[0::2]) & 1
+    u = (_division_matrix(steps) @ hard[0::2]) & 1
     if u[steps - TAIL :].any():
         return None  # not a terminated word
     code = conv_encode(u[: steps - TAIL])
     if np.any((code != hard) & (lam != 0)):
         return None
     return np.asarray(u[: steps - TAIL], dtype=np.int64)
-
-
-#: 1 / g0(D) over GF(2) for the first output stream (generator 171: taps of u[t] .. u[t - 6])
-_INVERSE_G0 = _inverse_series(_TAPS[0], 256)
-#: per trellis length: the lower-triangular Toeplitz matrix of _INVERSE_G0 (GF(2) division)
-_DIVIDE: dict[int, npt.NDArray[np.int64]] = {}
 
 
 def viterbi(llr: npt.ArrayLike) -> tuple[npt.NDArray[np.int64], float]:
