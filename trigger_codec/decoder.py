@@ -267,8 +267,10 @@ class Decoder:
         self._buf_len = 0
         self._total = 0  # samples fed so far
         self._next_frame = 0  # index of the next frame to compute
-        self._due = self._batch_due()  # samples fed when the next batch is complete
         self._next_cand = 0  # next candidate start frame to evaluate
+        # sync hits (>= SYNC_MEAN) whose candidates are not decoded yet: (absolute candidate
+        # frame, band index); they make the next batch due early (_batch_due)
+        self._pending: list[tuple[int, int]] = []
         self._recent: list[tuple[str, int, int, int]] = []  # (profile, ch, seq, start frame)
         # frames already decoded per profile (pruned to the last few hundred ms)
         self._tried: dict[str, set[int]] = {b.profile.name: set() for b in self._bands}
@@ -281,7 +283,11 @@ class Decoder:
         self._S = np.zeros((HISTORY + _CHUNK + 1, cols))
         self._P = np.zeros((HISTORY + _CHUNK + 1, cols))
         self._F = np.zeros((HISTORY + _CHUNK + 1, cols))
+        # sync metric (module docstring, step 3) of the candidate starting at each row, per band;
+        # valid up to row _rows - 5 (a candidate needs its 3 preamble frames, 2 hops apart)
+        self._Y = np.zeros((HISTORY + _CHUNK + 1, len(self._bands)))
         self._rows = 0
+        self._due = self._batch_due()  # samples fed when the next batch is due
 
     @property
     def position(self) -> int:
@@ -354,7 +360,7 @@ class Decoder:
         self._append(block, kind)
         if self._total < self._due:
             return []
-        return self._process(_MIN_BATCH)
+        return self._process()
 
     def flush(self) -> list[Detection]:
         """End the stream: decode what is still pending, then reset to a fresh stream.
@@ -365,7 +371,7 @@ class Decoder:
             Triggers that end within the last frame of the stream.
         """
         self._append(np.zeros(self._n, dtype=np.float32), "f")
-        dets = self._process(1)
+        dets = self._process()
         self._reset()
         return dets
 
@@ -410,12 +416,11 @@ class Decoder:
         self._buf_len = keep_len
 
     # ------------------------------------------------------------------ work
-    def _process(self, min_batch: int) -> list[Detection]:
+    def _process(self) -> list[Detection]:
+        """Analyse every complete frame not analysed yet; return the detections completed."""
         n = self._n
         end = self._buf_start + self._buf_len
         last = (2 * (end - n)) // n if end >= n else -1  # last frame j with j*n//2 + n <= end
-        if last - self._next_frame + 1 < min_batch:
-            return []
         out: list[Detection] = []
         while self._next_frame <= last:
             k = min(_CHUNK, last + 1 - self._next_frame)
@@ -424,13 +429,35 @@ class Decoder:
         self._due = self._batch_due()
         return out
 
-    def _batch_due(self) -> int:
-        """Return the ``position`` from which :meth:`_process` finds ``_MIN_BATCH`` new frames.
+    def _frame_due(self, j: int) -> int:
+        """Return the ``position`` from which frame ``j`` is complete (:meth:`_process` sees it).
 
-        The first ``end`` with ``(2 * (end - n)) // n >= j`` for the batch's last frame ``j``.
+        The first ``end`` with ``(2 * (end - n)) // n >= j``.
         """
-        j = self._next_frame + _MIN_BATCH - 1
         return self._n + (j * self._n + 1) // 2
+
+    def _batch_due(self) -> int:
+        """Return the ``position`` at which the next analysis batch is due.
+
+        When ``_MIN_BATCH`` new frames are complete, or earlier, as soon as the first pending
+        sync hit can be decoded: a trigger's preamble is seen ~0.4 s before its end, so its
+        decode then waits only for the trigger's own last frames, not for a batch boundary as
+        well (latency median ~45 -> ~10 ms, README). Detections do not depend on it: they never
+        depend on how frames are split into batches.
+        """
+        due = self._frame_due(self._next_frame + _MIN_BATCH - 1)
+        if self._pending:
+            # drop the hits decoded meanwhile or inside an airing already reported
+            self._pending = [
+                (f, bi)
+                for f, bi in self._pending
+                if f >= self._next_cand and not self._frame_in_airing(self._bands[bi], f)
+            ]
+            if self._pending:
+                # candidate c is decoded once its frames and the next phase's are in
+                c = min(f for f, _ in self._pending)
+                due = min(due, self._frame_due(c + _SPAN + 1))
+        return due
 
     def _frames(self, k: int) -> None:
         """Analyse the next ``k`` frames into the grid (written in place into its rows)."""
@@ -439,6 +466,7 @@ class Decoder:
             self._S[:keep] = self._S[self._rows - keep : self._rows]
             self._P[:keep] = self._P[self._rows - keep : self._rows]
             self._F[:keep] = self._F[self._rows - keep : self._rows]
+            self._Y[:keep] = self._Y[self._rows - keep : self._rows]
             self._rows = keep
         r = self._rows
         # arr.take(..., axis) rather than fancy indexing or np.take: ~4x less call overhead
@@ -459,6 +487,17 @@ class Decoder:
         sums = np.add.reduceat(E, self._offsets, axis=1).take(self._band_of_col, axis=1)
         sums += _TINY
         np.divide(E, sums, out=self._S[r : r + k])
+        # the candidates whose last preamble frame is among the new ones
+        span = 2 * (PREAMBLE_SYMBOLS - 1)
+        y0, y1 = max(r - span, 0), r + k - span
+        if y1 > y0:
+            sync = self._sync_metric(y0, y1, self._pre_cols)
+            self._Y[y0:y1] = sync
+            if float(sync.max()) >= SYNC_MEAN:  # a sync hit: schedule its decode (_batch_due)
+                first = self._next_frame - r  # absolute frame of grid row 0
+                self._pending += [
+                    (first + y0 + i, bi) for i, bi in np.argwhere(sync >= SYNC_MEAN).tolist()
+                ]
         self._rows = r + k
         self._next_frame += k
 
@@ -501,7 +540,7 @@ class Decoder:
         # lost 4 of 432 triggers: README); below it, down to SYNC_LOW, only local maxima whose
         # data frames hold concentrated tones (a notched preamble tone)
         lo, hi = int(cands[0]) - 2, int(cands[-1]) + 3
-        sm_ext = self._sync_metric(max(lo, 0), hi, self._pre_cols)
+        sm_ext = self._Y[max(lo, 0) : hi]
         if lo < 0:
             sm_ext = np.concatenate([np.zeros((-lo, len(self._bands))), sm_ext])
         c = sm_ext.shape[0] - 4
@@ -530,11 +569,11 @@ class Decoder:
         for tried in self._tried.values():
             for old in [f for f in tried if f < horizon]:
                 tried.discard(old)
-        for c, bi in hits[np.argsort(hits[:, 1], kind="stable")].tolist():
+        for c, bi in hits.tolist():  # in time order (argwhere's), both bands interleaved
             b = self._bands[bi]
             tried = self._tried[b.profile.name]
             frame = int(cands[c]) + first_hist
-            if self._in_airing(b.profile.name, np.asarray(frame)):
+            if self._frame_in_airing(b, frame):
                 # inside an airing already reported: another trigger of this profile
                 # cannot start here (it would overlap), so skip the decoding work
                 continue
@@ -796,6 +835,14 @@ class Decoder:
                 inside |= (frames >= r[3] - _DEDUP_FRAMES) & (frames < r[3] + _AIRING_FRAMES)
         return inside
 
+    def _frame_in_airing(self, b: _Band, frame: int) -> bool:
+        """:meth:`_in_airing` for one frame of band ``b``, without numpy (runs per candidate)."""
+        name = b.profile.name
+        return any(
+            r[0] == name and r[3] - _DEDUP_FRAMES <= frame < r[3] + _AIRING_FRAMES
+            for r in self._recent
+        )
+
     def _rival_preamble(self, b: _Band, row: int) -> bool:
         """Whether a candidate 3-40 hops before or 6-40 hops after ``row`` has a stronger preamble.
 
@@ -816,7 +863,7 @@ class Decoder:
         lo = max(row - _RIVAL_LAST, 0)
         hi = min(row + _RIVAL_LAST, self._rows - 1 - span)
         cands = np.arange(lo, hi + 1)
-        sm = self._sync_metric(lo, hi + 1, b.pre[:, None])[:, 0]
+        sm = self._Y[lo : hi + 1, self._bands.index(b)]
         off = cands - row
         near = np.abs(off) <= 2
         side = (off >= _RIVAL_AFTER) | (off <= -_RIVAL_BEFORE)
