@@ -33,10 +33,12 @@ into blocks):
    airing and is reported once; no other candidate of that profile is decoded within the airtime
    after a reported start (a second trigger there would overlap it).
 
-Cost: one rfft per 10 ms of audio plus a few vectorised operations per block (measured in
-``benchmarks/bench_codec_cost.py``). Memory: a sample buffer of ~0.6 s (the samples of the
-candidates still to be decoded, for the half-phase frames; at most ~2 x (0.6 s + one block))
-plus the last ``HISTORY`` frames of the band grid, whatever the stream length.
+Batches: frames are analysed 8 at a time (80 ms), or earlier when a sync hit (a preamble is
+seen ~0.4 s before its trigger ends) waits for its last frames: its decode then runs as soon as
+they are in. Cost: one rfft per 10 ms of audio plus a few vectorised operations per batch
+(measured in ``benchmarks/bench_codec_cost.py``). Memory: a sample buffer of ~0.6 s (the
+samples of the candidates still to be decoded, for the half-phase frames; at most ~2 x (0.6 s +
+one block)) plus the last ``HISTORY`` frames of the band grid, whatever the stream length.
 """
 
 from __future__ import annotations
@@ -93,11 +95,12 @@ _SPAN = 2 * (N_SYMBOLS - 1) + 1
 HISTORY = _SPAN + 8 + _RIVAL_LAST
 #: frames analysed per matrix step (bounds temporaries whatever the block size)
 _CHUNK = 64
-#: feed() analyses only once this many new frames (hop 10 ms) are buffered: 80 ms batches
-#: keep per-call overhead small while detections still come < 100 ms after the trigger ends.
-#: A multiple of 4 on purpose: pocketfft transforms 4 float32 rows at once and the rest one by
-#: one (8 rows 17 us, 7 rows 28 us); 7 or 6 cost 17-19 % more decoder instructions than 8
-#: (bench_decoder_instructions, 44.1 kHz, 256-sample blocks), for 10-20 ms less latency
+#: feed() analyses once this many new frames (hop 10 ms) are buffered: 80 ms batches keep the
+#: per-call overhead small; a sync hit makes the next batch due earlier, as soon as its
+#: candidate can be decoded (Decoder._batch_due), so the batch size does not add latency to a
+#: trigger. A multiple of 4 on purpose: pocketfft transforms 4 float32 rows at once and the
+#: rest one by one (8 rows 17 us, 7 rows 28 us); 7 or 6 cost 17-19 % more decoder
+#: instructions than 8 (bench_decoder_instructions, 44.1 kHz, 256-sample blocks)
 _MIN_BATCH = 8
 #: floor tracker time constant in frames (hop 10 ms -> 200 ms)
 _FLOOR_FRAMES = 20.0
@@ -336,8 +339,9 @@ class Decoder:
     def feed(self, block: npt.NDArray[np.generic]) -> list[Detection]:
         """Consume ``block`` and return the triggers completed in it.
 
-        Real-time path: between 80 ms analysis batches a call only validates the block and
-        copies it into a preallocated buffer (no allocation in the steady state).
+        Real-time path: between analysis batches (every 80 ms, and as soon as a sync hit's
+        candidate is complete) a call only validates the block and copies it into a
+        preallocated buffer (no allocation in the steady state).
 
         Parameters
         ----------
