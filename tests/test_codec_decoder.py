@@ -23,6 +23,7 @@ from trigger_codec import (
     airtime_s,
     encode,
 )
+from trigger_codec.profiles import N_SYMBOLS
 
 F64 = npt.NDArray[np.float64]
 
@@ -81,6 +82,34 @@ def test_streaming_invariance_block_1_vs_4096(rng: np.random.Generator) -> None:
     big = decode_all(x32, sr, 4096)
     assert one == big
     assert ids(one) == [(12, 3456, "hf"), (13, 3457, "robust"), (12, 3456, "hf")]
+
+
+@pytest.mark.parametrize("sr", [44100, 48000])
+def test_every_evaluated_candidate_has_the_samples_its_decodes_need(
+    sr: int, rng: np.random.Generator
+) -> None:
+    # Regression: a candidate's half-phase decode (a near miss, decoded again on frames a
+    # quarter frame later) of its phase +1 reaches a quarter frame past that phase's last
+    # frame. Candidates were evaluated one frame too early for it: when an analysis batch
+    # ended exactly there (hop-sized blocks, or an early batch for a sync hit) the samples
+    # were missing, the decode was skipped, and a channel-bench trigger was found with
+    # 441-sample blocks but not with 4410. White box: after every feed of one hop, the
+    # candidates evaluated so far must have all their half-phase frames buffered.
+    dec = Decoder(sr)
+    hop = dec._n // 2
+    x = rng.normal(0, 0.1, 3 * sr).astype(np.float32)
+    checked = 0
+    for i in range(0, x.size, hop):
+        dec.feed(x[i : i + hop])
+        last = dec._next_cand - 1  # the last candidate evaluated (absolute frame)
+        if last < 3:
+            continue
+        for b in dec._bands:
+            for frame in (last + 1, last - 2):  # its latest and earliest decodable phases
+                q0, q1 = frame - 3, frame + 2 * N_SYMBOLS
+                assert dec._half_powers(b, q0, q1) is not None, (i, frame)
+                checked += 1
+    assert checked > 400
 
 
 @pytest.mark.parametrize("sr", [44100, 48000])

@@ -93,6 +93,14 @@ _RIVAL_MARGIN = 1.5
 #: candidates up to _RIVAL_LAST hops before the earliest one still to be decoded
 _SPAN = 2 * (N_SYMBOLS - 1) + 1
 HISTORY = _SPAN + 8 + _RIVAL_LAST
+#: candidate j is evaluated once frames up to j + _SPAN + _CAND_LAG - 1 are complete: it needs
+#: frames j .. j + _SPAN - 1, may be decoded one hop later (j + 1) and that decode's start
+#: compared with the next phase (j + 2): two more frames; and a half-phase decode of phase
+#: j + 1 needs samples a quarter frame past frame j + _SPAN + 1: one more. With only the first
+#: two, a half-phase decode at the end of an analysis batch found its last samples missing and
+#: was skipped, so a detection depended on where batches ended (a robust AAC 128k trigger at
+#: -3 dB in the channel bench was found with 441- but not with 4410-sample blocks)
+_CAND_LAG = 3
 #: frames analysed per matrix step (bounds temporaries whatever the block size)
 _CHUNK = 64
 #: feed() analyses once this many new frames (hop 10 ms) are buffered: 80 ms batches keep the
@@ -460,7 +468,7 @@ class Decoder:
             if self._pending:
                 # candidate c is decoded once its frames and the next phase's are in
                 c = min(f for f, _ in self._pending)
-                due = min(due, self._frame_due(c + _SPAN + 1))
+                due = min(due, self._frame_due(c + _SPAN + _CAND_LAG - 1))
         return due
 
     def _frames(self, k: int) -> None:
@@ -528,9 +536,7 @@ class Decoder:
 
     def _candidates(self) -> list[Detection]:
         first_hist = self._next_frame - self._rows
-        # candidate j needs frames j .. j + _SPAN - 1; it may be decoded one hop later (j + 1)
-        # and that decode's start compared with the next phase (j + 2): two more frames
-        cand_last = self._next_frame - _SPAN - 2
+        cand_last = self._next_frame - _SPAN - _CAND_LAG
         if cand_last < self._next_cand:
             return []
         c0 = max(self._next_cand, first_hist)
