@@ -505,11 +505,21 @@ class Decoder:
         if y1 > y0:
             sync = self._sync_metric(y0, y1, self._pre_cols)
             self._Y[y0:y1] = sync
-            if float(sync.max()) >= SYNC_MEAN:  # a sync hit: schedule its decode (_batch_due)
-                first = self._next_frame - r  # absolute frame of grid row 0
-                self._pending += [
-                    (first + y0 + i, bi) for i, bi in np.argwhere(sync >= SYNC_MEAN).tolist()
-                ]
+            # schedule the decode of sync hits (_batch_due): every candidate >= SYNC_MEAN at
+            # once, and (second tier) the local maxima within +-2 hops >= SYNC_LOW among the
+            # candidates whose neighbours' metric is known too
+            first = self._next_frame - r  # absolute frame of grid row 0
+            if float(sync.max()) >= SYNC_MEAN:
+                hits = np.argwhere(sync >= SYNC_MEAN).tolist()
+                self._pending += [(first + y0 + i, bi) for i, bi in hits]
+            p0, p1 = max(y0 - 2, 2), y1 - 2
+            if p1 > p0 and float(self._Y[p0:p1].max()) >= SYNC_LOW:
+                c = p1 - p0
+                Y = self._Y[p0 - 2 : p1 + 2]
+                mid = Y[2 : 2 + c]
+                local = mid >= np.maximum.reduce([Y[j : j + c] for j in range(5)])
+                peaks = np.argwhere((mid >= SYNC_LOW) & (mid < SYNC_MEAN) & local).tolist()
+                self._pending += [(first + p0 + i, bi) for i, bi in peaks]
         self._rows = r + k
         self._next_frame += k
 
