@@ -466,9 +466,12 @@ class Decoder:
                 if f >= self._next_cand and not self._frame_in_airing(self._bands[bi], f)
             ]
             if self._pending:
-                # candidate c is decoded once its frames and the next phase's are in
+                # candidate c is decoded once frame c + _SPAN + _CAND_LAG - 1 is in; the batch
+                # is rounded up to a multiple of 4 frames (pocketfft's vector width, see
+                # _MIN_BATCH): at most 30 ms later, and no batch of 1-3 frames
                 c = min(f for f, _ in self._pending)
-                due = min(due, self._frame_due(c + _SPAN + _CAND_LAG - 1))
+                k = c + _SPAN + _CAND_LAG - self._next_frame  # frames that must be in
+                due = min(due, self._frame_due(self._next_frame + 4 * -(-k // 4) - 1))
         return due
 
     def _frames(self, k: int) -> None:
