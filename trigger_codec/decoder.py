@@ -847,25 +847,24 @@ class Decoder:
         snr = self._snr_db(b, row, best)
         return Detection(channel, seq, name, start_s, start_s + airtime_s(name), snr), vz
 
-    def _in_airing(self, name: str, frames: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
-        """Whether each absolute frame lies in an airing of profile ``name`` already reported.
+    def _airings(self, name: str) -> list[tuple[int, int]]:
+        """Return the airings of profile ``name`` already reported, as frame ranges [lo, hi).
 
         From ``_DEDUP_FRAMES`` before a reported start to one airtime after it: no other
-        trigger of that profile can start there (it would overlap). Shape of ``frames``.
+        trigger of that profile can start there (it would overlap).
         """
+        return [(r[3] - _DEDUP_FRAMES, r[3] + _AIRING_FRAMES) for r in self._recent if r[0] == name]
+
+    def _in_airing(self, name: str, frames: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+        """Whether each absolute frame lies in an airing of profile ``name`` (:meth:`_airings`)."""
         inside = np.zeros(frames.shape, dtype=bool)
-        for r in self._recent:
-            if r[0] == name:
-                inside |= (frames >= r[3] - _DEDUP_FRAMES) & (frames < r[3] + _AIRING_FRAMES)
+        for lo, hi in self._airings(name):
+            inside |= (frames >= lo) & (frames < hi)
         return inside
 
     def _frame_in_airing(self, b: _Band, frame: int) -> bool:
         """:meth:`_in_airing` for one frame of band ``b``, without numpy (runs per candidate)."""
-        name = b.profile.name
-        return any(
-            r[0] == name and r[3] - _DEDUP_FRAMES <= frame < r[3] + _AIRING_FRAMES
-            for r in self._recent
-        )
+        return any(lo <= frame < hi for lo, hi in self._airings(b.profile.name))
 
     def _rival_preamble(self, b: _Band, row: int) -> bool:
         """Whether a candidate 3-40 hops before or 6-40 hops after ``row`` has a stronger preamble.
