@@ -233,7 +233,9 @@ def iter_list_viterbi(
     """Yield the maximum-likelihood word, then its ``size - 1`` best single-detour alternatives.
 
     Lazy: an alternative's traceback runs only when the caller asks for it (a CRC check on the
-    first word usually ends the search).
+    first word usually ends the search), and when the hard decisions already form a code word
+    (:func:`hard_word`: then it is the maximum-likelihood word) that word comes first without
+    the trellis, whose forward pass runs only if an alternative is asked for.
 
     An alternative leaves the best path's trellis node at one step through the predecessor the
     Viterbi decision discarded there (and before that follows that predecessor's survivor);
@@ -257,10 +259,17 @@ def iter_list_viterbi(
     """
     if size < 1:
         raise ParameterError(f"list size must be >= 1, got {size}")
+    hard = hard_word(llr)
+    if hard is not None:
+        # the metric it attains: sum(|llr|), the largest any word can have
+        yield hard, float(np.abs(np.asarray(llr, dtype=np.float64)).sum())
+        if size == 1:
+            return
     choice, delta, metric = _forward(llr, deltas=size > 1)
     steps = choice.shape[0]
-    best = _traceback(choice, 0, steps - 1)
-    yield np.array(best[: steps - TAIL], dtype=np.int64), metric
+    best = _traceback(choice, 0, steps - 1)  # the hard word, if there was one
+    if hard is None:
+        yield np.array(best[: steps - TAIL], dtype=np.int64), metric
     if delta is None:
         return
     # trellis node (state after step t) of the best path

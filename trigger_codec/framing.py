@@ -32,7 +32,7 @@ import numpy as np
 import numpy.typing as npt
 
 from trigger_codec.errors import ParameterError
-from trigger_codec.fec import TAIL, conv_encode, hard_word, iter_list_viterbi
+from trigger_codec.fec import TAIL, conv_encode, iter_list_viterbi
 from trigger_codec.profiles import BITS_PER_SYMBOL, DATA_SYMBOLS, N_VALUES
 
 __all__ = [
@@ -345,21 +345,13 @@ def decode_soft(
     llr[_KEEP] = bit_llrs(m, sharpness)
     found, rank = None, -1
     first = b""
-    # a clean trigger's hard decisions are already the Viterbi word (fec.hard_word): if its CRC
-    # matches, that is the list's first word and the decision, without the trellis
-    hard = hard_word(llr)
-    if hard is not None:
-        message = bytes(np.packbits(hard.astype(np.uint8)).tolist())
+    for bits, _ in iter_list_viterbi(llr, list_size):
+        rank += 1
+        message = bytes(np.packbits(bits.astype(np.uint8)).tolist())
+        first = first or message
         found = unpack(message)
-        rank = 0 if found is not None else -1
-    if found is None:
-        for bits, _ in iter_list_viterbi(llr, list_size):
-            rank += 1
-            message = bytes(np.packbits(bits.astype(np.uint8)).tolist())
-            first = first or message
-            found = unpack(message)
-            if found is not None:
-                break
+        if found is not None:
+            break
     energies = check_energies is not None
     if energies:
         m = np.asarray(check_energies, dtype=np.float64)
