@@ -88,7 +88,7 @@ def analyse_grid(dec: TracingDecoder) -> Decoder:
 def sync_metric(off: Decoder, bi: int, frame: int) -> float:
     if frame < 0 or frame + 2 * (PREAMBLE_SYMBOLS - 1) >= off._S.shape[0]:
         return float("nan")
-    return float(off._sync_metric(frame, frame + 1, off._pre_cols)[0, bi])
+    return float(off._sync_metric(frame, frame + 1)[0, bi])
 
 
 def oracle(off: Decoder, bi: int, frame: int, ident: tuple[int, int]) -> tuple[bool, float]:

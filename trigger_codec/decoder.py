@@ -101,6 +101,8 @@ HISTORY = _SPAN + 8 + _RIVAL_LAST
 #: was skipped, so a detection depended on where batches ended (a robust AAC 128k trigger at
 #: -3 dB in the channel bench was found with 441- but not with 4410-sample blocks)
 _CAND_LAG = 3
+#: frames from a candidate's first preamble frame to its last (the sync metric's reach)
+_PRE_SPAN = 2 * (PREAMBLE_SYMBOLS - 1)
 #: frames analysed per matrix step (bounds temporaries whatever the block size)
 _CHUNK = 64
 #: feed() analyses once this many new frames (hop 10 ms) are buffered: 80 ms batches keep the
@@ -199,11 +201,18 @@ class Detection:
     snr_db: float
 
 
+def _local_max(ext: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
+    """Whether each row of ``ext[2:-2]`` is the largest within +-2 rows, per column."""
+    c = ext.shape[0] - 4
+    return np.asarray(ext[2 : 2 + c] >= np.maximum.reduce([ext[j : j + c] for j in range(5)]))
+
+
 class _Band:
     """Per-profile constants: its columns in the combined grid and its tone slots."""
 
-    def __init__(self, profile: Profile, offset: int) -> None:
+    def __init__(self, profile: Profile, index: int, offset: int) -> None:
         self.profile = profile
+        self.index = index  # position in Decoder._bands (the band's column in _Y)
         self.offset = offset  # first column of this band in the combined grid
         self.pre = preamble_slots(profile) + offset
         self.data = data_slots(profile) + offset
@@ -253,7 +262,7 @@ class Decoder:
         bins: list[npt.NDArray[np.int64]] = []
         off = 0
         for p in fitting:
-            self._bands.append(_Band(p, off))
+            self._bands.append(_Band(p, len(self._bands), off))
             bins.append(np.arange(p.first_bin, p.last_bin + 1))
             off += p.n_slots
         self._bins = np.concatenate(bins)
@@ -504,28 +513,30 @@ class Decoder:
         sums += _TINY
         np.divide(E, sums, out=self._S[r : r + k])
         # the candidates whose last preamble frame is among the new ones
-        span = 2 * (PREAMBLE_SYMBOLS - 1)
-        y0, y1 = max(r - span, 0), r + k - span
+        y0, y1 = max(r - _PRE_SPAN, 0), r + k - _PRE_SPAN
         if y1 > y0:
-            sync = self._sync_metric(y0, y1, self._pre_cols)
-            self._Y[y0:y1] = sync
-            # schedule the decode of sync hits (_batch_due): every candidate >= SYNC_MEAN at
-            # once, and (second tier) the local maxima within +-2 hops >= SYNC_LOW among the
-            # candidates whose neighbours' metric is known too
-            first = self._next_frame - r  # absolute frame of grid row 0
-            if float(sync.max()) >= SYNC_MEAN:
-                hits = np.argwhere(sync >= SYNC_MEAN).tolist()
-                self._pending += [(first + y0 + i, bi) for i, bi in hits]
-            p0, p1 = max(y0 - 2, 2), y1 - 2
-            if p1 > p0 and float(self._Y[p0:p1].max()) >= SYNC_LOW:
-                c = p1 - p0
-                Y = self._Y[p0 - 2 : p1 + 2]
-                mid = Y[2 : 2 + c]
-                local = mid >= np.maximum.reduce([Y[j : j + c] for j in range(5)])
-                peaks = np.argwhere((mid >= SYNC_LOW) & (mid < SYNC_MEAN) & local).tolist()
-                self._pending += [(first + p0 + i, bi) for i, bi in peaks]
+            self._Y[y0:y1] = self._sync_metric(y0, y1)
+            self._note_hits(y0, y1, self._next_frame - r)
         self._rows = r + k
         self._next_frame += k
+
+    def _note_hits(self, y0: int, y1: int, first: int) -> None:
+        """Add the sync hits among grid rows ``y0 .. y1 - 1`` (just computed) to ``_pending``.
+
+        ``first`` is the absolute frame of grid row 0. Every candidate >= SYNC_MEAN at once,
+        and (second tier) the local maxima within +-2 hops >= SYNC_LOW among the candidates
+        whose neighbours' metric is known too (rows up to ``y1 - 3``); :meth:`_batch_due`
+        brings their decode forward.
+        """
+        sync = self._Y[y0:y1]
+        if float(sync.max()) >= SYNC_MEAN:
+            hits = np.argwhere(sync >= SYNC_MEAN).tolist()
+            self._pending += [(first + y0 + i, bi) for i, bi in hits]
+        p0, p1 = max(y0 - 2, 2), y1 - 2
+        if p1 > p0 and float(self._Y[p0:p1].max()) >= SYNC_LOW:
+            mid = self._Y[p0:p1]
+            peak = (mid >= SYNC_LOW) & (mid < SYNC_MEAN) & _local_max(self._Y[p0 - 2 : p1 + 2])
+            self._pending += [(first + p0 + i, bi) for i, bi in np.argwhere(peak).tolist()]
 
     def _frame_samples(self, k: int) -> npt.NDArray[np.float32]:
         """Return the samples of the next ``k`` frames, shape (k, n)."""
@@ -567,15 +578,13 @@ class Decoder:
         sm_ext = self._Y[max(lo, 0) : hi]
         if lo < 0:
             sm_ext = np.concatenate([np.zeros((-lo, len(self._bands))), sm_ext])
-        c = sm_ext.shape[0] - 4
         sm = sm_ext[2:-2]
         if float(sm.max()) < SYNC_LOW:  # most batches: no candidate to look at
             return out
         hit = sm >= SYNC_MEAN
         low = (sm >= SYNC_LOW) & ~hit
         if low.any():  # rare: a few per minute of noise
-            local = sm >= np.maximum.reduce([sm_ext[k : k + c] for k in range(5)])
-            for ci, bi in np.argwhere(low & local).tolist():
+            for ci, bi in np.argwhere(low & _local_max(sm_ext)).tolist():
                 rows = int(cands[ci]) + self._data_rows
                 conc = float(self._S[rows[:, None], self._bands[bi].data].max(axis=1).mean())
                 hit[ci, bi] = conc >= SYNC_DATA
@@ -882,11 +891,10 @@ class Decoder:
         airing of a trigger already reported are no rivals (its data symbols can pass for a
         preamble; one channel-bench trigger at 0 dB was lost to them).
         """
-        span = 2 * (PREAMBLE_SYMBOLS - 1)
         lo = max(row - _RIVAL_LAST, 0)
-        hi = min(row + _RIVAL_LAST, self._rows - 1 - span)
+        hi = min(row + _RIVAL_LAST, self._rows - 1 - _PRE_SPAN)
         cands = np.arange(lo, hi + 1)
-        sm = self._Y[lo : hi + 1, self._bands.index(b)]
+        sm = self._Y[lo : hi + 1, b.index]
         off = cands - row
         near = np.abs(off) <= 2
         side = (off >= _RIVAL_AFTER) | (off <= -_RIVAL_BEFORE)
@@ -898,14 +906,13 @@ class Decoder:
         best = float(rivals.max())
         return best >= SYNC_MEAN and best > _RIVAL_MARGIN * float(sm[near].max())
 
-    def _sync_metric(self, lo: int, hi: int, pre: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
+    def _sync_metric(self, lo: int, hi: int) -> npt.NDArray[np.float64]:
         """Return the preamble metric (module docstring, step 3) of grid rows ``lo .. hi - 1``.
 
-        ``pre`` holds the preamble symbols' columns, shape (3, bands); returns shape
-        (hi - lo, bands): the mean over the symbols of the share in row ``row + 2 k`` of column
-        ``pre[k]``. One take() per symbol from a row slice (this runs on every batch).
+        Shape (hi - lo, bands): the mean over the preamble symbols ``k`` of the share in row
+        ``row + 2 k`` of that symbol's tone column. One take() per symbol from a row slice.
         """
-        S = self._S
+        S, pre = self._S, self._pre_cols
         acc: npt.NDArray[np.float64] = S[lo:hi].take(pre[0], axis=1)
         acc += S[lo + 2 : hi + 2].take(pre[1], axis=1)
         for k in range(2, PREAMBLE_SYMBOLS):  # (x0 + x1) + x2: the order np.mean sums in
