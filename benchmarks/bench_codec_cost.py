@@ -27,6 +27,7 @@ import scipy.fft
 from scipy import signal
 
 from trigger_codec import PROFILES, Decoder, airtime_s, encode
+from trigger_codec.profiles import frame_length
 
 __all__ = ["main"]
 
@@ -56,7 +57,7 @@ def machine_reference_us() -> float:
     machine state (a busy host under this virtual machine slows everything alike) from a slower
     decoder. Minimum of 5 x 2000 calls.
     """
-    frames = np.random.default_rng(0).normal(size=(8, 882)).astype(np.float32)
+    frames = np.random.default_rng(0).normal(size=(8, frame_length(44100))).astype(np.float32)
     best = float("inf")
     for _ in range(5):
         t0 = time.process_time()
