@@ -317,12 +317,25 @@ class Model:
             rows = j + 6 + 2 * np.arange(20)
             conc = float(self.S[rows[:, None], o + b.data].max(axis=1).mean())
             hit = peak and conc >= 0.12
-        if not hit or self._airing(b.name, j):
+        if not hit:
             return None
         T = self.P[j + 2 * np.arange(23), o : o + b.n].sum(axis=0)  # section 7.2 gate 3
-        if T[b.n // 2 :].sum() / (T[: b.n // 2].sum() + 1e-20) < 0.25:
-            return None
+        balance = float(T[b.n // 2 :].sum() / (T[: b.n // 2].sum() + 1e-20))
         order = sorted([0, -1, 1], key=lambda d: -self.y(j + d, bi))
+        airing = self._airing(b.name, j)
+        self.trace.append(
+            {
+                "hit": j,
+                "profile": b.name,
+                "y": yj,
+                "tier": 1 if yj >= 0.10 else 2,
+                "in_airing": airing,
+                "balance": balance,
+                "order": order,
+            }
+        )
+        if airing or balance < 0.25:
+            return None
         near = False
         for d in (*order, -2):
             if d == -2 and not near:
