@@ -188,3 +188,53 @@ def test_recorded_attempt_replays_through_trigger_codec(
         )
     if rec["viterbi_z"] is not None:
         assert math.isclose(sd.viterbi_z, rec["viterbi_z"], rel_tol=1e-6)
+
+
+def _hex(bits: np.ndarray) -> str:
+    return bytes(np.packbits(np.asarray(bits, dtype=np.uint8))).hex()
+
+
+@pytest.mark.parametrize("case", DECODE, ids=lambda c: c["name"])
+def test_decoder_trace_reaches_the_vector_values(case: dict[str, Any]) -> None:
+    """The Python Decoder's own trace (not the spec model) gives the recorded values."""
+    from trigger_codec import trace as tr
+
+    rec = tr.Recorder(keep_frames=False)
+    dec = Decoder(case["sample_rate"], trace=rec)
+    dec.feed(_pcm(case))
+    dec.flush()
+    hits = [t for t in case["trace"] if t["kind"] == "sync_hit"]
+    cands = [c for c in rec.of(tr.Candidate) if c.outcome != "weak_data"]
+    assert [(c.profile, c.frame) for c in cands] == [(t["profile"], t["frame"]) for t in hits]
+    for c, t in zip(cands, hits, strict=True):
+        assert math.isclose(c.sync, t["y"], rel_tol=1e-7)
+        assert c.tier == ("mean" if t["tier"] == 1 else "low")
+        if t["in_airing"]:
+            assert c.outcome == "in_airing"
+        else:
+            assert math.isclose(c.balance, t["balance"], rel_tol=1e-7)
+            assert c.outcome == ("decode" if t["balance"] >= 0.25 else "unbalanced")
+    rivals = [(p.profile, p.frame) for p in rec.of(tr.PhaseDecoded) if p.outcome == "rival"]
+    assert rivals == [(t["profile"], t["frame"]) for t in case["trace"] if t["kind"] == "rival"]
+    want = [t for t in case["trace"] if t["kind"] == "decode"]
+    got = rec.of(tr.DecodeAttempt)
+    assert [(a.profile, a.frame, a.half, a.stage) for a in got] == [
+        (t["profile"], t["frame"], t["frames"] == "half", t["stage"]) for t in want
+    ]
+    metric: dict[tuple[Any, ...], Any] = {}
+    for a, t in zip(got, want, strict=True):
+        key = (t["frame"], t["frames"])
+        if "metric" in t:
+            metric[(*key, t["stage"])] = t["metric"]
+        if "check_energies" in t:
+            metric[(*key, "ec")] = t["check_energies"]
+        np.testing.assert_allclose(a.metrics, metric[(*key, t["stage"] % 2)], rtol=1e-7)
+        np.testing.assert_allclose(a.check_energies, metric[(*key, "ec")], rtol=1e-7, atol=1e-12)
+        np.testing.assert_allclose(a.llrs, np.array(t["llr"])[KEEP], rtol=1e-7, atol=1e-9)
+        assert [_hex(w.bits) for w in a.words] == t["words_tried"]
+        assert (a.outcome == "crc_fail") == (not t["crc_ok"])
+        assert (a.outcome == "accepted") == (t["found"] is not None)
+        for got_z, want_z in ((a.z, t["z"]), (a.viterbi_z, t["viterbi_z"])):
+            assert (math.isnan(got_z) and want_z is None) or math.isclose(
+                got_z, want_z, rel_tol=1e-7
+            )

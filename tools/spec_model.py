@@ -365,7 +365,9 @@ class Model:
         w = np.minimum(fl / (0.5 * fl.mean() + 1e-20), 1.0)
         return np.asarray(w[b.data], dtype=np.float64)
 
-    def _energies(self, P: F64, F: F64, rows: I64, b: Band, w: F64) -> tuple[F64, F64]:
+    def _energies(
+        self, P: F64, F: F64, rows: I64, b: Band, w: F64, half: bool = False
+    ) -> tuple[F64, F64]:
         """Return ``E'`` for hops (0, +1, -1) and ``Ec`` (sections 10.1, 15).
 
         ``P``: a power grid (rows: frames), ``F`` the floor grid aligned with it, ``rows`` the
@@ -380,7 +382,9 @@ class Model:
                 p = P[r, b.offset + c]
                 R = sum(0.5**lag * P[max(r - 2 - lag, 0), b.offset + c] for lag in range(7))
                 fl = F[r, b.offset + c]
-                mr = P[r, b.offset : b.offset + b.n].mean()
+                row = P[r, b.offset : b.offset + b.n]
+                # section 15: the half-phase band mean is a float32 mean in the reference
+                mr = float(row.astype(np.float32).mean()) if half else row.mean()
                 E[hi, i] = p / (0.5 * R + fl + mr + 1e-20)
                 if h == 0:
                     Ec[i] = p / ((0.25 * R + fl) + (4 * mr) * w[i] + 1e-20)
@@ -429,7 +433,9 @@ class Model:
             Ph = np.asarray(self._powers((q * n) // 2 + n // 4), dtype=np.float64)
             Fh = self.F[f - 3 : f + 46]
             hrows = 9 + 2 * np.arange(20)
-            found, _ = self._decode(*self._energies(Ph, Fh, hrows, b, w), "half", f, b.name)
+            found, _ = self._decode(
+                *self._energies(Ph, Fh, hrows, b, w, half=True), "half", f, b.name
+            )
         if found is None:
             return None, vz
         channel, seq = found
