@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from trigger_codec import Decoder
+from trigger_codec import Decoder, encode
 from trigger_codec.fec import list_viterbi
 from trigger_codec.framing import PUNCTURED, bit_llrs, check_terms, decode_soft
 
@@ -92,6 +92,18 @@ def test_spec_model_encoder_gives_the_vectors(vec: dict[str, Any]) -> None:
     assert slots == vec["slots"]
     assert [first_bin + s for s in slots] == vec["bins"]
     assert vec["n_samples"] == round(0.48 * vec["sample_rate"])
+
+
+@pytest.mark.parametrize("vec", VECTORS["encode"], ids=lambda v: f"{v['profile']}-{v['seq']}")
+def test_spec_waveform_is_encode_output(vec: dict[str, Any]) -> None:
+    """SPEC.md section 3 written out in numpy (direct convolution) gives encode()'s samples."""
+    args = (vec["channel"], vec["seq"], vec["sample_rate"], vec["profile"])
+    wave = spec_model.waveform(*args)
+    assert wave.size == vec["n_samples"]
+    np.testing.assert_allclose(wave, encode(*args), rtol=0, atol=1e-8)  # 1 float32 ulp
+    np.testing.assert_allclose(wave[:24], vec["first_samples"], rtol=1e-6, atol=1e-12)
+    lead = vec["lead"]
+    np.testing.assert_allclose(wave[lead : lead + 24], vec["samples_from_lead"], rtol=1e-6)
 
 
 def _pcm(case: dict[str, Any]) -> np.ndarray:

@@ -106,6 +106,31 @@ def data_slots(n: int) -> I64:
     return np.asarray((t + (13 * i) % n) % n, dtype=np.int64)
 
 
+def waveform(channel: int, seq: int, fs: int, profile: str) -> npt.NDArray[np.float32]:
+    """Return the trigger waveform by section 3 (direct convolution, numpy only)."""
+    _, first, n_slots = PROFILES[profile]
+    n = fs // 50
+    tones = tones_of(message(channel, seq))
+    data = data_slots(n_slots)
+    bins = [first + s for s in preamble_slots(n_slots)]
+    bins += [first + int(data[i, t]) for i, t in enumerate(tones)]
+    k = np.arange(n, dtype=np.float64)
+    width = math.floor(0.25 * (n - 1) / 2.0)
+    w = np.ones(n)
+    lo_part, hi_part = k <= width, k >= n - width - 1
+    w[lo_part] = 0.5 * (1 + np.cos(np.pi * (-1 + 2.0 * k[lo_part] / 0.25 / (n - 1))))
+    w[hi_part] = 0.5 * (1 + np.cos(np.pi * (-2.0 / 0.25 + 1 + 2.0 * k[hi_part] / 0.25 / (n - 1))))
+    body = np.concatenate([np.sin(2 * np.pi * (b * 50.0) * k / fs) * w for b in bins])
+    taps = round(0.020 * fs) + 1
+    m = np.arange(taps) - (taps - 1) / 2
+    fl = (first * 50 - 100) / (fs / 2)
+    fh = ((first + n_slots - 1) * 50 + 100) / (fs / 2)
+    kaiser = np.i0(6.76 * np.sqrt(1 - (2 * np.arange(taps) / (taps - 1) - 1) ** 2)) / np.i0(6.76)
+    h = (fh * np.sinc(fh * m) - fl * np.sinc(fl * m)) * kaiser
+    wave = np.convolve(body, h)
+    return np.asarray(wave * (0.1 / np.max(np.abs(wave))), dtype=np.float32)
+
+
 # ---------------------------------------------------------------- LLRs, Viterbi (11, 12)
 _Z = [[t for t in range(32) if not (gray(t) >> (4 - p)) & 1] for p in range(5)]
 _O = [[t for t in range(32) if (gray(t) >> (4 - p)) & 1] for p in range(5)]
