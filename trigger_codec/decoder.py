@@ -170,8 +170,12 @@ class Decoder:
         return dets
 
     def _append(self, x: npt.NDArray[np.generic], kind: str) -> None:
-        keep = max(0, min(self._grid.end, self._next_cand) - KEEP_HOPS)
-        self._buffer.append(x, kind, keep)
+        buf = self._buffer
+        if not buf.fits(x.size):
+            # keep what future frames and the half-phase decodes of candidates still to be
+            # evaluated need
+            buf.make_room(x.size, max(0, min(self._grid.end, self._next_cand) - KEEP_HOPS))
+        buf.append(x, kind)
 
     # ------------------------------------------------------------------ schedule
     def _process(self) -> list[Detection]:

@@ -94,17 +94,17 @@ class SampleBuffer:
         """Absolute sample after the last one buffered."""
         return self.start + self.length
 
-    def append(self, x: npt.NDArray[np.generic], kind: str, keep_frame: int) -> None:
+    def fits(self, size: int) -> bool:
+        """Whether ``size`` more samples fit without :meth:`make_room`."""
+        return self.length + size <= self.buf.size
+
+    def append(self, x: npt.NDArray[np.generic], kind: str) -> None:
         """Copy ``x`` (validated, dtype kind ``kind``) to the end of the buffer.
 
-        Making room drops the samples before absolute frame ``keep_frame``.
+        The caller makes room first if it does not :meth:`fit <fits>`.
         """
-        size = x.size
         n0 = self.length
-        if n0 + size > self.buf.size:
-            self._make_room(size, keep_frame)
-            n0 = self.length
-        end = n0 + size
+        end = n0 + x.size
         if kind == "f":
             self.buf[n0:end] = x
         elif kind == "h":
@@ -115,9 +115,9 @@ class SampleBuffer:
             # clipped (+-1e6 = +120 dBFS) instead of overflowing to inf
             np.clip(x, -1e6, 1e6, out=self.buf[n0:end], casting="same_kind")
         self.length = end
-        self.total += size
+        self.total += x.size
 
-    def _make_room(self, size: int, keep_frame: int) -> None:
+    def make_room(self, size: int, keep_frame: int) -> None:
         """Drop samples before ``keep_frame`` so that ``size`` more fit.
 
         In place if that leaves at least half the buffer free, else in a buffer twice the size.
@@ -142,7 +142,7 @@ class SampleBuffer:
             out: npt.NDArray[np.float32] = self.buf[starts[:, None] + self._frame_idx[None, :]]
             return out
         # hop n/2: rows of one strided view of the whole buffer (no gather copy), made once
-        # per buffer; the buffer always starts on a frame boundary (see _make_room)
+        # per buffer; the buffer always starts on a frame boundary (see make_room)
         if self._view_of is not self.buf:
             self._view = np.lib.stride_tricks.as_strided(
                 self.buf,
