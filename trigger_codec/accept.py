@@ -6,7 +6,7 @@ assumes noise-like energies; the balance rule keeps the decoder out of candidate
 far from it: a candidate whose 23 symbol frames hold almost nothing in the upper half of the band
 (a band whose top a codec cut: hf through AAC 128k) is not decoded. There the few live bins pass
 the sync in every frame and the check terms of the dead bins' codec noise are heavy-tailed (2
-false triggers in the channel bench's 10 h before this rule, README). A trigger's tones hop over
+false triggers in the channel bench's 10 h without this rule, README). A trigger's tones hop over
 the whole band: channel-bench triggers at -3 to 0 dB 0.47-1.9; music through AAC 128k: median
 0.015, max 0.15.
 """
