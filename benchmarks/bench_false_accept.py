@@ -35,13 +35,14 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from diag_codec_failures import TracingDecoder, analyse_grid
+from diag_codec_failures import decode_traced, whole_grid
 
 from channel_sim import make_noise, make_programme
 from channel_sim.codec import codec_round_trip
 from trigger_codec import framing
+from trigger_codec.accept import balance, balanced
 from trigger_codec.bound import noise_terms, per_attempt_bound
-from trigger_codec.decoder import _MIN_BALANCE
+from trigger_codec.demod import energies
 from trigger_codec.framing import check_terms, encode_payload
 from trigger_codec.profiles import DATA_SYMBOLS, N_SYMBOLS
 
@@ -64,23 +65,19 @@ def source(kind: str, seconds: float, rng: np.random.Generator) -> np.ndarray:
 
 def terms_of(x: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """Per profile: (terms of every symbol, z of every candidate) for random fixed words."""
-    dec = TracingDecoder(SR)
-    block = SR // 10
-    for i in range(0, len(x), block):
-        dec.feed(x[i : i + block])
-    dec.flush()
-    off = analyse_grid(dec)
+    _, rec = decode_traced(x, SR, SR // 10)
+    grid, bands = whole_grid(rec, SR)
     out: dict[str, np.ndarray] = {}
-    for b in off._bands:
+    for b in bands:
         terms, zs = [], []
         # candidates every 2 hops (one symbol): rows overlap between candidates, each row is
         # a different symbol of a different word there; rows whose upper half of the band is
-        # nearly empty are left out: the decoder does not decode there (Decoder._balance)
-        rows = np.arange(2 * 8, off._P.shape[0] - 2 * N_SYMBOLS - 2, 2)
-        decoded = off._balance(b, rows) >= _MIN_BALANCE
+        # nearly empty are left out: the decoder does not decode there (accept.balance)
+        rows = np.arange(2 * 8, grid.rows - 2 * N_SYMBOLS - 2, 2)
+        decoded = balanced(balance(grid, b, rows))
         gated = int(np.count_nonzero(~decoded))
         for row in rows[decoded].tolist():
-            _, ec = off._energies(b, row, (0,))
+            _, ec = energies(grid, b, row, (0,))
             word = encode_payload(int(rng.integers(0, 4096)), int(rng.integers(0, 1 << 20)))
             t = check_terms(ec, word)
             terms.append(t)

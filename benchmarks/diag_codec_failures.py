@@ -1,12 +1,14 @@
 """Why does the trigger decoder miss triggers in the channel bench? Counts each failure mode.
 
 Builds the channel bench's segments with ``bench_channel.Segment`` as the bench does (same seeds
-and random draws, so the same SNR list reproduces the bench's cells), streams each through an
-instrumented :class:`trigger_codec.Decoder` (10 ms blocks) and, for every trigger it did not
-report, looks at the frames around the trigger's true start:
+and random draws, so the same SNR list reproduces the bench's cells), streams each through a
+:class:`trigger_codec.Decoder` (10 ms blocks) observed through its trace
+(:mod:`trigger_codec.trace`) and, for every trigger it did not report, looks at the frames
+around the trigger's true start:
 
-* ``sync_miss``: no decode attempt within +-3 hops of the true start (the preamble metric stayed
-  below ``SYNC_MEAN`` there, or, ``sync_skipped``, it passed but the candidate was skipped);
+* ``sync_miss``: no frame phase decoded within +-3 hops of the true start (the preamble metric
+  stayed below ``SYNC_MEAN`` there, or, ``sync_skipped``, it passed but the candidate was
+  skipped; ``rival``: every phase there was refused by the rival rule);
 * ``crc_fail``: decoded at least once there, but the CRC never matched;
 * ``z_reject``: the CRC matched (right ID) but ``z < MIN_Z``;
 * ``wrong_crc``: the CRC matched a wrong ID (always rejected by ``z`` so far).
@@ -40,66 +42,49 @@ from bench_channel import CODECS, SR_RX, SR_TX, Segment, jimaku_profiles
 
 from channel_sim import band_power
 from channel_sim.room import SPEED_OF_SOUND_M_S
-from trigger_codec import PROFILES
-from trigger_codec.decoder import SYNC_MEAN, Decoder
+from trigger_codec import PROFILES, Decoder, Detection
+from trigger_codec.demod import tone_metrics
+from trigger_codec.encoder import LEAD_S
 from trigger_codec.framing import MIN_Z, decode_soft, encode_payload
-from trigger_codec.profiles import PREAMBLE_SYMBOLS
+from trigger_codec.grid import PRE_SPAN, Band, Grid, make_bands
+from trigger_codec.sync import SYNC_MEAN, sync_metric
+from trigger_codec.trace import DecodeAttempt, PhaseDecoded, Recorder
 
 #: --dump: grid rows kept per trigger, from this many frames before the true start frame
 _DUMP_BEFORE = 16
 _DUMP_ROWS = _DUMP_BEFORE + 2 * 23 + 8
 
 
-class TracingDecoder(Decoder):
-    """A Decoder that keeps the whole normalised grid and logs every decode attempt."""
-
-    def __init__(self, sample_rate: int) -> None:
-        super().__init__(sample_rate)
-        self.attempts: list[tuple[str, int, bool, float, tuple[int, int] | None]] = []
-        self.all_S: list[np.ndarray] = []
-        self.all_P: list[np.ndarray] = []
-        self.all_F: list[np.ndarray] = []
-
-    def _frames(self, k: int) -> None:
-        super()._frames(k)
-        self.all_S.append(self._S[self._rows - k : self._rows].copy())
-        self.all_P.append(self._P[self._rows - k : self._rows].copy())
-        self.all_F.append(self._F[self._rows - k : self._rows].copy())
-
-    def _demodulate(self, b: Any, row: int, frame: int) -> Any:
-        metric, check = self._tone_metric(b, row)
-        sd = decode_soft(metric, check_energies=check, min_z=-np.inf)
-        ident = None
-        if sd.crc_ok:
-            ident = sd.found
-        self.attempts.append((b.profile.name, frame, sd.crc_ok, sd.z, ident))
-        return super()._demodulate(b, row, frame)
+def decode_traced(x: np.ndarray, sr: int, block: int) -> tuple[list[Detection], Recorder]:
+    """Stream ``x`` through a traced decoder in ``block``-sample blocks, then flush."""
+    rec = Recorder()
+    dec = Decoder(sr, trace=rec)
+    dets: list[Detection] = []
+    for i in range(0, len(x), block):
+        dets += dec.feed(x[i : i + block])
+    dets += dec.flush()
+    return dets, rec
 
 
-def analyse_grid(dec: TracingDecoder) -> Decoder:
-    """Return a plain Decoder whose grids hold the whole stream (row = absolute frame)."""
-    off = Decoder(dec.sample_rate)
-    off._S = np.concatenate(dec.all_S)
-    off._P = np.concatenate(dec.all_P)
-    off._F = np.concatenate(dec.all_F)
-    return off
+def whole_grid(rec: Recorder, sr: int) -> tuple[Grid, list[Band]]:
+    """Return the whole stream's grid (row = absolute frame) from a recorder, and the bands."""
+    g = rec.grid()
+    bands = make_bands(sr)
+    grid = Grid.of_stream(g.power, g.floor, g.share, len(bands))
+    pre = np.stack([b.pre for b in bands], axis=1)
+    last = grid.rows - PRE_SPAN  # candidates whose preamble frames are all in
+    grid.Y[:last] = sync_metric(grid, pre, 0, last)
+    return grid, bands
 
 
-def sync_metric(off: Decoder, bi: int, frame: int) -> float:
-    if frame < 0 or frame + 2 * (PREAMBLE_SYMBOLS - 1) >= off._S.shape[0]:
-        return float("nan")
-    return float(off._sync_metric(frame, frame + 1)[0, bi])
-
-
-def oracle(off: Decoder, bi: int, frame: int, ident: tuple[int, int]) -> tuple[bool, float]:
+def oracle(grid: Grid, band: Band, frame: int, ident: tuple[int, int]) -> tuple[bool, float]:
     """Decode at frames frame-2..frame+2 regardless of sync: (any accepted right, best z)."""
-    b = off._bands[bi]
     ok, best_z = False, -np.inf
     for d in (-2, -1, 0, 1, 2):
-        row = frame + d
-        if row < 8 or row + 2 * 23 + 2 >= off._P.shape[0]:
+        f = frame + d
+        if f < 8 or f + 2 * 23 + 2 >= grid.rows:
             continue
-        metric, check = off._tone_metric(b, row)
+        metric, check = tone_metrics(grid, band, f)
         sd = decode_soft(metric, check_energies=check, min_z=-np.inf)
         if sd.crc_ok and sd.found == ident:
             best_z = max(best_z, sd.z)
@@ -148,20 +133,23 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     res = sg.at_snr(snr, args.max_ppm)  # every SNR: keeps the bench's draws
                     if float(snr) not in report:
                         continue
-                    # ---- instrumented decode (10 ms blocks, as the bench)
-                    dec = TracingDecoder(SR_RX)
-                    x = res.audio
-                    block = int(0.01 * SR_RX)
-                    dets = []
-                    for i in range(0, len(x), block):
-                        dets += dec.feed(x[i : i + block])
-                    # flush() resets the decoder: keep its last frames first
-                    dets += dec.flush()
-                    off = analyse_grid(dec)
-                    bi = [b.profile.name for b in off._bands].index(profile.name)
+                    # ---- observed decode (10 ms blocks, as the bench)
+                    dets, rec = decode_traced(res.audio, SR_RX, int(0.01 * SR_RX))
+                    grid, bands = whole_grid(rec, SR_RX)
+                    band = next(b for b in bands if b.name == profile.name)
+                    phases = [
+                        e
+                        for e in rec.events
+                        if isinstance(e, PhaseDecoded) and e.profile == profile.name
+                    ]
+                    attempts = [
+                        e
+                        for e in rec.events
+                        if isinstance(e, DecodeAttempt) and e.profile == profile.name
+                    ]
                     delay_s = dist / SPEED_OF_SOUND_M_S
-                    hop = off._n // 2
-                    lead_smp = off._lead
+                    hop = SR_RX // 100
+                    lead_smp = round(LEAD_S * SR_RX)
                     for j, ((c, s), st) in enumerate(zip(ids, starts, strict=True)):
                         t0 = (st / SR_TX + delay_s) * res.time_scale
                         found = any(
@@ -172,18 +160,30 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         )
                         fpos = (t0 * SR_RX + lead_smp) / hop
                         f0 = round(fpos)
-                        near = [
-                            a for a in dec.attempts if a[0] == profile.name and abs(a[1] - f0) <= 3
+                        near_phases = [e for e in phases if abs(e.frame - f0) <= 3]
+                        decoded = [e for e in near_phases if e.outcome != "rival"]
+                        near = [e for e in attempts if abs(e.frame - f0) <= 3]
+                        words = [w for e in near for w in e.words if w.ident is not None]
+                        syncs = [
+                            float(grid.Y[f, band.index])
+                            if 0 <= f < grid.rows - PRE_SPAN
+                            else float("nan")
+                            for f in range(f0 - 3, f0 + 4)
                         ]
-                        syncs = [sync_metric(off, bi, f0 + d) for d in range(-3, 4)]
                         max_sync = float(np.nanmax(syncs))
                         if found:
                             mode = "found"
-                        elif not near:
-                            mode = "sync_miss" if max_sync < SYNC_MEAN else "sync_skipped"
-                        elif any(a[2] and a[4] == (c, s) for a in near):
+                        elif not decoded:
+                            mode = (
+                                "rival"
+                                if near_phases
+                                else "sync_miss"
+                                if max_sync < SYNC_MEAN
+                                else "sync_skipped"
+                            )
+                        elif any(w.ident == (c, s) for w in words):
                             mode = "z_reject"
-                        elif any(a[2] for a in near):
+                        elif words:
                             mode = "wrong_crc"
                         else:
                             mode = "crc_fail"
@@ -199,27 +199,34 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                             "mode": mode,
                             "max_sync": round(max_sync, 3),
                             "prog_in_band_rel_db": round(prog_rel[j], 1),
+                            # (hops from the true start, stage, half phase, outcome, z)
                             "attempts": [
-                                (a[1] - f0, bool(a[2]), None if np.isnan(a[3]) else round(a[3], 2))
-                                for a in near
+                                (
+                                    e.frame - f0,
+                                    e.stage,
+                                    e.half,
+                                    e.outcome,
+                                    round(z, 2)
+                                    if np.isfinite(z := max(e.z, e.viterbi_z))
+                                    else None,
+                                )
+                                for e in near
                             ],
                         }
                         if args.dump:
-                            b = off._bands[bi]
-                            cols = np.arange(b.offset, b.offset + b.profile.n_slots)
                             lo = f0 - _DUMP_BEFORE
                             win = slice(lo, lo + _DUMP_ROWS)
-                            if lo >= 0 and lo + _DUMP_ROWS <= off._P.shape[0]:
+                            if lo >= 0 and lo + _DUMP_ROWS <= grid.rows:
                                 dump.append(
                                     (
-                                        off._P[win][:, cols],
-                                        off._F[win][:, cols],
+                                        grid.P[win, band.cols],
+                                        grid.F[win, band.cols],
                                         encode_payload(c, s),
                                         (snr, seg, j, found),
                                     )
                                 )
                         if mode != "found":
-                            ok, bz = oracle(off, bi, f0, (c, s))
+                            ok, bz = oracle(grid, band, f0, (c, s))
                             rec["oracle_ok"] = ok
                             rec["oracle_best_z"] = None if not np.isfinite(bz) else round(bz, 2)
                         rows.append(rec)

@@ -102,12 +102,12 @@ def _attempts(x: npt.NDArray[np.float32], sr: int, block: int) -> list[tuple[obj
 
 @pytest.mark.parametrize("sr", [44100, 48000])
 def test_decode_attempts_do_not_depend_on_where_analysis_batches_end(sr: int) -> None:
-    # Regression: a half-phase decode (a near miss, decoded again on frames a quarter frame
-    # later) reaches a quarter frame past the last frame of its phase; when an analysis batch
-    # ended exactly there (hop-sized blocks, or an early batch for a sync hit) its samples were
-    # missing and the decode was skipped, so a trigger was found with 441-sample blocks but
-    # not with 4410. Triggers in white noise near the decoder's limit make near misses; the
-    # attempts seen through the trace must be the same whatever the block size.
+    # A half-phase decode (a near miss, decoded again on frames a quarter frame later) reaches
+    # a quarter frame past the last frame of its phase: a candidate evaluated before those
+    # samples are in would skip it whenever an analysis batch ends there (hop-sized blocks, an
+    # early batch for a sync hit), and a detection would depend on the block size (CHANGELOG).
+    # Triggers in white noise near the decoder's limit make near misses; the attempts seen
+    # through the trace must be the same whatever the block size.
     rng = np.random.default_rng(7)
     n = 8 * sr
     x = 0.55 * rng.normal(0, 1, n)
@@ -385,7 +385,7 @@ def test_exported_names() -> None:
 def test_a_band_whose_top_a_codec_cut_is_not_decoded() -> None:
     # AAC 128k keeps only hf's lowest bins: one live bin among dead ones passes the sync in every
     # frame, and the dead bins' codec noise gives heavy-tailed check terms (2 false triggers in
-    # 10 h before the balance rule, README); such candidates have an empty upper half and are
+    # 10 h without the balance rule, README); such candidates have an empty upper half and are
     # skipped
     from channel_sim import make_programme
     from channel_sim.codec import codec_round_trip

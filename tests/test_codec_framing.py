@@ -329,10 +329,10 @@ def test_re_encoding_check_rejects_a_crc_valid_word_on_noise(rng: np.random.Gene
 
 def test_viterbi_z_of_random_candidates_is_low(rng: np.random.Generator) -> None:
     # the decoder retries a candidate with its other decoding metrics only if the Viterbi word's
-    # z (CRC ignored) reaches decoder._RETRY_Z; on noise-like candidates that must stay rare
+    # z (CRC ignored) reaches demod.RETRY_Z; on noise-like candidates that must stay rare
     # (README: mean 1.71, std 0.33, 1 % >= 2.5), or the retries would cost CPU on every sync hit
     # in noise
-    from trigger_codec import decoder
+    from trigger_codec import demod
 
     zs = []
     for _ in range(2000):
@@ -343,7 +343,7 @@ def test_viterbi_z_of_random_candidates_is_low(rng: np.random.Generator) -> None
             assert math.isnan(d.z)
     z = np.array(zs)
     assert 1.5 < z.mean() < 1.9
-    assert np.mean(z >= decoder._RETRY_Z) < 0.03
+    assert np.mean(z >= demod.RETRY_Z) < 0.03
     # without viterbi_z=True nothing is re-encoded: NaN
     assert math.isnan(fr.decode_soft(np.log(e[0] + 0.1)).viterbi_z)
 
