@@ -73,6 +73,8 @@ def test_vectors_cover_the_decoder_paths() -> None:
     assert any(t["kind"] == "rival" for c in DECODE for t in c["trace"])
     assert any(t["kind"] == "sync_hit" and t["tier"] == 2 for c in DECODE for t in c["trace"])
     assert {c["sample_rate"] for c in DECODE} == {44100, 48000}
+    both = [c for c in DECODE if len({d["profile"] for d in c["detections"]}) == 2]
+    assert both  # both profiles' columns in one stream
 
 
 @pytest.mark.parametrize("vec", VECTORS["encode"], ids=lambda v: f"{v['profile']}-{v['seq']}")

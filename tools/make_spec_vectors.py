@@ -186,6 +186,19 @@ def new_inputs() -> list[dict[str, Any]]:
             f"Mic(44100, random ppm), rng seed {1000 + k}; 0.80 s from 0.15 s, int16"
         )
         add(name, made, pcm, sr)
+    rng = np.random.default_rng(9)
+    fs = 44100
+    both = 0.01 * rng.standard_normal(int(0.8 * fs))
+    for ch, seq, profile, at in ((1, 2, "hf", 0.2), (3, 4, "robust", 0.215)):
+        w = encode(ch, seq, fs, profile)
+        both[int(at * fs) : int(at * fs) + w.size] += w
+    add(
+        "both_profiles_44k",
+        "encode(1, 2, 44100, 'hf') at 0.2 s and encode(3, 4, 44100, 'robust') at 0.215 s, "
+        "overlapping, in white noise of RMS 0.01 (seed 9), int16",
+        to_int16(both),
+        fs,
+    )
     return cases
 
 
