@@ -252,3 +252,42 @@ def test_decoder_trace_reaches_the_vector_values(case: dict[str, Any]) -> None:
             assert (math.isnan(got_z) and want_z is None) or math.isclose(
                 got_z, want_z, rel_tol=1e-7
             )
+
+
+def _constant_table() -> list[tuple[str, str, str]]:
+    """Rows (name, value, module) of SPEC.md's table 1.3, one per scalar constant."""
+    import re
+
+    text = (ROOT / "trigger_codec" / "SPEC.md").read_text()
+    table = text.split("### 1.3", 1)[1].split("\n## ", 1)[0]
+    rows = []
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 4 or not cells[2].startswith("`trigger_codec/"):
+            continue
+        names = re.findall(r"`([A-Z_]+)`", cells[0])
+        # one name: the whole cell; several: their values split at commas outside parentheses
+        values = [cells[1]] if len(names) == 1 else re.split(r",\s*(?![^()]*\))", cells[1])
+        module = cells[2].strip("`").removesuffix(".py").replace("/", ".")
+        if len(values) == len(names):
+            rows += [(n, v.strip(), module) for n, v in zip(names, values, strict=True)]
+    return rows
+
+
+def test_spec_constant_table_is_the_code() -> None:
+    import ast
+    import importlib
+
+    rows = _constant_table()
+    assert len(rows) >= 30
+    checked = 0
+    for name, value, module in rows:
+        actual = getattr(importlib.import_module(module), name)
+        if value.startswith("("):  # a tuple (of tuples) of numbers and None
+            assert tuple(actual) == ast.literal_eval(value), (module, name, actual, value)
+        elif "^" in value or ".." in value:
+            continue  # a range written out in words (TAIL_LAGS, TAIL_WEIGHTS)
+        else:
+            assert float(actual) == float(value), (module, name, actual, value)
+        checked += 1
+    assert checked >= 28
