@@ -72,7 +72,7 @@ def test_vectors_cover_the_decoder_paths() -> None:
     assert any(len(t["words_tried"]) > 1 for t in found)  # a list word, not the Viterbi word
     assert any(t["kind"] == "rival" for c in DECODE for t in c["trace"])
     assert any(t["kind"] == "sync_hit" and t["tier"] == 2 for c in DECODE for t in c["trace"])
-    assert {c["sample_rate"] for c in DECODE} == {44100, 48000}
+    assert {c["sample_rate"] for c in DECODE} == {32000, 44100, 48000}
     both = [c for c in DECODE if len({d["profile"] for d in c["detections"]}) == 2]
     assert both  # both profiles' columns in one stream
 

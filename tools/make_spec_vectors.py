@@ -199,6 +199,13 @@ def new_inputs() -> list[dict[str, Any]]:
         to_int16(both),
         fs,
     )
+    add(
+        "robust_only_32k",
+        "encode(2048, 524288, 32000, 'robust') in white noise of RMS 0.02 (seed 11), int16: "
+        "at 32 kHz only robust is usable (its columns start at 0)",
+        _synthetic(2048, 524288, "robust", 32000, 0.02, 11),
+        32000,
+    )
     return cases
 
 
