@@ -40,6 +40,7 @@ __all__ = [
     "RETRY_Z",
     "STAGES",
     "Demodulator",
+    "HalfFrames",
     "PhaseResult",
     "energies",
     "tone_metrics",
@@ -160,6 +161,14 @@ def tone_metrics(grid: Grid, b: Band, frame: int) -> tuple[Float, Float]:
 
 
 @dataclass(frozen=True)
+class HalfFrames:
+    """Band powers of consecutive half-phase frames: row ``i`` is frame ``first + i + 1/2``."""
+
+    first: int
+    power: npt.NDArray[np.float32]  # (frames, n_slots)
+
+
+@dataclass(frozen=True)
 class PhaseResult:
     """Outcome of decoding one frame phase: the ID (or None) and the first stage's Viterbi z."""
 
@@ -189,8 +198,8 @@ class Demodulator:
         self.front = front
         self.trace = trace
         self._no_rows = np.zeros((0, 1), dtype=np.float32)
-        # per profile: (first half-phase frame, their powers) of the last half-phase decode
-        self._half_cache: dict[str, tuple[int, npt.NDArray[np.float32]]] = {}
+        # per profile: the half-phase frames of its last half-phase decode
+        self._half_cache: dict[str, HalfFrames] = {}
 
     def reset(self) -> None:
         """Forget the half-phase frames (a new stream)."""
@@ -310,7 +319,8 @@ class Demodulator:
         """
         q0, q1 = frame - HALF_BEFORE, frame + 2 * N_SYMBOLS  # half-phase frames q + 1/2
         # neighbouring phases of one sync hit share most frames: reuse the last ones computed
-        c0, cP = self._half_cache.get(b.name, (0, self._no_rows))
+        cached = self._half_cache.get(b.name, HalfFrames(0, self._no_rows))
+        c0, cP = cached.first, cached.power
         c1 = c0 + cP.shape[0]
         if q0 < c1 and q1 > c0:  # overlap: compute only the missing frames on either side
             left = self._half_powers(b, q0, c0) if q0 < c0 else self._no_rows
@@ -324,7 +334,7 @@ class Demodulator:
             if got is None:
                 return None
             P = got
-        self._half_cache[b.name] = (q0, P)  # (49, n_slots), row i = frame q0 + i + 1/2
+        self._half_cache[b.name] = HalfFrames(q0, P)  # 49 frames
         cols = np.tile(b.data - b.offset, (3, 1))  # (60, 32) band-local slots
         rows = (np.array([-1, 0, 1])[:, None] + (_DATA_ROWS + HALF_BEFORE)[None, :]).reshape(-1)
         Pc = P[rows[:, None], cols]
