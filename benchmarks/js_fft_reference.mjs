@@ -1,0 +1,217 @@
+/**
+ * The FFT alternative to the decoder's Goertzel front end (trigger_codec/js/dft.mjs), kept to
+ * measure it (benchmarks/bench_js_fft.mjs) and checked in trigger_codec/js/test/fft.test.mjs.
+ * Measured slower than Goertzel at 44.1 kHz and about even at 48 kHz, so the decoder does not
+ * use it (trigger_codec/js/README.md).
+ *
+ * Mixed-radix FFT for the decoder's frame lengths (882 = 2 x 3^2 x 7^2 at 44.1 kHz, 960 =
+ * 2^6 x 3 x 5 at 48 kHz): a real frame of n samples is transformed as a complex sequence of
+ * n / 2 (even and odd samples as real and imaginary parts), and only the band's bins are
+ * unpacked from it.
+ *
+ * Why not a library: fft.js (the usual npm choice) and PFFFT do powers of two (PFFFT also 3 and
+ * 5, in multiples of 16/32) only, and the frame must stay exactly 20 ms so that every tone sits
+ * on a bin centre; a power-of-two size would need Bluestein's algorithm (three transforms of
+ * >= 2n points), which costs more than the Goertzel recursion it would replace. This is the
+ * decimation-in-time recursion of KISS FFT (radix 4 and 2 butterflies, a generic one for the
+ * other factors).
+ * @module
+ */
+
+export class ComplexFft {
+  /** @param {number} m transform length (>= 1) */
+  constructor(m) {
+    this.m = m;
+    /** @type {{p: number, m: number}[]} radix and remaining length per stage */
+    this.stages = [];
+    let rest = m;
+    let p = 4;
+    while (rest > 1) {
+      while (rest % p) {
+        p = p === 4 ? 2 : p === 2 ? 3 : p + 2;
+        if (p * p > rest) p = rest;
+      }
+      rest /= p;
+      this.stages.push({ p, m: rest });
+    }
+    this.twRe = new Float64Array(m);
+    this.twIm = new Float64Array(m);
+    for (let i = 0; i < m; i++) {
+      this.twRe[i] = Math.cos((-2 * Math.PI * i) / m);
+      this.twIm[i] = Math.sin((-2 * Math.PI * i) / m);
+    }
+    const maxP = Math.max(1, ...this.stages.map((s) => s.p));
+    this.sRe = new Float64Array(maxP);
+    this.sIm = new Float64Array(maxP);
+  }
+
+  /**
+   * Forward transform X[k] = sum_t x[t] exp(-2 pi i k t / m). Real-time path: no allocation.
+   * @param {Float64Array} inRe @param {Float64Array} inIm input, length m
+   * @param {Float64Array} outRe @param {Float64Array} outIm output, length m (not the input)
+   */
+  transform(inRe, inIm, outRe, outIm) {
+    if (!this.stages.length) {
+      outRe[0] = inRe[0];
+      outIm[0] = inIm[0];
+      return;
+    }
+    this.work(outRe, outIm, 0, inRe, inIm, 0, 1, 0);
+  }
+
+  /**
+   * @param {Float64Array} oRe @param {Float64Array} oIm @param {number} o0 output offset
+   * @param {Float64Array} iRe @param {Float64Array} iIm @param {number} i0 input offset
+   * @param {number} fstride input stride @param {number} stage
+   */
+  work(oRe, oIm, o0, iRe, iIm, i0, fstride, stage) {
+    const { p, m } = this.stages[stage];
+    if (m === 1) {
+      for (let q = 0; q < p; q++) {
+        oRe[o0 + q] = iRe[i0 + q * fstride];
+        oIm[o0 + q] = iIm[i0 + q * fstride];
+      }
+    } else {
+      for (let q = 0; q < p; q++) this.work(oRe, oIm, o0 + q * m, iRe, iIm, i0 + q * fstride, fstride * p, stage + 1);
+    }
+    if (p === 2) this.bfly2(oRe, oIm, o0, fstride, m);
+    else if (p === 4) this.bfly4(oRe, oIm, o0, fstride, m);
+    else this.bflyGeneric(oRe, oIm, o0, fstride, p, m);
+  }
+
+  /** @param {Float64Array} re @param {Float64Array} im @param {number} o0 @param {number} fstride @param {number} m */
+  bfly2(re, im, o0, fstride, m) {
+    const twRe = this.twRe;
+    const twIm = this.twIm;
+    for (let u = 0; u < m; u++) {
+      const a = o0 + u;
+      const b = a + m;
+      const wr = twRe[u * fstride];
+      const wi = twIm[u * fstride];
+      const tr = re[b] * wr - im[b] * wi;
+      const ti = re[b] * wi + im[b] * wr;
+      re[b] = re[a] - tr;
+      im[b] = im[a] - ti;
+      re[a] += tr;
+      im[a] += ti;
+    }
+  }
+
+  /** @param {Float64Array} re @param {Float64Array} im @param {number} o0 @param {number} fstride @param {number} m */
+  bfly4(re, im, o0, fstride, m) {
+    const twRe = this.twRe;
+    const twIm = this.twIm;
+    for (let u = 0; u < m; u++) {
+      const i0 = o0 + u;
+      const i1 = i0 + m;
+      const i2 = i1 + m;
+      const i3 = i2 + m;
+      const w1 = u * fstride;
+      const w2 = 2 * w1;
+      const w3 = 3 * w1;
+      const ar = re[i0], ai = im[i0];
+      const br = re[i1] * twRe[w1] - im[i1] * twIm[w1];
+      const bi = re[i1] * twIm[w1] + im[i1] * twRe[w1];
+      const cr = re[i2] * twRe[w2] - im[i2] * twIm[w2];
+      const ci = re[i2] * twIm[w2] + im[i2] * twRe[w2];
+      const dr = re[i3] * twRe[w3] - im[i3] * twIm[w3];
+      const di = re[i3] * twIm[w3] + im[i3] * twRe[w3];
+      const s0r = ar + cr, s0i = ai + ci;
+      const s1r = ar - cr, s1i = ai - ci;
+      const s2r = br + dr, s2i = bi + di;
+      const s3r = br - dr, s3i = bi - di;
+      re[i0] = s0r + s2r;
+      im[i0] = s0i + s2i;
+      re[i2] = s0r - s2r;
+      im[i2] = s0i - s2i;
+      // forward transform: the odd pair turns by -i
+      re[i1] = s1r + s3i;
+      im[i1] = s1i - s3r;
+      re[i3] = s1r - s3i;
+      im[i3] = s1i + s3r;
+    }
+  }
+
+  /**
+   * @param {Float64Array} re @param {Float64Array} im @param {number} o0 @param {number} fstride
+   * @param {number} p @param {number} m
+   */
+  bflyGeneric(re, im, o0, fstride, p, m) {
+    const twRe = this.twRe;
+    const twIm = this.twIm;
+    const sRe = this.sRe;
+    const sIm = this.sIm;
+    const n = this.m;
+    for (let u = 0; u < m; u++) {
+      for (let q = 0, k = o0 + u; q < p; q++, k += m) {
+        sRe[q] = re[k];
+        sIm[q] = im[k];
+      }
+      for (let q1 = 0, k = u; q1 < p; q1++, k += m) {
+        const step = fstride * k;
+        let tw = 0;
+        let accR = sRe[0];
+        let accI = sIm[0];
+        for (let q = 1; q < p; q++) {
+          tw += step;
+          if (tw >= n) tw -= n;
+          accR += sRe[q] * twRe[tw] - sIm[q] * twIm[tw];
+          accI += sRe[q] * twIm[tw] + sIm[q] * twRe[tw];
+        }
+        re[o0 + k] = accR;
+        im[o0 + k] = accI;
+      }
+    }
+  }
+}
+
+/** Power of a band's bins of real frames of even length n, by one complex FFT of n / 2. */
+export class RealBandFft {
+  /**
+   * @param {number} n frame length, even
+   * @param {ArrayLike<number>} bins DFT bins wanted (each < n / 2)
+   */
+  constructor(n, bins) {
+    this.n = n;
+    this.half = n / 2;
+    this.bins = Int32Array.from(bins);
+    this.fft = new ComplexFft(this.half);
+    this.zRe = new Float64Array(this.half);
+    this.zIm = new Float64Array(this.half);
+    this.ZRe = new Float64Array(this.half);
+    this.ZIm = new Float64Array(this.half);
+    this.wRe = Float64Array.from(this.bins, (k) => Math.cos((-2 * Math.PI * k) / n));
+    this.wIm = Float64Array.from(this.bins, (k) => Math.sin((-2 * Math.PI * k) / n));
+  }
+
+  /**
+   * |X(k)|^2 of the frame x[start .. start + n) for bins b0 .. b1 - 1, written to out[b - b0].
+   * Real-time path: no allocation.
+   * @param {Float32Array} x @param {number} start @param {Float64Array} out
+   * @param {number} [b0] @param {number} [b1]
+   */
+  framePower(x, start, out, b0 = 0, b1 = this.bins.length) {
+    const h = this.half;
+    const zRe = this.zRe;
+    const zIm = this.zIm;
+    for (let i = 0; i < h; i++) {
+      zRe[i] = x[start + 2 * i];
+      zIm[i] = x[start + 2 * i + 1];
+    }
+    this.fft.transform(zRe, zIm, this.ZRe, this.ZIm);
+    const ZRe = this.ZRe;
+    const ZIm = this.ZIm;
+    for (let b = b0; b < b1; b++) {
+      const k = this.bins[b];
+      const j = k === 0 ? 0 : h - k;
+      // even part (Z[k] + conj Z[h-k]) / 2, odd part (Z[k] - conj Z[h-k]) / 2i
+      const er = 0.5 * (ZRe[k] + ZRe[j]);
+      const ei = 0.5 * (ZIm[k] - ZIm[j]);
+      const or = 0.5 * (ZIm[k] + ZIm[j]);
+      const oi = -0.5 * (ZRe[k] - ZRe[j]);
+      const xr = er + this.wRe[b] * or - this.wIm[b] * oi;
+      const xi = ei + this.wRe[b] * oi + this.wIm[b] * or;
+      out[b - b0] = xr * xr + xi * xi;
+    }
+  }
+}
