@@ -8,9 +8,9 @@ Usage: ``flock /tmp/jimaku-bench.lock .venv/bin/python benchmarks/bench_js_decod
   under the triggers: every hop sees energy in both bands), at 44.1 and 48 kHz.
 * CPU per audio second (target <= 2 ms/s in Chromium) at 128, 256, 1024 and 4096-sample blocks:
   the Python decoder (process time), the JS decoder in Node (process CPU time) and in a module
-  Web Worker of headless Debian Chromium driven by Playwright (``performance.now()`` inside the
-  worker, which does nothing but decode); the minimum over ``--repeat`` runs (interference only
-  adds time) and the median.
+  Web Worker of headless Debian Chromium driven by Playwright (the CPU time of the browser's
+  processes during the run, psutil: wall time on a loaded machine would count other processes'
+  turns); the minimum over ``--repeat`` runs (interference only adds time) and the median.
 * Detection latency (target <= 100 ms): audio fed after a trigger's last sample until the JS
   decoder's ``feed`` returned it, at each block size (from the Node runs; it is a property of
   the audio, the same in any engine).
@@ -33,6 +33,7 @@ import time
 from typing import Any
 
 import numpy as np
+import psutil
 from scipy import signal
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
@@ -102,8 +103,26 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
         return "text/javascript" if str(path).endswith(".mjs") else super().guess_type(path)
 
 
-def browser_cells(jobs: list[dict[str, Any]]) -> list[Any]:
-    """Run each job in a module Worker of headless Chromium; return its cells per job."""
+def _browser_cpu_s() -> float:
+    """CPU seconds used so far by the Chromium processes Playwright started (renderer included)."""
+    total = 0.0
+    for proc in psutil.Process().children(recursive=True):
+        try:
+            if "chrom" in proc.name():
+                t = proc.cpu_times()
+                total += t.user + t.system
+        except psutil.NoSuchProcess:
+            continue
+    return total
+
+
+def browser_cells(jobs: list[dict[str, Any]], repeat: int) -> tuple[list[Any], str]:
+    """Run each job's cells in a module Worker of headless Chromium.
+
+    The cost of a run is the CPU time the browser's processes used during it (psutil), so that
+    it can be compared with the Node and Python process times on a loaded machine; the minimum
+    over ``repeat`` runs, round-robin over the cells, as for the other engines.
+    """
     from playwright.sync_api import sync_playwright
 
     handler = functools.partial(_Quiet, directory=str(ROOT))
@@ -111,30 +130,41 @@ def browser_cells(jobs: list[dict[str, Any]]) -> list[Any]:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}"
     out = []
+    call = """msg => new Promise((resolve) => {
+        window.w = window.w || new Worker('/benchmarks/bench_js_worker.mjs', {type: 'module'});
+        window.w.onmessage = (ev) => resolve(ev.data);
+        window.w.onerror = (ev) => resolve({error: ev.message || 'worker error'});
+        window.w.postMessage(msg);
+    })"""
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
             page = browser.new_page()
             page.goto(f"{base}/benchmarks/")
             for job in jobs:
-                res = page.evaluate(
-                    """job => new Promise((resolve) => {
-                        const w = new Worker('/benchmarks/bench_js_worker.mjs', {type: 'module'});
-                        w.onmessage = (ev) => { w.terminate(); resolve(ev.data); };
-                        w.onerror = (ev) => resolve({error: ev.message || 'worker error'});
-                        w.postMessage(job);
-                    })""",
-                    job,
-                )
+                res = page.evaluate(call, {"load": job["url"]})
                 if "error" in res:
                     raise SystemExit(f"bench_js_decoder: the browser worker failed: {res['error']}")
-                out.append(res["cells"])
+                audio_s = res["loaded"] / job["sampleRate"]
+                cells = {b: {"block": b, "msPerS": [], "found": 0, "latencyMs": []} for b in BLOCKS}
+                for _ in range(repeat):
+                    for b in BLOCKS:
+                        msg = {"run": {"sampleRate": job["sampleRate"], "block": b}}
+                        msg["run"]["endsS"] = job["endsS"]
+                        c0 = _browser_cpu_s()
+                        res = page.evaluate(call, msg)
+                        cpu = _browser_cpu_s() - c0
+                        if "error" in res:
+                            raise SystemExit(f"bench_js_decoder: worker failed: {res['error']}")
+                        cells[b]["msPerS"].append(1000 * cpu / audio_s)
+                        cells[b]["found"] = res["cell"]["found"]
+                        cells[b]["latencyMs"] = res["cell"]["latencyMs"]
+                out.append(list(cells.values()))
             version = browser.version
             browser.close()
     finally:
         server.shutdown()
-    out.append(version)
-    return out
+    return out, version
 
 
 def _summary(cells: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
@@ -196,13 +226,11 @@ def main() -> None:
             {
                 "url": f"/bench-out/js-bench/{p['path'].name}",
                 "sampleRate": p["sr"],
-                "blocks": list(BLOCKS),
-                "repeat": args.repeat,
                 "endsS": p["ends"],
             }
             for p in progs
         ]
-        *results, chromium = browser_cells(jobs)
+        results, chromium = browser_cells(jobs, args.repeat)
         for row, cells in zip(rows, results, strict=True):
             row["chromium"] = _summary(cells)
 

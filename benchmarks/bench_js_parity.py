@@ -166,6 +166,9 @@ def main(argv: list[str] | None = None) -> int:
         c["agreed"] += agreed
         c["py_found"] += sum(_match(py, t) is not None for t in e["triggers"])
         c["js_found"] += sum(_match(js[e["file"]], t) is not None for t in e["triggers"])
+        c["either_found"] = c.get("either_found", 0) + sum(
+            _match(py, t) is not None or _match(js[e["file"]], t) is not None for t in e["triggers"]
+        )
         c["wrong_py"] += len(wrong_py)
         c["wrong_js"] += len(wrong_js)
         c["audio_s"] += sf.info(path).duration
@@ -183,9 +186,17 @@ def main(argv: list[str] | None = None) -> int:
     js_false = sum(c["wrong_js"] for k, c in cells.items() if k.startswith("trigger-free"))
     js_wrong = sum(c["wrong_js"] for k, c in cells.items() if not k.startswith("trigger-free"))
     rate = agreed / n if n else float("nan")
+    either = sum(c.get("either_found", 0) for c in cells.values())
+    both = either - (n - agreed) if n else 0  # a disagreement is a trigger found by one only
+    # or found by both with a different start / SNR
     print(
         f"\nagreement {agreed}/{n} = {100 * rate:.2f} % (target >= 99.5 %); JS wrong IDs "
         f"{js_wrong} (target 0); JS false triggers {js_false} in {free_h:.2f} h (target 0)"
+    )
+    print(
+        f"of the {either} triggers found by either decoder, {both} were found by both with the "
+        "same ID, start (1 ms) and SNR (0.5 dB); the others are missed by both (e.g. hf through "
+        "AAC 128k / MP3 128k, whose low-pass removes the band)"
     )
     print(
         f"CPU: Python decoder {1000 * py_cpu / audio_s:.2f} ms per audio s (process time); JS CLI "
@@ -203,6 +214,8 @@ def main(argv: list[str] | None = None) -> int:
                 "cells": cells,
                 "agreement": rate,
                 "agreed": agreed,
+                "found_by_either": either,
+                "agreed_found_by_both": both,
                 "triggers": n,
                 "js_wrong_ids": js_wrong,
                 "js_false_triggers": js_false,

@@ -1,19 +1,26 @@
 /**
- * Web Worker of benchmarks/bench_js_decoder.py: receives {url, sampleRate, blocks, repeat, endsS},
- * fetches the float32 programme, posts back the cells (time: performance.now() inside the
- * worker, which only decodes, so that its wall time is its CPU time on an idle core).
+ * Web Worker of benchmarks/bench_js_decoder.py. Messages:
+ *   {load: url}                                    fetch the float32 programme -> {loaded: samples}
+ *   {run: {sampleRate, block, endsS}}              decode it once -> {cell} (runCells, 1 run)
+ * The driver measures the browser's CPU time around each run (the worker only decodes);
+ * the cell's own time is performance.now() inside the worker (wall time).
  */
 import { runCells } from "./bench_js_core.mjs";
 
 /** @typedef {{postMessage(message: unknown): void, onmessage: ((ev: MessageEvent) => void) | null}} Scope */
 const scope = /** @type {Scope} */ (/** @type {unknown} */ (globalThis));
+let x = new Float32Array(0);
 
 scope.onmessage = async (/** @type {MessageEvent} */ ev) => {
-  const { url, sampleRate, blocks, repeat, endsS } = ev.data;
   try {
-    const buf = await (await fetch(url)).arrayBuffer();
-    const cells = runCells(new Float32Array(buf), sampleRate, blocks, repeat, endsS, () => performance.now());
-    scope.postMessage({ cells });
+    if (ev.data.load) {
+      x = new Float32Array(await (await fetch(ev.data.load)).arrayBuffer());
+      scope.postMessage({ loaded: x.length });
+      return;
+    }
+    const { sampleRate, block, endsS } = ev.data.run;
+    const [cell] = runCells(x, sampleRate, [block], 1, endsS, () => performance.now());
+    scope.postMessage({ cell });
   } catch (err) {
     scope.postMessage({ error: String(err) });
   }
