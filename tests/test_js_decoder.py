@@ -114,3 +114,33 @@ def test_js_cli_errors_are_one_line_and_exit_2(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "too low" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert len(proc.stdout.splitlines()) == 2  # the good file is still decoded
+
+
+@pytest.mark.parametrize("rate", [32000, 44150, 96000])
+def test_js_matches_python_at_other_rates(rate: int, tmp_path: Path) -> None:
+    """Rates the Python decoder accepts besides 44.1/48 kHz (44150: an odd frame length)."""
+    from math import gcd
+
+    from scipy.signal import resample_poly
+
+    from trigger_codec import Decoder
+
+    data, sr = read_audio(FIXTURES / "back_to_back_hf_48k.flac")
+    robust, sr2 = read_audio(FIXTURES / "robust_alone_48k.flac")
+    assert sr == sr2 == 48000
+    mono = np.concatenate([data.mean(axis=1), robust.mean(axis=1)])
+    g = gcd(rate, sr)
+    x = np.asarray(resample_poly(mono, rate // g, sr // g), dtype=np.float32)
+    wav = tmp_path / f"resampled_{rate}.wav"
+    sf.write(wav, x, rate, subtype="FLOAT")
+    dec = Decoder(rate)
+    py = [d for i in range(0, x.size, 4096) for d in dec.feed(x[i : i + 4096])] + dec.flush()
+    proc = _run("--json", str(wav))
+    assert proc.returncode == 0, proc.stderr
+    js = [json.loads(line) for line in proc.stdout.splitlines()]
+    expect = 1 if rate == 32000 else 3  # at 32 kHz only robust fits below Nyquist
+    assert len(py) == expect
+    assert [_key(r) for r in js] == [_key(d) for d in py]
+    for r, d in zip(js, py, strict=True):
+        assert abs(r["start_s"] - d.start_s) <= START_TOL_S + 5e-4
+        assert abs(r["snr_db"] - d.snr_db) <= SNR_TOL_DB
