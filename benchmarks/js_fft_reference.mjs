@@ -43,6 +43,26 @@ export class ComplexFft {
     const maxP = Math.max(1, ...this.stages.map((s) => s.p));
     this.sRe = new Float64Array(maxP);
     this.sIm = new Float64Array(maxP);
+    this.sumRe = new Float64Array(maxP);
+    this.sumIm = new Float64Array(maxP);
+    this.difRe = new Float64Array(maxP);
+    this.difIm = new Float64Array(maxP);
+    /** cos / sin of 2 pi q r / p per odd radix p: [q * p + r] */
+    /** @type {Map<number, {c: Float64Array, s: Float64Array}>} */
+    this.rot = new Map();
+    for (const { p: q } of this.stages) {
+      if (q % 2 && !this.rot.has(q)) {
+        const c = new Float64Array(q * q);
+        const sn = new Float64Array(q * q);
+        for (let a = 0; a < q; a++) {
+          for (let r = 0; r < q; r++) {
+            c[a * q + r] = Math.cos((2 * Math.PI * ((a * r) % q)) / q);
+            sn[a * q + r] = Math.sin((2 * Math.PI * ((a * r) % q)) / q);
+          }
+        }
+        this.rot.set(q, { c, s: sn });
+      }
+    }
   }
 
   /**
@@ -76,6 +96,7 @@ export class ComplexFft {
     }
     if (p === 2) this.bfly2(oRe, oIm, o0, fstride, m);
     else if (p === 4) this.bfly4(oRe, oIm, o0, fstride, m);
+    else if (p % 2) this.bflyOdd(oRe, oIm, o0, fstride, p, m);
     else this.bflyGeneric(oRe, oIm, o0, fstride, p, m);
   }
 
@@ -129,6 +150,64 @@ export class ComplexFft {
       im[i1] = s1i - s3r;
       re[i3] = s1r - s3i;
       im[i3] = s1i + s3r;
+    }
+  }
+
+  /**
+   * Odd radix p: inputs turned by their twiddles, then a p-point DFT over the conjugate pairs
+   * (r, p - r): per pair of outputs 4 (p - 1) / 2 real multiplies instead of 4 (p - 1).
+   * @param {Float64Array} re @param {Float64Array} im @param {number} o0 @param {number} fstride
+   * @param {number} p @param {number} m
+   */
+  bflyOdd(re, im, o0, fstride, p, m) {
+    const twRe = this.twRe;
+    const twIm = this.twIm;
+    const aRe = this.sRe;
+    const aIm = this.sIm;
+    const { c, s } = /** @type {{c: Float64Array, s: Float64Array}} */ (this.rot.get(p));
+    const h = (p - 1) >> 1;
+    const { sumRe, sumIm, difRe, difIm } = this;
+    for (let u = 0; u < m; u++) {
+      const step = fstride * u;
+      aRe[0] = re[o0 + u];
+      aIm[0] = im[o0 + u];
+      for (let q = 1, k = o0 + u + m, tw = step; q < p; q++, k += m, tw += step) {
+        const xr = re[k];
+        const xi = im[k];
+        aRe[q] = xr * twRe[tw] - xi * twIm[tw];
+        aIm[q] = xr * twIm[tw] + xi * twRe[tw];
+      }
+      let y0r = aRe[0];
+      let y0i = aIm[0];
+      for (let r = 1; r <= h; r++) {
+        sumRe[r] = aRe[r] + aRe[p - r];
+        sumIm[r] = aIm[r] + aIm[p - r];
+        difRe[r] = aRe[r] - aRe[p - r];
+        difIm[r] = aIm[r] - aIm[p - r];
+        y0r += sumRe[r];
+        y0i += sumIm[r];
+      }
+      for (let q = 1; q <= h; q++) {
+        let cr = aRe[0];
+        let ci = aIm[0];
+        let sr = 0;
+        let si = 0;
+        for (let r = 1; r <= h; r++) {
+          const cv = c[q * p + r];
+          const sv = s[q * p + r];
+          cr += sumRe[r] * cv;
+          ci += sumIm[r] * cv;
+          sr += difRe[r] * sv;
+          si += difIm[r] * sv;
+        }
+        // y_q = C - i S, y_{p-q} = C + i S (forward: W = exp(-2 pi i / p))
+        re[o0 + u + q * m] = cr + si;
+        im[o0 + u + q * m] = ci - sr;
+        re[o0 + u + (p - q) * m] = cr - si;
+        im[o0 + u + (p - q) * m] = ci + sr;
+      }
+      re[o0 + u] = y0r;
+      im[o0 + u] = y0i;
     }
   }
 
