@@ -1,13 +1,13 @@
 /**
  * Front end of the JS decoder: Goertzel half frames (what trigger_codec/js/dft.mjs does per hop)
- * against a mixed-radix real FFT of the whole frame (benchmarks/js_fft_reference.mjs), both
+ * against a mixed-radix real FFT of the whole frame (trigger_codec/js/fft.mjs), both
  * giving the power of the two profiles' 92 bins every 10 ms.
  *
  * Usage: flock /tmp/jimaku-bench.lock node benchmarks/bench_js_fft.mjs [--seconds 20] [--repeat 5]
  * Prints ms of CPU per audio second (process CPU time, min and median of the repeats).
  */
 import { BandDft } from "../trigger_codec/js/dft.mjs";
-import { RealBandFft } from "./js_fft_reference.mjs";
+import { RealBandFft } from "../trigger_codec/js/fft.mjs";
 
 const arg = (/** @type {string} */ name, /** @type {number} */ dflt) => {
   const i = process.argv.indexOf(name);

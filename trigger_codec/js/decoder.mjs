@@ -24,6 +24,7 @@
  */
 import { AudioFormatError, ParameterError } from "./errors.mjs";
 import { BandDft } from "./dft.mjs";
+import { RealBandFft } from "./fft.mjs";
 import { decodeSoft, encodePayload } from "./framing.mjs";
 import {
   BIN_HZ, DATA_SYMBOLS, LEAD_S, N_SYMBOLS, N_VALUES, PREAMBLE_SYMBOLS, PROFILES, airtimeS,
@@ -134,6 +135,10 @@ export class Decoder {
     }
     this.cols = off;
     this.dft = new BandDft(this.n, bins);
+    // a whole-frame FFT per hop where n / 2 has only the factors 2, 3, 5 (48, 32 kHz), else
+    // Goertzel half frames (44.1 kHz); both give the same powers to ~1e-12 (dft.mjs, fft.mjs)
+    /** @type {RealBandFft | null} */
+    this.fft = this.n % 2 === 0 && smallFactors(this.n / 2) ? new RealBandFft(this.n, bins) : null;
     // stream state, (re)initialised by reset()
     const cols = this.cols;
     this.buf = new Float32Array(0);
@@ -264,7 +269,9 @@ export class Decoder {
     const row = (f & MASK) * cols;
     const P = this.P;
     const start = Math.floor((f * n) / 2) - this.bufStart;
-    if (n % 2 === 0) {
+    if (this.fft) {
+      this.fft.framePower(this.buf, start, P.subarray(row, row + cols));
+    } else if (n % 2 === 0) {
       const h = n / 2;
       if (f === 0) dft.partial(this.buf, start, h, this.halfRe, this.halfIm);
       dft.partial(this.buf, start + h, h, this.re, this.im);
@@ -512,7 +519,7 @@ export class Decoder {
     for (let q = q0; q < q1; q++) {
       const p = new Float64Array(b.nSlots);
       const start = Math.floor((q * n) / 2) + Math.floor(n / 4) - this.bufStart;
-      this.dft.framePower(this.buf, start, p, b.offset, b.offset + b.nSlots);
+      (this.fft ?? this.dft).framePower(this.buf, start, p, b.offset, b.offset + b.nSlots);
       HP.push(p);
     }
     const cols = this.cols;
@@ -658,6 +665,12 @@ export class Decoder {
     const snr = 10 * Math.log10(sig / (b.nSlots * noise));
     return Math.round(Math.min(Math.max(snr, -30), 60) * 10) / 10;
   }
+}
+
+/** @param {number} m @returns {boolean} whether m has no prime factor above 5 */
+function smallFactors(m) {
+  for (const p of [2, 3, 5]) while (m % p === 0) m /= p;
+  return m === 1;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ComplexFft, RealBandFft } from "../../../benchmarks/js_fft_reference.mjs";
+import { ComplexFft, RealBandFft } from "../fft.mjs";
 import { BandDft } from "../dft.mjs";
 import { rng } from "./synth.mjs";
 
