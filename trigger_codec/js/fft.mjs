@@ -96,6 +96,8 @@ export class ComplexFft {
     }
     if (p === 2) this.bfly2(oRe, oIm, o0, fstride, m);
     else if (p === 4) this.bfly4(oRe, oIm, o0, fstride, m);
+    else if (p === 3) this.bfly3(oRe, oIm, o0, fstride, m);
+    else if (p === 5) this.bfly5(oRe, oIm, o0, fstride, m);
     else if (p % 2) this.bflyOdd(oRe, oIm, o0, fstride, p, m);
     else this.bflyGeneric(oRe, oIm, o0, fstride, p, m);
   }
@@ -150,6 +152,69 @@ export class ComplexFft {
       im[i1] = s1i - s3r;
       re[i3] = s1r - s3i;
       im[i3] = s1i + s3r;
+    }
+  }
+
+  /** @param {Float64Array} re @param {Float64Array} im @param {number} o0 @param {number} fstride @param {number} m */
+  bfly3(re, im, o0, fstride, m) {
+    const twRe = this.twRe;
+    const twIm = this.twIm;
+    const k = Math.sqrt(3) / 2;
+    for (let u = 0; u < m; u++) {
+      const i0 = o0 + u;
+      const i1 = i0 + m;
+      const i2 = i1 + m;
+      const w1 = u * fstride;
+      const w2 = 2 * w1;
+      const br = re[i1] * twRe[w1] - im[i1] * twIm[w1];
+      const bi = re[i1] * twIm[w1] + im[i1] * twRe[w1];
+      const cr = re[i2] * twRe[w2] - im[i2] * twIm[w2];
+      const ci = re[i2] * twIm[w2] + im[i2] * twRe[w2];
+      const sr = br + cr, si = bi + ci;
+      const dr = k * (br - cr), di = k * (bi - ci);
+      const mr = re[i0] - 0.5 * sr, mi = im[i0] - 0.5 * si;
+      re[i0] += sr;
+      im[i0] += si;
+      re[i1] = mr + di;
+      im[i1] = mi - dr;
+      re[i2] = mr - di;
+      im[i2] = mi + dr;
+    }
+  }
+
+  /** @param {Float64Array} re @param {Float64Array} im @param {number} o0 @param {number} fstride @param {number} m */
+  bfly5(re, im, o0, fstride, m) {
+    const twRe = this.twRe;
+    const twIm = this.twIm;
+    const c1 = Math.cos((2 * Math.PI) / 5), c2 = Math.cos((4 * Math.PI) / 5);
+    const s1 = Math.sin((2 * Math.PI) / 5), s2 = Math.sin((4 * Math.PI) / 5);
+    for (let u = 0; u < m; u++) {
+      const i0 = o0 + u;
+      const i1 = i0 + m, i2 = i1 + m, i3 = i2 + m, i4 = i3 + m;
+      const w1 = u * fstride, w2 = 2 * w1, w3 = 3 * w1, w4 = 4 * w1;
+      const ar = re[i0], ai = im[i0];
+      const br = re[i1] * twRe[w1] - im[i1] * twIm[w1], bi = re[i1] * twIm[w1] + im[i1] * twRe[w1];
+      const cr = re[i2] * twRe[w2] - im[i2] * twIm[w2], ci = re[i2] * twIm[w2] + im[i2] * twRe[w2];
+      const dr = re[i3] * twRe[w3] - im[i3] * twIm[w3], di = re[i3] * twIm[w3] + im[i3] * twRe[w3];
+      const er = re[i4] * twRe[w4] - im[i4] * twIm[w4], ei = re[i4] * twIm[w4] + im[i4] * twRe[w4];
+      // pairs (1, 4) and (2, 3): sums and differences
+      const p1r = br + er, p1i = bi + ei, q1r = br - er, q1i = bi - ei;
+      const p2r = cr + dr, p2i = ci + di, q2r = cr - dr, q2i = ci - di;
+      const C1r = ar + c1 * p1r + c2 * p2r, C1i = ai + c1 * p1i + c2 * p2i;
+      const C2r = ar + c2 * p1r + c1 * p2r, C2i = ai + c2 * p1i + c1 * p2i;
+      const S1r = s1 * q1r + s2 * q2r, S1i = s1 * q1i + s2 * q2i;
+      const S2r = s2 * q1r - s1 * q2r, S2i = s2 * q1i - s1 * q2i;
+      re[i0] = ar + p1r + p2r;
+      im[i0] = ai + p1i + p2i;
+      // y_q = C_q - i S_q, y_{5-q} = C_q + i S_q
+      re[i1] = C1r + S1i;
+      im[i1] = C1i - S1r;
+      re[i4] = C1r - S1i;
+      im[i4] = C1i + S1r;
+      re[i2] = C2r + S2i;
+      im[i2] = C2i - S2r;
+      re[i3] = C2r - S2i;
+      im[i3] = C2i + S2r;
     }
   }
 
