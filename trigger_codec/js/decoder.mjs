@@ -5,7 +5,8 @@
  * Per 20 ms frame (n = sampleRate / 50 samples, hop n / 2: frame j starts at sample
  * floor(j n / 2), so frames never depend on how the stream is split into blocks):
  *
- * 1. DFT power P of the profiles' tone-slot bins (dft.mjs).
+ * 1. DFT power P of the profiles' tone-slot bins: a mixed-radix real FFT of the frame (fft.mjs),
+ *    Goertzel for odd n (dft.mjs).
  * 2. Per profile: E = P / (F + m) (F: per-bin exponential floor of past frames, 200 ms; m: the
  *    frame's mean power over the band), the share S = E / sum(E).
  * 3. Sync metric Y of the candidate starting at frame j: mean over the 3 preamble symbols of S
@@ -135,10 +136,11 @@ export class Decoder {
     }
     this.cols = off;
     this.dft = new BandDft(this.n, bins);
-    // a whole-frame FFT per hop where n / 2 has only the factors 2, 3, 5 (48, 32 kHz), else
-    // Goertzel half frames (44.1 kHz); both give the same powers to ~1e-12 (dft.mjs, fft.mjs)
+    // a whole-frame FFT per hop for even n (measured cheaper than Goertzel half frames at 44.1
+    // and 48 kHz, benchmarks/bench_js_fft.mjs), Goertzel whole frames for odd n; both give the
+    // same powers to ~1e-12 (test/fft.test.mjs)
     /** @type {RealBandFft | null} */
-    this.fft = this.n % 2 === 0 && smallFactors(this.n / 2) ? new RealBandFft(this.n, bins) : null;
+    this.fft = this.n % 2 === 0 ? new RealBandFft(this.n, bins) : null;
     // stream state, (re)initialised by reset()
     const cols = this.cols;
     this.buf = new Float32Array(0);
@@ -152,11 +154,6 @@ export class Decoder {
     this.S = new Float64Array(RING * cols);
     this.Y = new Float64Array(RING * this.bands.length);
     this.floor = new Float64Array(cols);
-    // half-frame DFT of the previous hop (even n), and scratch
-    this.halfRe = new Float64Array(cols);
-    this.halfIm = new Float64Array(cols);
-    this.re = new Float64Array(cols);
-    this.im = new Float64Array(cols);
     /** @type {{name: string, channel: number, seq: number, frame: number}[]} */
     this.recent = [];
     /** @type {Map<string, Set<number>>} frames already decoded per profile */
@@ -265,27 +262,10 @@ export class Decoder {
   frame(f) {
     const n = this.n;
     const cols = this.cols;
-    const dft = this.dft;
     const row = (f & MASK) * cols;
     const P = this.P;
     const start = Math.floor((f * n) / 2) - this.bufStart;
-    if (this.fft) {
-      this.fft.framePower(this.buf, start, P.subarray(row, row + cols));
-    } else if (n % 2 === 0) {
-      const h = n / 2;
-      if (f === 0) dft.partial(this.buf, start, h, this.halfRe, this.halfIm);
-      dft.partial(this.buf, start + h, h, this.re, this.im);
-      for (let c = 0; c < cols; c++) {
-        const sign = dft.bins[c] & 1 ? -1 : 1;
-        const xr = this.halfRe[c] + sign * this.re[c];
-        const xi = this.halfIm[c] + sign * this.im[c];
-        P[row + c] = xr * xr + xi * xi;
-      }
-      [this.halfRe, this.re] = [this.re, this.halfRe];
-      [this.halfIm, this.im] = [this.im, this.halfIm];
-    } else {
-      dft.framePower(this.buf, start, P.subarray(row, row + cols));
-    }
+    (this.fft ?? this.dft).framePower(this.buf, start, P.subarray(row, row + cols));
     const F = this.F;
     const S = this.S;
     const floor = this.floor;
@@ -665,12 +645,6 @@ export class Decoder {
     const snr = 10 * Math.log10(sig / (b.nSlots * noise));
     return Math.round(Math.min(Math.max(snr, -30), 60) * 10) / 10;
   }
-}
-
-/** @param {number} m @returns {boolean} whether m has no prime factor above 5 */
-function smallFactors(m) {
-  for (const p of [2, 3, 5]) while (m % p === 0) m /= p;
-  return m === 1;
 }
 
 /**

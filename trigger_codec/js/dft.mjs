@@ -1,6 +1,7 @@
 /**
  * DFT of a few bins of a frame (the profiles' tone slots) by the Goertzel recursion, without a
- * full FFT.
+ * full FFT. The decoder uses it for odd frame lengths (framePower) and fft.mjs otherwise (measured
+ * cheaper, benchmarks/bench_js_fft.mjs, which times the half-frame scheme below against it).
  *
  * A frame of n samples (20 ms) hops by n / 2 (10 ms). For even n a frame's bin k is
  * A_j(k) + (-1)^k A_{j+1}(k), with A_j the DFT over half frame j (samples j n/2 .. (j + 1) n/2 - 1,

@@ -1,8 +1,7 @@
 /**
- * The decoder's front end where the half frame n / 2 has only small factors (2, 3, 5: 48 and
- * 32 kHz); trigger_codec/js/dft.mjs (Goertzel) elsewhere (44.1 kHz: 441 = 3^2 x 7^2, where the
- * radix-7 stages make the FFT no cheaper than the Goertzel passes). Measured with
- * benchmarks/bench_js_fft.mjs; checked against a direct DFT in test/fft.test.mjs.
+ * The decoder's front end for even frame lengths (trigger_codec/js/dft.mjs, Goertzel, for odd
+ * ones). Measured against Goertzel half frames with benchmarks/bench_js_fft.mjs; checked against
+ * a direct DFT in test/fft.test.mjs.
  *
  * Mixed-radix FFT for the decoder's frame lengths (882 = 2 x 3^2 x 7^2 at 44.1 kHz, 960 =
  * 2^6 x 3 x 5 at 48 kHz): a real frame of n samples is transformed as a complex sequence of
