@@ -1,0 +1,181 @@
+// Talking to the archive (same origin): one caption by GET ...?wait=S until it is final, and the
+// channel's live WebSocket, resumed by cursor after a drop. Both retry with doubling backoff while
+// the archive is unreachable and report it once per outage; neither ever stops listening.
+
+/**
+ * @typedef {object} Caption   the archive's Caption JSON (docs/CONTRACTS.md)
+ * @property {number} channel
+ * @property {number} seq
+ * @property {string} text
+ * @property {boolean} final
+ * @property {number} revision
+ * @property {string|null} start_at
+ * @property {string|null} end_at
+ */
+
+/** @typedef {(s: {down: boolean, retryS: number}) => void} StatusFn */
+
+export const WAIT_S = 5;
+export const GIVE_UP_S = 30;
+export const RETRY_INITIAL_S = 0.25;
+export const RETRY_MAX_S = 5;
+
+/** @param {number} s @param {AbortSignal} [signal] */
+function sleep(s, signal) {
+  return new Promise((resolve) => {
+    const id = setTimeout(resolve, s * 1000);
+    signal?.addEventListener("abort", () => { clearTimeout(id); resolve(undefined); }, { once: true });
+  });
+}
+
+/** Reachability of the archive, shared by fetches and the live socket (one message per outage). */
+export class Link {
+  /** @param {StatusFn} onStatus */
+  constructor(onStatus) {
+    this.onStatus = onStatus;
+    this.down = false;
+  }
+
+  /** @param {boolean} down @param {number} retryS */
+  set(down, retryS = 0) {
+    if (down !== this.down) {
+      this.down = down;
+      this.onStatus({ down, retryS });
+    }
+  }
+}
+
+/**
+ * Fetch one caption until it is final, nothing exists after GIVE_UP_S, or the signal aborts.
+ * @param {number} channel
+ * @param {number} seq
+ * @param {Link} link
+ * @param {{signal?: AbortSignal, onPartial?: (c: Caption) => void, giveUpS?: number}} [opts]
+ * @returns {Promise<{caption: Caption|null, reason: "ok"|"partial"|"missing"|"unreachable"|"unknown_channel"|"refused"}>}
+ */
+export async function fetchCaption(channel, seq, link, opts = {}) {
+  const deadline = performance.now() + (opts.giveUpS ?? GIVE_UP_S) * 1000;
+  let backoff = RETRY_INITIAL_S;
+  /** @type {Caption|null} */
+  let caption = null;
+  /** @type {"ok"|"partial"|"missing"|"unreachable"|"unknown_channel"|"refused"} */
+  let reason = "missing";
+  while (!opts.signal?.aborted) {
+    const left = (deadline - performance.now()) / 1000;
+    if (left <= 0) break;
+    const wait = Math.max(0, Math.min(WAIT_S, Math.floor(left)));
+    let res;
+    try {
+      res = await fetch(`/v1/channels/${channel}/captions/${seq}?wait=${wait}`, {
+        signal: opts.signal, headers: { Accept: "application/json" }, cache: "no-store",
+      });
+    } catch (_e) {
+      if (opts.signal?.aborted) break;
+      reason = "unreachable";
+      link.set(true, backoff);
+      await sleep(backoff, opts.signal);
+      backoff = Math.min(RETRY_MAX_S, backoff * 2);
+      continue;
+    }
+    if (res.status >= 500 || res.status === 429) {
+      reason = "unreachable";
+      link.set(true, backoff);
+      await sleep(backoff, opts.signal);
+      backoff = Math.min(RETRY_MAX_S, backoff * 2);
+      continue;
+    }
+    link.set(false);
+    backoff = RETRY_INITIAL_S;
+    if (res.status === 404) {
+      /** @type {{code?: string}} */
+      let body = {};
+      try { body = await res.json(); } catch (_e) { body = {}; }
+      if (body.code === "channel_not_found") return { caption: null, reason: "unknown_channel" };
+      reason = caption ? "partial" : "missing";
+      if (wait === 0) await sleep(0.25, opts.signal);
+      continue;
+    }
+    if (!res.ok) return { caption, reason: "refused" };
+    caption = /** @type {Caption} */ (await res.json());
+    if (caption.final) return { caption, reason: "ok" };
+    reason = "partial";
+    opts.onPartial?.(caption);
+  }
+  return { caption, reason };
+}
+
+/** Follows one channel's live WebSocket; resumes by cursor after a drop. */
+export class LiveFollower {
+  /**
+   * @param {Link} link
+   * @param {(c: Caption) => void} onCaption
+   * @param {(channel: number) => void} onUnknownChannel
+   */
+  constructor(link, onCaption, onUnknownChannel) {
+    this.link = link;
+    this.onCaption = onCaption;
+    this.onUnknownChannel = onUnknownChannel;
+    /** @type {number|null} */
+    this.channel = null;
+    /** @type {WebSocket|null} */
+    this.ws = null;
+    /** @type {Map<number, number>} last cursor seen per channel */
+    this.cursor = new Map();
+    this.backoff = RETRY_INITIAL_S;
+    /** @type {ReturnType<typeof setTimeout>|null} */
+    this.timer = null;
+  }
+
+  /** Follow `channel` (a no-op if it is the one followed). @param {number} channel */
+  follow(channel) {
+    if (channel === this.channel) return;
+    this.stop();
+    this.channel = channel;
+    this.connect();
+  }
+
+  stop() {
+    this.channel = null;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.ws) {
+      this.ws.onclose = null;
+      this.ws.close();
+    }
+    this.ws = null;
+  }
+
+  connect() {
+    const ch = this.channel;
+    if (ch === null) return;
+    const proto = location.protocol === "https:" ? "wss:" : "ws:";
+    const cur = this.cursor.get(ch);
+    const q = cur === undefined ? "" : `?after_cursor=${cur}`;
+    const ws = new WebSocket(`${proto}//${location.host}/v1/channels/${ch}/live${q}`);
+    this.ws = ws;
+    ws.onopen = () => {
+      this.backoff = RETRY_INITIAL_S;
+      this.link.set(false);
+    };
+    ws.onmessage = (ev) => {
+      /** @type {any} */
+      let msg;
+      try { msg = JSON.parse(String(ev.data)); } catch (_e) { return; }
+      if (msg.type === "error" && msg.code === "channel_not_found") {
+        this.channel = null;
+        ws.onclose = null;
+        this.onUnknownChannel(ch);
+        return;
+      }
+      if (msg.type !== "caption" || typeof msg.cursor !== "number") return;
+      this.cursor.set(ch, msg.cursor);
+      this.onCaption(msg.caption);
+    };
+    ws.onclose = () => {
+      if (this.ws !== ws || this.channel !== ch) return;
+      this.link.set(true, this.backoff);
+      this.timer = setTimeout(() => this.connect(), this.backoff * 1000);
+      this.backoff = Math.min(RETRY_MAX_S, this.backoff * 2);
+    };
+  }
+}
