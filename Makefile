@@ -4,25 +4,40 @@
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.jimaku-installed
+# npm devDependencies (eslint, typescript, axe-core), installed from the lockfile only
+NPM_STAMP := node_modules/.jimaku-npm-installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint typecheck system-deps fixtures clean
+.PHONY: demo test lint typecheck js-lint js-test system-deps fixtures clean
 
 demo: system-deps $(STAMP)
 	$(VENV)/bin/jimaku demo
 
-test: system-deps $(STAMP)
+test: system-deps $(STAMP) $(NPM_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	npx --no-install eslint .
+	npx --no-install tsc -p tsconfig.json
+	node --test trigger_codec/js/test/
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-lint: $(STAMP)
+lint: $(STAMP) $(NPM_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	npx --no-install eslint .
 
-typecheck: $(STAMP)
+typecheck: $(STAMP) $(NPM_STAMP)
 	$(VENV)/bin/mypy
+	npx --no-install tsc -p tsconfig.json
+
+# The JavaScript checks alone (eslint, tsc over JSDoc types, the node:test unit tests).
+js-lint: $(NPM_STAMP)
+	npx --no-install eslint .
+	npx --no-install tsc -p tsconfig.json
+
+js-test: js-lint
+	node --test trigger_codec/js/test/
 
 # Regenerate audio_fixtures/ (and manifest.json) from their recipes after a codec change, and check
 # that each decodes as its manifest says (hand-recorded entries are kept).
@@ -40,5 +55,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	@touch $@
 
+$(NPM_STAMP): package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
 clean:
-	rm -rf $(VENV) demo-out bench-out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules demo-out bench-out .pytest_cache .mypy_cache .ruff_cache

@@ -11,6 +11,8 @@ needs=(
   "pulseaudio:pulseaudio"
   "pactl:pulseaudio-utils"
   "chromium:chromium"
+  "node:nodejs"
+  "npm:npm"
   "wrk:wrk"
   "/usr/lib/x86_64-linux-gnu/libportaudio.so.2:libportaudio2"
   "/usr/lib/x86_64-linux-gnu/libsndfile.so.1:libsndfile1"
