@@ -69,7 +69,7 @@ export async function fetchCaption(channel, seq, link, opts = {}) {
       res = await fetch(`/v1/channels/${channel}/captions/${seq}?wait=${wait}`, {
         signal: opts.signal, headers: { Accept: "application/json" }, cache: "no-store",
       });
-    } catch (_e) {
+    } catch {
       if (opts.signal?.aborted) break;
       reason = "unreachable";
       link.set(true, backoff);
@@ -88,8 +88,7 @@ export async function fetchCaption(channel, seq, link, opts = {}) {
     backoff = RETRY_INITIAL_S;
     if (res.status === 404) {
       /** @type {{code?: string}} */
-      let body = {};
-      try { body = await res.json(); } catch (_e) { body = {}; }
+      const body = await res.json().catch(() => ({}));
       if (body.code === "channel_not_found") return { caption: null, reason: "unknown_channel" };
       reason = caption ? "partial" : "missing";
       if (wait === 0) await sleep(0.25, opts.signal);
@@ -160,7 +159,7 @@ export class LiveFollower {
     ws.onmessage = (ev) => {
       /** @type {any} */
       let msg;
-      try { msg = JSON.parse(String(ev.data)); } catch (_e) { return; }
+      try { msg = JSON.parse(String(ev.data)); } catch { return; }
       if (msg.type === "error" && msg.code === "channel_not_found") {
         this.channel = null;
         ws.onclose = null;

@@ -4,15 +4,17 @@
 // decodes, logs or waits. Blocks are 512 frames (~11 ms): small enough for the latency target.
 
 const BLOCK = 512;
+// The AudioWorkletGlobalScope's names (not in TypeScript's DOM library).
+const scope = /** @type {any} */ (globalThis);
 
-class CaptureProcessor extends AudioWorkletProcessor {
+class CaptureProcessor extends scope.AudioWorkletProcessor {
   constructor() {
     super();
     /** @type {MessagePort|null} */
     this.out = null;
     this.buf = new Float32Array(BLOCK);
     this.fill = 0;
-    this.port.onmessage = (ev) => {
+    this.port.onmessage = (/** @type {MessageEvent} */ ev) => {
       if (ev.data && ev.data.port) this.out = ev.data.port;
     };
   }
@@ -37,4 +39,4 @@ class CaptureProcessor extends AudioWorkletProcessor {
   }
 }
 
-registerProcessor("jimaku-capture", CaptureProcessor);
+scope.registerProcessor("jimaku-capture", CaptureProcessor);

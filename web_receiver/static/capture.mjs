@@ -92,7 +92,7 @@ export async function startListening(onWorkerMessage, opts = {}) {
       worker.postMessage({ type: "init", sampleRate: ctx.sampleRate, port: chan.port2 }, [chan.port2]);
       node = w;
       path = "worklet";
-    } catch (_e) {
+    } catch {
       node = null;
     }
   }
@@ -136,7 +136,7 @@ export class ScreenLock {
     try {
       this.sentinel = await navigator.wakeLock.request("screen");
       return true;
-    } catch (_e) {
+    } catch {
       return false;
     }
   }

@@ -5,6 +5,8 @@
 
 import { BandMeter } from "./band.mjs";
 
+const DECODER_URL = "./codec/decoder.mjs";
+
 /** @type {{feed: (x: Float32Array) => any[], flush: () => any[]}|null} */
 let decoder = null;
 /** @type {BandMeter|null} */
@@ -21,11 +23,12 @@ const now = () => performance.timeOrigin + performance.now();
 
 /** @param {Float32Array} block @param {number} arrivedMs */
 function onAudio(block, arrivedMs) {
-  if (!decoder || !band) return;
+  if (!band) return;
   const t0 = performance.now();
   const first = samples;
+  if (first === 0) postMessage({ type: "started", atMs: arrivedMs - (block.length / sampleRate) * 1000 });
   samples += block.length;
-  const dets = decoder.feed(block);
+  const dets = decoder ? decoder.feed(block) : [];
   band.feed(block);
   for (let i = 0; i < block.length; i++) {
     const v = block[i];
@@ -65,11 +68,13 @@ onmessage = async (ev) => {
     sampleRate = m.sampleRate;
     band = new BandMeter(sampleRate);
     try {
-      const mod = await import("./codec/decoder.mjs");
+      // Served from trigger_codec/js under ./codec/ (web_receiver/assets.py); a variable so a
+      // missing decoder is a message to the viewer, not a worker that fails to load.
+      const mod = await import(DECODER_URL);
       decoder = new mod.Decoder({ sampleRate });
     } catch (e) {
+      // keep measuring level and band: the viewer still learns what the microphone hears
       postMessage({ type: "error", code: "no_decoder", detail: String(/** @type {Error} */ (e).message || e) });
-      return;
     }
     if (m.port) {
       /** @type {MessagePort} */ (m.port).onmessage = (e) => onAudio(e.data.block, now());

@@ -173,10 +173,7 @@ export function wrapCaption(text, rules) {
       cur = cur + sep + unit;
       continue;
     }
-    if (cur) {
-      lines.push(cur);
-      cur = "";
-    }
+    if (cur) lines.push(cur);
     while (textWidth(unit) > cols) {
       const cps = [...unit];
       let cut = 0;

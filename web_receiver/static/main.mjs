@@ -19,13 +19,13 @@ const SILENT_AFTER_S = 5;
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 const store = {
   /** @param {string} k @param {string} d */
-  get: (k, d) => { try { return localStorage.getItem(`jimaku.${k}`) ?? d; } catch (_e) { return d; } },
+  get: (k, d) => { try { return localStorage.getItem(`jimaku.${k}`) ?? d; } catch { return d; } },
   /** @param {string} k @param {string} v */
-  set: (k, v) => { try { localStorage.setItem(`jimaku.${k}`, v); } catch (_e) { /* private mode */ } },
+  set: (k, v) => { try { localStorage.setItem(`jimaku.${k}`, v); } catch { /* private mode */ } },
 };
 const params = new URLSearchParams(location.search);
 
-/** @type {{lang: Lang, size: number, theme: string, lines: number, paused: boolean, listening: any, band: any, cpu: any, pathUsed: string|null, silentSince: number|null, hfHeard: boolean, alertKey: string|null}} */
+/** @type {{lang: Lang, size: number, theme: string, lines: number, paused: boolean, listening: any, band: any, cpu: any, pathUsed: string|null, silentSince: number|null, hfHeard: boolean, alertKey: string|null, audioStartMs: number|null}} */
 const state = {
   lang: /** @type {Lang} */ (params.get("lang") ?? store.get("lang", pickLang(navigator.languages ?? [navigator.language]))),
   size: Number(params.get("size") ?? store.get("size", "40")),
@@ -39,12 +39,13 @@ const state = {
   silentSince: null,
   hfHeard: false,
   alertKey: null,
+  audioStartMs: null,
 };
 if (!(state.lang in STRINGS)) state.lang = "en";
 if (!SIZES.includes(state.size)) state.size = SIZES.reduce((a, b) => (Math.abs(b - state.size) < Math.abs(a - state.size) ? b : a));
 
 /** Timings for the latency benchmark: trigger's last sample and caption on screen, wall ms. */
-export const timings = /** @type {Array<{channel: number, seq: number, lastSampleMs: number|null, shownMs: number, final: boolean}>} */ ([]);
+export const timings = /** @type {Array<{kind: string, channel: number, seq: number, text: string, final: boolean, lastSampleMs: number|null, shownMs: number}>} */ ([]);
 /** @type {Map<string, number|null>} */
 const lastSample = new Map();
 
@@ -96,7 +97,9 @@ function applySettings() {
     else el.textContent = t(state.lang, k);
   }
   for (const el of document.querySelectorAll("[data-i18n-label]")) {
-    el.setAttribute("aria-label", t(state.lang, /** @type {HTMLElement} */ (el).dataset.i18nLabel ?? ""));
+    const label = t(state.lang, /** @type {HTMLElement} */ (el).dataset.i18nLabel ?? "");
+    // A button's name starts with its visible text (WCAG 2.5.3: speech users say what they see).
+    el.setAttribute("aria-label", el.tagName === "BUTTON" ? `${el.textContent} ${label}` : label);
   }
   for (const el of document.querySelectorAll("[data-i18n-placeholder]")) {
     el.setAttribute("placeholder", t(state.lang, /** @type {HTMLElement} */ (el).dataset.i18nPlaceholder ?? ""));
@@ -191,7 +194,7 @@ function onDisplay(events) {
     for (const e of stamped) {
       const it = /** @type {NonNullable<DisplayEvent["item"]>} */ (e.item);
       const k = `${it.channel}/${it.seq}`;
-      timings.push({ channel: it.channel, seq: it.seq, lastSampleMs: lastSample.get(k) ?? null, shownMs, final: it.final });
+      timings.push({ kind: e.kind, channel: it.channel, seq: it.seq, text: it.text, final: it.final, lastSampleMs: lastSample.get(k) ?? null, shownMs });
     }
   });
 }
@@ -227,6 +230,8 @@ function onWorker(m) {
     if (r.verdict === "none") showAlert("band_none", { khz });
     else if (r.verdict === "robust_only") showAlert("band_robust_only", { khz });
     else if (state.alertKey === "band_none" || state.alertKey === "band_robust_only") clearAlert();
+  } else if (m.type === "started") {
+    state.audioStartMs = m.atMs;
   } else if (m.type === "cpu") {
     state.cpu = { busyMs: m.busyMs, audioS: m.audioS };
   } else if (m.type === "error") {
