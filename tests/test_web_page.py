@@ -23,7 +23,7 @@ import pytest
 from scipy.signal import butter, sosfiltfilt
 
 from audio_io import read_audio, write_audio
-from tests.plugins.archive import ArchiveHandle
+from tests.plugins.archive import ArchiveHandle, NginxFront
 from tests.plugins.browser import PageErrors, launch_chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
@@ -150,6 +150,28 @@ def test_page_and_assets_are_served_with_caching_and_security_headers(
     # the API is untouched and the page is not in its schema
     assert httpx.get(url + "/v1/channels").status_code == 200
     assert "/" not in httpx.get(url + "/openapi.json").json()["paths"]
+
+
+def test_nginx_caches_the_assets_and_revalidates_the_page(
+    archive_server: ArchiveHandle, tmp_path: Path
+) -> None:
+    ng = NginxFront(archive_server.port, tmp_path)
+    ng.start()
+    try:
+        page = httpx.get(ng.url + "/")
+        assert page.status_code == 200 and page.headers["cache-control"] == "no-cache"
+        assert "content-security-policy" in page.headers
+        etag = page.headers["etag"]
+        assert httpx.get(ng.url + "/", headers={"If-None-Match": etag}).status_code == 304
+        asset = re.search(r'src="(/assets/[0-9a-f]{12}/main.mjs)"', page.text).group(1)  # type: ignore[union-attr]
+        first = httpx.get(ng.url + asset, headers={"Accept-Encoding": "gzip"})
+        again = httpx.get(ng.url + asset, headers={"Accept-Encoding": "gzip"})
+        assert first.headers["x-cache-status"] == "MISS"
+        assert again.headers["x-cache-status"] == "HIT"
+        assert again.headers["cache-control"] == "public, max-age=31536000, immutable"
+        assert again.headers["content-encoding"] == "gzip" and again.content == first.content
+    finally:
+        ng.stop()
 
 
 # -- in the browser --------------------------------------------------------------------------------

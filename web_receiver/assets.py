@@ -11,7 +11,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 from web_receiver.errors import AssetsMissing
@@ -97,9 +96,8 @@ def _files(root: Path) -> dict[str, bytes]:
     return out
 
 
-@lru_cache(maxsize=4)
 def load_bundle(static_dir: Path = STATIC_DIR, codec_dir: Path = CODEC_DIR) -> AssetBundle:
-    """Read the static files once and version them.
+    """Read the static files and version them (once per app: :func:`make_router` calls it).
 
     Parameters
     ----------

@@ -20,11 +20,16 @@ export const GIVE_UP_S = 30;
 export const RETRY_INITIAL_S = 0.25;
 export const RETRY_MAX_S = 5;
 
-/** @param {number} s @param {AbortSignal} [signal] */
-function sleep(s, signal) {
+/**
+ * Wait `s` seconds, less if the signal aborts or the link comes back up.
+ * @param {number} s @param {AbortSignal} [signal] @param {Link} [link]
+ */
+function sleep(s, signal, link) {
   return new Promise((resolve) => {
-    const id = setTimeout(resolve, s * 1000);
-    signal?.addEventListener("abort", () => { clearTimeout(id); resolve(undefined); }, { once: true });
+    const done = () => { clearTimeout(id); link?.waiters.delete(done); resolve(undefined); };
+    const id = setTimeout(done, s * 1000);
+    signal?.addEventListener("abort", done, { once: true });
+    link?.waiters.add(done);
   });
 }
 
@@ -34,12 +39,20 @@ export class Link {
   constructor(onStatus) {
     this.onStatus = onStatus;
     this.down = false;
+    /** performance.now() ms when the archive was last seen coming back (0: never down) */
+    this.upSince = 0;
+    /** @type {Set<() => void>} retries waiting out a backoff: woken when the archive is back */
+    this.waiters = new Set();
   }
 
   /** @param {boolean} down @param {number} retryS */
   set(down, retryS = 0) {
     if (down !== this.down) {
       this.down = down;
+      if (!down) {
+        this.upSince = performance.now();
+        for (const w of [...this.waiters]) w();
+      }
       this.onStatus({ down, retryS });
     }
   }
@@ -73,14 +86,14 @@ export async function fetchCaption(channel, seq, link, opts = {}) {
       if (opts.signal?.aborted) break;
       reason = "unreachable";
       link.set(true, backoff);
-      await sleep(backoff, opts.signal);
+      await sleep(backoff, opts.signal, link);
       backoff = Math.min(RETRY_MAX_S, backoff * 2);
       continue;
     }
     if (res.status >= 500 || res.status === 429) {
       reason = "unreachable";
       link.set(true, backoff);
-      await sleep(backoff, opts.signal);
+      await sleep(backoff, opts.signal, link);
       backoff = Math.min(RETRY_MAX_S, backoff * 2);
       continue;
     }
@@ -173,7 +186,15 @@ export class LiveFollower {
     ws.onclose = () => {
       if (this.ws !== ws || this.channel !== ch) return;
       this.link.set(true, this.backoff);
-      this.timer = setTimeout(() => this.connect(), this.backoff * 1000);
+      const retry = () => {
+        if (this.timer === null) return;
+        clearTimeout(this.timer);
+        this.timer = null;
+        this.link.waiters.delete(retry);
+        if (this.channel === ch) this.connect();
+      };
+      this.timer = setTimeout(retry, this.backoff * 1000);
+      this.link.waiters.add(retry);
       this.backoff = Math.min(RETRY_MAX_S, this.backoff * 2);
     };
   }

@@ -25,7 +25,7 @@ const store = {
 };
 const params = new URLSearchParams(location.search);
 
-/** @type {{lang: Lang, size: number, theme: string, lines: number, paused: boolean, listening: any, band: any, cpu: any, pathUsed: string|null, silentSince: number|null, hfHeard: boolean, alertKey: string|null, audioStartMs: number|null}} */
+/** @type {{lang: Lang, size: number, theme: string, lines: number, paused: boolean, listening: any, band: any, cpu: any, pathUsed: string|null, silentSince: number|null, hfHeard: boolean, alertKey: string|null, audioStartMs: number|null, levelStep: number}} */
 const state = {
   lang: /** @type {Lang} */ (params.get("lang") ?? store.get("lang", pickLang(navigator.languages ?? [navigator.language]))),
   size: Number(params.get("size") ?? store.get("size", "40")),
@@ -40,6 +40,7 @@ const state = {
   hfHeard: false,
   alertKey: null,
   audioStartMs: null,
+  levelStep: -1,
 };
 if (!(state.lang in STRINGS)) state.lang = "en";
 if (!SIZES.includes(state.size)) state.size = SIZES.reduce((a, b) => (Math.abs(b - state.size) < Math.abs(a - state.size) ? b : a));
@@ -48,6 +49,8 @@ if (!SIZES.includes(state.size)) state.size = SIZES.reduce((a, b) => (Math.abs(b
 export const timings = /** @type {Array<{kind: string, channel: number, seq: number, text: string, final: boolean, lastSampleMs: number|null, shownMs: number}>} */ ([]);
 /** @type {Map<string, number|null>} */
 const lastSample = new Map();
+/** Every detection the worker reported (decoder positions, for the benchmark's alignment). */
+export const detections = /** @type {Array<{channel: number, seq: number, startS: number, endS: number, lastSampleMs: number|null}>} */ ([]);
 
 const receiver = new Receiver({
   onEvents: (ev) => onDisplay(ev),
@@ -55,7 +58,7 @@ const receiver = new Receiver({
   onChannel: (ch) => showStatus("listening_channel", { ch: ch ?? "?" }),
 });
 receiver.display.setRules({ maxLines: state.lines });
-export const app = { receiver, state, timings };
+export const app = { receiver, state, timings, detections };
 
 /** @param {string} key @param {Record<string, string|number>} [vars] */
 function showStatus(key, vars) {
@@ -205,13 +208,19 @@ function onWorker(m) {
     for (const d of m.list) {
       const k = `${d.channel}/${d.seq}`;
       if (!lastSample.has(k)) lastSample.set(k, d.lastSampleMs ?? null);
+      detections.push({ channel: d.channel, seq: d.seq, startS: d.startS, endS: d.endS, lastSampleMs: d.lastSampleMs ?? null });
       if (d.profile === "hf") state.hfHeard = true;
       receiver.onDetection(d, d.lastSampleMs ?? null);
     }
   } else if (m.type === "level") {
     const pct = Math.min(100, Math.round((Math.sqrt(m.rms) / Math.sqrt(0.3)) * 100));
-    $("level").style.width = `${pct}%`;
-    $("indicator").setAttribute("aria-label", t(state.lang, "level", { pct }));
+    // a coarse meter: repaints only when it moves by a step (each repaint costs a phone CPU)
+    const step = Math.round(pct / 10) * 10;
+    if (step !== state.levelStep) {
+      state.levelStep = step;
+      $("level").style.width = `${step}%`;
+      $("indicator").setAttribute("aria-label", t(state.lang, "level", { pct: step }));
+    }
     const now = performance.now() / 1000;
     if (m.rms < SILENT_RMS) {
       state.silentSince ??= now;

@@ -35,9 +35,10 @@ export class Receiver {
     this.hooks = hooks;
     this.now = hooks.now ?? (() => performance.now() / 1000);
     this.display = new CaptionDisplay();
-    this.link = new Link(({ down, retryS }) =>
-      this.hooks.onMessage(down ? { level: "warn", key: "archive_down", vars: { s: retryS } } : { level: "info", key: "archive_back" }),
-    );
+    this.link = new Link(({ down, retryS }) => {
+      this.hooks.onMessage(down ? { level: "warn", key: "archive_down", vars: { s: retryS } } : { level: "info", key: "archive_back" });
+      if (!down) this.schedule();
+    });
     this.live = new LiveFollower(this.link, (c) => this.onLive(c), (ch) => this.unknownChannel(ch));
     /** @type {number|null} */
     this.pin = null;
@@ -178,8 +179,11 @@ export class Receiver {
     while (this.order.length) {
       const head = this.order[0];
       if (head.result === null) {
+        // A late answer holds later captions at most ORDER_HOLD_S, counted while the archive is
+        // reachable: after an outage every fetch retries at once and gets its turn.
         const laterDone = this.order.slice(1).some((h) => h.result !== null);
-        if (!(laterDone && now - head.heardAt > ORDER_HOLD_S * 1000)) break;
+        const since = Math.max(head.heardAt, this.link.upSince);
+        if (!(laterDone && !this.link.down && now - since > ORDER_HOLD_S * 1000)) break;
       }
       this.order.shift();
       if (head.result !== null) this.deliver(head);
@@ -217,7 +221,9 @@ export class Receiver {
     const times = [];
     const d = this.display.nextDeadline(now);
     if (d !== null) times.push(d);
-    if (this.order.length && this.order[0].result === null) times.push(this.order[0].heardAt / 1000 + ORDER_HOLD_S + 0.01);
+    if (this.order.length && this.order[0].result === null && !this.link.down) {
+      times.push(Math.max(this.order[0].heardAt, this.link.upSince) / 1000 + ORDER_HOLD_S + 0.01);
+    }
     if (!times.length) return;
     const ms = Math.max(0, (Math.min(...times) - now) * 1000) + 5;
     this.timer = setTimeout(() => {
