@@ -15,7 +15,8 @@
 
 /** @typedef {(s: {down: boolean, retryS: number}) => void} StatusFn */
 
-export const WAIT_S = 5;
+/** The one request shape the archive's nginx caches per caption (docs/archive.md): ?wait=10. */
+export const WAIT_S = 10;
 export const GIVE_UP_S = 30;
 export const RETRY_INITIAL_S = 0.25;
 export const RETRY_MAX_S = 5;
@@ -76,12 +77,14 @@ export async function fetchCaption(channel, seq, link, opts = {}) {
   while (!opts.signal?.aborted) {
     const left = (deadline - performance.now()) / 1000;
     if (left <= 0) break;
-    const wait = Math.max(0, Math.min(WAIT_S, Math.floor(left)));
     let res;
+    const asked = performance.now();
+    // An answer without the final text that came at once (from a cache, max-age=1) is not asked
+    // again at once: no spinning on a cached 404 or partial.
+    const pace = () => (performance.now() - asked < 1000 ? sleep(1, opts.signal) : Promise.resolve());
     try {
-      res = await fetch(`/v1/channels/${channel}/captions/${seq}?wait=${wait}`, {
-        signal: opts.signal, headers: { Accept: "application/json" }, cache: "no-store",
-      });
+      // no extra headers or cache mode: every phone's request for a caption is the same one
+      res = await fetch(`/v1/channels/${channel}/captions/${seq}?wait=${WAIT_S}`, { signal: opts.signal });
     } catch {
       if (opts.signal?.aborted) break;
       reason = "unreachable";
@@ -104,7 +107,7 @@ export async function fetchCaption(channel, seq, link, opts = {}) {
       const body = await res.json().catch(() => ({}));
       if (body.code === "channel_not_found") return { caption: null, reason: "unknown_channel" };
       reason = caption ? "partial" : "missing";
-      if (wait === 0) await sleep(0.25, opts.signal);
+      await pace();
       continue;
     }
     if (!res.ok) return { caption, reason: "refused" };
@@ -112,6 +115,7 @@ export async function fetchCaption(channel, seq, link, opts = {}) {
     if (caption.final) return { caption, reason: "ok" };
     reason = "partial";
     opts.onPartial?.(caption);
+    await pace();
   }
   return { caption, reason };
 }
