@@ -412,6 +412,53 @@ def test_microphone_denied_gets_a_clear_message(pw: Any, archive_server: Archive
         b.close()
 
 
+def test_an_insecure_address_says_the_microphone_needs_https(
+    pw: Any, archive_server: ArchiveHandle
+) -> None:
+    # a LAN-like name (not loopback) over http: not a secure context, no getUserMedia
+    b = launch_chromium(pw, None, extra_args=("--host-resolver-rules=MAP tv.test 127.0.0.1",))
+    try:
+        page = b.new_page()
+        page.goto(f"http://tv.test:{archive_server.port}/?lang=en")
+        assert page.evaluate("window.isSecureContext") is False
+        page.wait_for_selector('#alert[data-key="insecure"]', timeout=10_000)
+        assert "https://" in page.inner_text("#alert")
+        page.click("#start")
+        assert page.get_attribute("#alert", "data-key") == "insecure"
+    finally:
+        b.close()
+
+
+def test_the_service_worker_caches_the_app_shell_but_never_captions(
+    browser: Any, archive_server: ArchiveHandle
+) -> None:
+    a = archive_server
+    ctx = browser.new_context()
+    page = ctx.new_page()
+    page.goto(a.url + "/?lang=en")
+    scope = page.evaluate("navigator.serviceWorker.ready.then((r) => r.scope)")
+    assert scope == a.url + "/"
+    page.reload()  # now controlled by the worker
+    _until(page, "navigator.serviceWorker.controller !== null", 10)
+    cached = page.evaluate(
+        """async () => { const out = [];
+             for (const k of await caches.keys())
+               for (const r of await (await caches.open(k)).keys())
+                 out.push(new URL(r.url).pathname);
+             return out; }"""
+    )
+    assert "/" in cached and any(p.endswith("/main.mjs") for p in cached), cached
+    _put(a, 70, "from the network")
+    _hear(page, a.channel, 70)
+    _caption(page, 70).wait_for(timeout=10_000)
+    cached = page.evaluate(
+        "async () => (await Promise.all((await caches.keys()).map(async (k) =>"
+        " (await (await caches.open(k)).keys()).map((r) => r.url)))).flat()"
+    )
+    assert not [u for u in cached if "/v1/" in u], cached
+    ctx.close()
+
+
 # -- with a recording as the microphone ------------------------------------------------------------
 
 

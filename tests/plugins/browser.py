@@ -30,7 +30,9 @@ BASE_ARGS = [
 ]
 
 
-def launch_chromium(pw: Any, wav: Path | None = None, fake_ui: bool = True) -> Any:
+def launch_chromium(
+    pw: Any, wav: Path | None = None, fake_ui: bool = True, extra_args: tuple[str, ...] = ()
+) -> Any:
     """Launch headless Chromium with a fake microphone playing ``wav`` once (see module doc)."""
     if not CHROMIUM.exists():
         pytest.fail(
@@ -41,6 +43,7 @@ def launch_chromium(pw: Any, wav: Path | None = None, fake_ui: bool = True) -> A
     args.append("--use-fake-ui-for-media-stream" if fake_ui else "--deny-permission-prompts")
     if wav is not None:
         args.append(f"--use-file-for-fake-audio-capture={wav}%noloop")
+    args.extend(extra_args)
     return pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=args)
 
 
