@@ -12,19 +12,17 @@ segments (``bench_channel.Segment``: same seeds, rooms, chains and noise):
   computed on the candidate's check energies: had its CRC matched by chance, would it have been
   accepted?
 * patterns the CRC always catches are not counted: a word whose 48 message bits differ from the
-  nearest sent ID only within 16 consecutive bits (CRC-16 detects every burst of <= 16 bits);
-* nor are words the decoder would drop anyway because another candidate 3-40 hops before or
-  6-40 hops after has a stronger preamble (``Decoder._rival_preamble``; the current decoder
-  does not decode such candidates at all, so this column is 0 for it: it counts for decoders
-  that applied the rule after decoding).
+  nearest sent ID only within 16 consecutive bits (CRC-16 detects every burst of <= 16 bits).
+  Candidates the rival-preamble rule refuses are not decoded at all, so their words never
+  appear (the trace's ``PhaseDecoded`` events count them: ``rival phases``).
 
 Each remaining word is a ~2^-16 chance of a wrong ID (an error pattern the CRC does not always
 catch passes it with probability ~2^-16), so the estimated wrong IDs per trigger = remaining
 words x 2^-16 / triggers sent. The bench also counts the wrong IDs actually reported.
 
-The instrument wraps ``trigger_codec.decoder.decode_soft`` and the list decoder it calls
-(``framing.iter_list_viterbi``; seams no user sees) to see the words each call took; decoding
-itself is unchanged.
+The words come from the decoder's trace (``Decoder(sr, trace=...)``, :mod:`trigger_codec.trace`:
+each ``DecodeAttempt`` lists the words of the list decoder with their ``z`` on the attempt's
+check energies); decoding itself is unchanged.
 
 Usage::
 
@@ -40,7 +38,6 @@ import argparse
 import json
 import sys
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +49,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench_channel import SR_TX, Segment, jimaku_profiles
 
 from channel_sim.room import SPEED_OF_SOUND_M_S
-from trigger_codec import decoder as decoder_mod
+from trigger_codec import Decoder
 from trigger_codec import framing as fr
+from trigger_codec.trace import DecodeAttempt, PhaseDecoded, TraceEvent
 
 #: CRC-16 detects every error burst up to this many bits
 _CRC_BURST = 16
@@ -65,65 +63,34 @@ def _bits(message: bytes) -> np.ndarray:
 
 
 class _Probe:
-    """Counts the words a decoder tries and classifies the CRC failures (see module docstring)."""
+    """A trace callback: counts the words a decoder tries and classifies the CRC failures."""
 
     def __init__(self) -> None:
         self.counts: Counter[str] = Counter()
         self.sent: list[np.ndarray] = []  # message bits of the segment's sent IDs
-        self.where: tuple[Any, Any, int] | None = None  # (decoder, band, row) being decoded
-        self._decode_soft = fr.decode_soft
-        self._iter_list = fr.iter_list_viterbi
-        self._tried: list[np.ndarray] = []  # the words the current decode_soft call took
 
-    def iter_list_viterbi(self, llr: Any, size: int) -> Iterator[tuple[np.ndarray, float]]:
-        # the list is lazy: decode_soft stops taking words at the first CRC match
-        for bits, metric in self._iter_list(llr, size):
-            self._tried.append(bits)
-            yield bits, metric
-
-    def decode_soft(self, metric: Any, **kw: Any) -> fr.SoftDecision:
-        self._tried = []
-        sd = self._decode_soft(metric, **kw)
-        tried = self._tried
-        energies = np.asarray(kw["check_energies"])
-        rival: bool | None = None
-        for bits in tried:
-            message = bytes(np.packbits(bits.astype(np.uint8)).tolist())
-            if fr.unpack(message) is not None:
+    def __call__(self, event: TraceEvent) -> None:
+        if isinstance(event, PhaseDecoded) and event.outcome == "rival":
+            self.counts["rival phases (not decoded)"] += 1
+        if not isinstance(event, DecodeAttempt):
+            return
+        for word in event.words:
+            if word.ident is not None:
                 continue  # the accepted word (or one the z check refused)
             self.counts["words failing the CRC"] += 1
-            z = float(fr.check_terms(energies, fr.to_symbols(fr.code_bits(message))).mean())
-            if z < fr.MIN_Z:
+            if word.z < fr.MIN_Z:
                 continue
             self.counts["of them z >= MIN_Z"] += 1
-            diff = [np.flatnonzero(_bits(message) != s) for s in self.sent]
+            diff = [np.flatnonzero(word.bits != s) for s in self.sent]
             nearest = min(diff, key=len)
             if nearest.size and nearest[-1] - nearest[0] < _CRC_BURST:
                 self.counts["  always caught by the CRC (burst <= 16 bits)"] += 1
                 continue
-            if rival is None:
-                assert self.where is not None
-                dec, band, row = self.where
-                # (older revisions of the decoder had no such rule: nothing is dropped)
-                rule = getattr(dec, "_rival_preamble", None)
-                rival = bool(rule(band, row)) if rule is not None else False
-            if rival:
-                self.counts["  dropped (stronger preamble nearby)"] += 1
-                continue
             self.counts["  remaining (2^-16 chance each)"] += 1
-        return sd
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     probe = _Probe()
-    decoder_mod.decode_soft = probe.decode_soft  # type: ignore[assignment]
-    fr.iter_list_viterbi = probe.iter_list_viterbi  # type: ignore[assignment]
-
-    class ProbedDecoder(decoder_mod.Decoder):
-        def _demodulate(self, b: Any, row: int, frame: int) -> Any:
-            probe.where = (self, b, row)
-            return super()._demodulate(b, row, frame)
-
     profiles, why = jimaku_profiles()
     if why:
         raise SystemExit(why)
@@ -141,7 +108,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     res = sg.at_snr(s, args.max_ppm)
                     if s == snr:
                         break
-                dec = ProbedDecoder(res.sample_rate_hz)
+                dec = Decoder(res.sample_rate_hz, trace=probe)
                 block = int(0.01 * res.sample_rate_hz)
                 dets = []
                 for i in range(0, res.audio.size, block):
@@ -170,8 +137,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 f"{pname:7s} {chain:8s} {snr:+5.0f} dB  found {found:4d}/{sent:<4d} wrong "
                 f"{wrong:2d}  CRC-failed words {probe.counts['words failing the CRC']:7d}  "
                 f"z>=MIN_Z {probe.counts['of them z >= MIN_Z']:6d}  burst<=16 "
-                f"{probe.counts['  always caught by the CRC (burst <= 16 bits)']:4d}  rival "
-                f"{probe.counts['  dropped (stronger preamble nearby)']:5d}  remaining "
+                f"{probe.counts['  always caught by the CRC (burst <= 16 bits)']:4d}  rival phases "
+                f"{probe.counts['rival phases (not decoded)']:5d}  remaining "
                 f"{remaining:5d}  est. wrong/trigger {cell['estimated_wrong_ids_per_trigger']:.1e}",
                 flush=True,
             )

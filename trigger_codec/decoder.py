@@ -50,9 +50,19 @@ import numpy as np
 import numpy.typing as npt
 import scipy.fft
 
+from trigger_codec import trace as tr
 from trigger_codec.encoder import LEAD_S
 from trigger_codec.errors import AudioFormatError, ParameterError
-from trigger_codec.framing import decode_soft, encode_payload
+from trigger_codec.framing import (
+    SoftDecision,
+    bit_llrs,
+    check_terms,
+    code_bits,
+    decode_soft,
+    encode_payload,
+    to_symbols,
+    unpack,
+)
 from trigger_codec.modem import data_slots, preamble_slots
 from trigger_codec.profiles import (
     BIN_HZ,
@@ -241,13 +251,18 @@ class Decoder:
     sample_rate : int
         Hz, a multiple of 50 (44100 or 48000 in practice). At 32000 Hz only ``robust`` is
         heard; below that no profile fits and :class:`ParameterError` is raised.
+    trace : callable or None
+        Called with each :mod:`trigger_codec.trace` event (frames analysed, sync scores,
+        candidates, decode attempts, phase outcomes, reports) as the decoder works: the
+        observer for benchmarks, diagnostics and tests. None (default): no events are built.
 
     Notes
     -----
     Not thread-safe; use one decoder per stream. Results do not depend on the block split.
     """
 
-    def __init__(self, sample_rate: int) -> None:
+    def __init__(self, sample_rate: int, trace: tr.Trace | None = None) -> None:
+        self._trace = trace
         self._n = frame_length(sample_rate)
         self.sample_rate = int(self._n * BIN_HZ)
         self._lead = round(LEAD_S * self.sample_rate)
@@ -512,10 +527,29 @@ class Decoder:
         sums = np.add.reduceat(E, self._offsets, axis=1).take(self._band_of_col, axis=1)
         sums += _TINY
         np.divide(E, sums, out=self._S[r : r + k])
+        if self._trace is not None:
+            self._trace(
+                tr.FramesAnalysed(
+                    self._next_frame,
+                    P.copy(),
+                    F[:k].copy(),
+                    self._S[r : r + k].copy(),
+                    {
+                        b.profile.name: slice(b.offset, b.offset + b.profile.n_slots)
+                        for b in self._bands
+                    },
+                )
+            )
         # the candidates whose last preamble frame is among the new ones
         y0, y1 = max(r - _PRE_SPAN, 0), r + k - _PRE_SPAN
         if y1 > y0:
             self._Y[y0:y1] = self._sync_metric(y0, y1)
+            if self._trace is not None:
+                for b in self._bands:
+                    first = self._next_frame - r + y0
+                    self._trace(
+                        tr.SyncScores(b.profile.name, first, self._Y[y0:y1, b.index].copy())
+                    )
             self._note_hits(y0, y1, self._next_frame - r)
         self._rows = r + k
         self._next_frame += k
@@ -583,21 +617,30 @@ class Decoder:
             return out
         hit = sm >= SYNC_MEAN
         low = (sm >= SYNC_LOW) & ~hit
+        conc_of: dict[tuple[int, int], float] = {}
         if low.any():  # rare: a few per minute of noise
             for ci, bi in np.argwhere(low & _local_max(sm_ext)).tolist():
                 rows = int(cands[ci]) + self._data_rows
                 conc = float(self._S[rows[:, None], self._bands[bi].data].max(axis=1).mean())
                 hit[ci, bi] = conc >= SYNC_DATA
+                conc_of[ci, bi] = conc
+                if self._trace is not None and not hit[ci, bi]:
+                    frame = int(cands[ci]) + first_hist
+                    name = self._bands[bi].profile.name
+                    sync = float(sm[ci, bi])
+                    self._trace(tr.Candidate(name, frame, sync, "low", conc, math.nan, "weak_data"))
         if not hit.any():
             return out
         hits = np.argwhere(hit)
         # a band whose top a codec cut passes the sync in every frame: one vectorised test for
         # all hits of the batch
         top_empty = np.zeros(hit.shape, dtype=bool)
+        balance = np.full(hit.shape, math.nan)
         for bi, b in enumerate(self._bands):
             ci = hits[hits[:, 1] == bi, 0]
             if ci.size:
-                top_empty[ci, bi] = self._balance(b, cands[ci]) < _MIN_BALANCE
+                balance[ci, bi] = self._balance(b, cands[ci])
+                top_empty[ci, bi] = balance[ci, bi] < _MIN_BALANCE
         horizon = first_hist + int(cands[0]) - 4 * _DEDUP_FRAMES
         for tried in self._tried.values():
             for old in [f for f in tried if f < horizon]:
@@ -606,7 +649,24 @@ class Decoder:
             b = self._bands[bi]
             tried = self._tried[b.profile.name]
             frame = int(cands[c]) + first_hist
-            if self._frame_in_airing(b, frame):
+            in_airing = self._frame_in_airing(b, frame)
+            if self._trace is not None:
+                outcome: tr.CandidateOutcome = (
+                    "in_airing" if in_airing else "unbalanced" if top_empty[c, bi] else "decode"
+                )
+                tier: tr.Tier = "low" if (c, bi) in conc_of else "mean"
+                self._trace(
+                    tr.Candidate(
+                        b.profile.name,
+                        frame,
+                        float(sm[c, bi]),
+                        tier,
+                        conc_of.get((c, bi), math.nan),
+                        float(balance[c, bi]),
+                        outcome,
+                    )
+                )
+            if in_airing:
                 # inside an airing already reported: another trigger of this profile
                 # cannot start here (it would overlap), so skip the decoding work
                 continue
@@ -631,8 +691,10 @@ class Decoder:
                 if row < 0 or frame + d in tried:
                     continue
                 tried.add(frame + d)
-                det, vz = self._demodulate(b, row, frame + d)
+                det, vz = self._demodulate(b, row, frame + d, d)
                 if det is not None:
+                    if self._trace is not None:
+                        self._trace(tr.Reported(det, frame + d))
                     out.append(det)
                     break
                 near = near or vz >= _RETRY_Z
@@ -793,11 +855,13 @@ class Decoder:
         E: npt.NDArray[np.float64],
         Ec: npt.NDArray[np.float64],
         prev: tuple[_Band, int] | None = None,
+        where: tuple[str, int, int, bool] = ("", 0, 0, False),
     ) -> tuple[tuple[int, int] | None, float]:
         """Decode from ``E`` = energies at hops (0, 1[, -1]) and the check energies ``Ec``.
 
         Returns (ID or None, the first stage's Viterbi-word ``z``). If ``E`` lacks the
-        previous hop, ``prev = (band, row)`` computes it when a stage needs it.
+        previous hop, ``prev = (band, row)`` computes it when a stage needs it. ``where``:
+        (profile, frame, phase, half-phase), for the trace only.
 
         The stages of :data:`_STAGES` in order; all but the first only on a near miss: no CRC
         match but the Viterbi word stands out of its symbols (``z >= _RETRY_Z``; random
@@ -811,42 +875,100 @@ class Decoder:
                 if wp and E.shape[0] < 3 and prev is not None:
                     E = np.concatenate([E, self._energies(prev[0], prev[1], (-1,))[0]])
                 metrics[mi] = np.log(E[0] + wn * E[1] + (wp * E[2] if wp else 0.0) + 0.1)
+            tried: list[npt.NDArray[np.int64]] | None = [] if self._trace is not None else None
             sd = decode_soft(
                 metrics[mi],
                 check_energies=Ec,
                 viterbi_z=k == 0,
                 sharpness=sharpness,
+                tried=tried,
             )
             if k == 0:
                 vz = sd.viterbi_z
+            if tried is not None:
+                self._trace_attempt(where, k, metrics[mi], Ec, tried, sd)
             if sd.found is not None or not vz >= _RETRY_Z:
                 return sd.found, vz
         return None, vz
 
-    def _demodulate(self, b: _Band, row: int, frame: int) -> tuple[Detection | None, float]:
+    def _trace_attempt(
+        self,
+        where: tuple[str, int, int, bool],
+        stage: int,
+        metric: npt.NDArray[np.float64],
+        Ec: npt.NDArray[np.float64],
+        tried: list[npt.NDArray[np.int64]],
+        sd: SoftDecision,
+    ) -> None:
+        """Emit the :class:`trace.DecodeAttempt` of one stage (tracing only)."""
+        assert self._trace is not None
+        words = []
+        for bits in tried:
+            message = bytes(np.packbits(bits.astype(np.uint8)).tolist())
+            z = float(check_terms(Ec, to_symbols(code_bits(message))).mean())
+            words.append(tr.WordTried(bits.copy(), unpack(message), z))
+        mi, sharpness = _STAGES[stage]
+        outcome: tr.AttemptOutcome = (
+            "accepted" if sd.found is not None else "z_reject" if sd.crc_ok else "crc_fail"
+        )
+        name, frame, phase, half = where
+        self._trace(
+            tr.DecodeAttempt(
+                name,
+                frame,
+                phase,
+                half,
+                stage,
+                mi,
+                sharpness,
+                metric.copy(),
+                Ec.copy(),
+                bit_llrs(metric, sharpness),
+                tuple(words),
+                sd.z,
+                sd.viterbi_z,
+                outcome,
+            )
+        )
+
+    def _phase_outcome(
+        self, b: _Band, frame: int, phase: int, outcome: tr.PhaseOutcome, vz: float
+    ) -> None:
+        if self._trace is not None:
+            self._trace(tr.PhaseDecoded(b.profile.name, frame, phase, outcome, vz))
+
+    def _demodulate(
+        self, b: _Band, row: int, frame: int, phase: int = 0
+    ) -> tuple[Detection | None, float]:
         """Decode the candidate at ``row``: (the detection or None, the Viterbi-word ``z``)."""
         if self._rival_preamble(b, row):
             # a misaligned view of a trigger that starts elsewhere: its tones fill this
             # candidate's data frames and the check, computed for noise, cannot tell; not
             # decoded at all (a word found here would be dropped, and a near miss here would
             # cost every retry stage)
+            self._phase_outcome(b, frame, phase, "rival", math.nan)
             return None, math.nan
-        found, vz = self._decode(*self._energies(b, row, (0, 1)), prev=(b, row))
+        name = b.profile.name
+        found, vz = self._decode(
+            *self._energies(b, row, (0, 1)), prev=(b, row), where=(name, frame, phase, False)
+        )
         if found is None and vz >= _HALF_Z:
             # a near miss: the symbols may sit half a hop off the frame grid; decode the frames
             # a quarter frame later (same z check on their own, disjoint aligned frames)
             half = self._half_energies(b, row, frame)
             if half is not None:
-                found, _ = self._decode(*half)
+                found, _ = self._decode(*half, where=(name, frame, phase, True))
         if found is None:
+            self._phase_outcome(b, frame, phase, "near_miss" if vz >= _RETRY_Z else "miss", vz)
             return None, vz
         channel, seq = found
         best = encode_payload(channel, seq)
-        name = b.profile.name
         self._recent = [r for r in self._recent if frame - r[3] <= 4 * _DEDUP_FRAMES]
         for r in self._recent:
             if (r[0], r[1], r[2]) == (name, channel, seq) and abs(frame - r[3]) <= _DEDUP_FRAMES:
+                self._phase_outcome(b, frame, phase, "duplicate", vz)
                 return None, vz
+        self._phase_outcome(b, frame, phase, "found", vz)
         self._recent.append((name, channel, seq, frame))
         # the other frame phase (one hop earlier) may be better aligned with the symbols:
         # report the start and SNR from whichever catches more of the tones

@@ -307,6 +307,7 @@ def decode_soft(
     list_size: int = LIST_SIZE,
     viterbi_z: bool = False,
     sharpness: float | None = None,
+    tried: list[npt.NDArray[np.int64]] | None = None,
 ) -> SoftDecision:
     """Decode one candidate from its per-symbol tone metrics.
 
@@ -334,6 +335,9 @@ def decode_soft(
         (:attr:`SoftDecision.viterbi_z`; costs one re-encoding).
     sharpness : float or None
         Bit demapping, see :func:`bit_llrs` (None: max-log).
+    tried : list or None
+        If given, each word the list decoder produced (48 message bits, up to and including
+        the first CRC match) is appended to it (for :mod:`trigger_codec.trace`).
 
     Returns
     -------
@@ -347,6 +351,8 @@ def decode_soft(
     first = b""
     for bits, _ in iter_list_viterbi(llr, list_size):
         rank += 1
+        if tried is not None:
+            tried.append(bits)
         message = bytes(np.packbits(bits.astype(np.uint8)).tolist())
         first = first or message
         found = unpack(message)

@@ -24,6 +24,7 @@
  */
 import { AudioFormatError, ParameterError } from "./errors.mjs";
 import { BandDft } from "./dft.mjs";
+import { RealBandFft } from "./fft.mjs";
 import { decodeSoft, encodePayload } from "./framing.mjs";
 import {
   BIN_HZ, DATA_SYMBOLS, LEAD_S, N_SYMBOLS, N_VALUES, PREAMBLE_SYMBOLS, PROFILES, airtimeS,
@@ -95,11 +96,15 @@ const MASK = RING - 1;
  */
 export class Decoder {
   /**
-   * @param {{sampleRate: number}} options sampleRate in Hz, a multiple of 50 (44100, 48000);
-   *   at 32000 only "robust" is heard, below that no profile fits
+   * @param {{sampleRate: number, trace?: (event: Record<string, unknown>) => void}} options
+   *   sampleRate in Hz, a multiple of 50 (44100, 48000); at 32000 only "robust" is heard, below
+   *   that no profile fits. trace (diagnostics, tests): called with the events of
+   *   trigger_codec/SPEC.md section 18.2 (sync_hit, rival, decode), in evaluation order; tracing
+   *   never changes a detection.
    * @throws {ParameterError} unsupported sample rate
    */
-  constructor({ sampleRate }) {
+  constructor({ sampleRate, trace }) {
+    this.trace = trace ?? null;
     this.n = frameLength(sampleRate);
     this.sampleRate = sampleRate;
     this.lead = Math.round(LEAD_S * sampleRate);
@@ -130,6 +135,10 @@ export class Decoder {
     }
     this.cols = off;
     this.dft = new BandDft(this.n, bins);
+    // a whole-frame FFT per hop where n / 2 has only the factors 2, 3, 5 (48, 32 kHz), else
+    // Goertzel half frames (44.1 kHz); both give the same powers to ~1e-12 (dft.mjs, fft.mjs)
+    /** @type {RealBandFft | null} */
+    this.fft = this.n % 2 === 0 && smallFactors(this.n / 2) ? new RealBandFft(this.n, bins) : null;
     // stream state, (re)initialised by reset()
     const cols = this.cols;
     this.buf = new Float32Array(0);
@@ -260,7 +269,9 @@ export class Decoder {
     const row = (f & MASK) * cols;
     const P = this.P;
     const start = Math.floor((f * n) / 2) - this.bufStart;
-    if (n % 2 === 0) {
+    if (this.fft) {
+      this.fft.framePower(this.buf, start, P.subarray(row, row + cols));
+    } else if (n % 2 === 0) {
       const h = n / 2;
       if (f === 0) dft.partial(this.buf, start, h, this.halfRe, this.halfIm);
       dft.partial(this.buf, start + h, h, this.re, this.im);
@@ -328,12 +339,19 @@ export class Decoder {
         for (let d = -2; d <= 2; d++) if (this.y(c + d, b) > sm) peak = false;
         if (!peak || this.concentration(b, c) < SYNC_DATA) continue;
       }
-      if (this.frameInAiring(b, c)) continue;
+      const order = PHASES.map((d, i) => ({ d, i, s: this.y(c + d, b) }))
+        .sort((p, q) => q.s - p.s || p.i - q.i).map((p) => p.d);
+      const inAiring = this.frameInAiring(b, c);
+      if (this.trace) {
+        this.trace({
+          kind: "sync_hit", frame: c, profile: b.profile.name, y: sm, tier: sm >= SYNC_MEAN ? 1 : 2,
+          in_airing: inAiring, balance: this.balance(b, c), phase_order: order,
+        });
+      }
+      if (inAiring) continue;
       if (this.balance(b, c) < MIN_BALANCE) continue;
       const tried = /** @type {Set<number>} */ (this.tried.get(b.profile.name));
       for (const f of tried) if (f < c - 4 * DEDUP_FRAMES) tried.delete(f);
-      const order = PHASES.map((d, i) => ({ d, i, s: this.y(c + d, b) }))
-        .sort((p, q) => q.s - p.s || p.i - q.i).map((p) => p.d);
       let near = false;
       for (const d of [...order, NEAR_MISS_PHASE]) {
         if (d === NEAR_MISS_PHASE && !near) break;
@@ -501,7 +519,7 @@ export class Decoder {
     for (let q = q0; q < q1; q++) {
       const p = new Float64Array(b.nSlots);
       const start = Math.floor((q * n) / 2) + Math.floor(n / 4) - this.bufStart;
-      this.dft.framePower(this.buf, start, p, b.offset, b.offset + b.nSlots);
+      (this.fft ?? this.dft).framePower(this.buf, start, p, b.offset, b.offset + b.nSlots);
       HP.push(p);
     }
     const cols = this.cols;
@@ -542,9 +560,10 @@ export class Decoder {
    * Decode from energies at hops (0, 1[, -1]) and the check energies, stage by stage.
    * @param {Mat[]} E @param {Mat} Ec
    * @param {[Band, number] | null} prev computes hop -1 when a stage needs it
+   * @param {{band: Band, row: number, frames: string} | null} at the attempt, for the trace
    * @returns {[[number, number] | null, number]} (ID or null, the first stage's Viterbi z)
    */
-  decode(E, Ec, prev = null) {
+  decode(E, Ec, prev = null, at = null) {
     let vz = NaN;
     /** @type {Map<number, Mat>} */
     const metrics = new Map();
@@ -559,6 +578,14 @@ export class Decoder {
         metrics.set(mi, metric);
       }
       const sd = decodeSoft(metric, Ec, { viterbiZ: k === 0, sharpness });
+      if (this.trace && at) {
+        this.trace({
+          kind: "decode", profile: at.band.profile.name, frame: at.row, frames: at.frames, stage: k,
+          words_tried: sd.wordsTried, crc_ok: sd.crcOk, z: sd.z, viterbi_z: sd.viterbiZ,
+          found: sd.found, metric: k < 2 ? metric : null, check_energies: k === 0 ? Ec : null,
+          llr: sd.llr,
+        });
+      }
       if (k === 0) vz = sd.viterbiZ;
       if (sd.found || !(vz >= RETRY_Z)) return [sd.found, vz];
     }
@@ -571,14 +598,18 @@ export class Decoder {
    * @returns {[Detection | null, number]} (detection or null, Viterbi-word z)
    */
   demodulate(b, row) {
-    if (this.rivalPreamble(b, row)) return [null, NaN];
+    if (this.rivalPreamble(b, row)) {
+      if (this.trace) this.trace({ kind: "rival", frame: row, profile: b.profile.name });
+      return [null, NaN];
+    }
     const [E, Ec] = this.energies(b, row, [0, 1]);
-    const first = this.decode(E, Ec, [b, row]);
+    const at = { band: b, row, frames: "regular" };
+    const first = this.decode(E, Ec, [b, row], at);
     let found = first[0];
     const vz = first[1];
     if (!found && vz >= HALF_Z) {
       const half = this.halfEnergies(b, row);
-      if (half) [found] = this.decode(half[0], half[1]);
+      if (half) [found] = this.decode(half[0], half[1], null, { ...at, frames: "half" });
     }
     if (!found) return [null, vz];
     const [channel, seq] = found;
@@ -590,9 +621,9 @@ export class Decoder {
           Math.abs(row - r.frame) <= DEDUP_FRAMES) return [null, vz];
     }
     this.recent.push({ name, channel, seq, frame: row });
-    const at = this.bestPhase(b, row, best);
-    const startS = (Math.floor((at * this.n) / 2) - this.lead) / this.sampleRate;
-    const snrDb = this.snrDb(b, at, best);
+    const phase = this.bestPhase(b, row, best);
+    const startS = (Math.floor((phase * this.n) / 2) - this.lead) / this.sampleRate;
+    const snrDb = this.snrDb(b, phase, best);
     return [{ channel, seq, profile: name, startS, endS: startS + airtimeS(), snrDb }, vz];
   }
 
@@ -634,6 +665,12 @@ export class Decoder {
     const snr = 10 * Math.log10(sig / (b.nSlots * noise));
     return Math.round(Math.min(Math.max(snr, -30), 60) * 10) / 10;
   }
+}
+
+/** @param {number} m @returns {boolean} whether m has no prime factor above 5 */
+function smallFactors(m) {
+  for (const p of [2, 3, 5]) while (m % p === 0) m /= p;
+  return m === 1;
 }
 
 /**

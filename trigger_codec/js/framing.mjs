@@ -212,6 +212,8 @@ function mean(a) {
  * @property {number} z mean check term of that word (NaN if no CRC matched)
  * @property {number} rank its position in the list (-1: none matched)
  * @property {number} viterbiZ z of the Viterbi word if asked for and no CRC matched, else NaN
+ * @property {string[]} wordsTried the 6-byte words examined (hex), up to the CRC-valid one
+ * @property {Float64Array} llr the 108 mother-code LLRs (0 at punctured bits)
  */
 
 /**
@@ -234,18 +236,21 @@ export function decodeSoft(metric, checkEnergies, opts = {}) {
   let first = null;
   /** @type {Uint8Array | null} */
   let message = null;
+  /** @type {string[]} */
+  const wordsTried = [];
   for (const { bits } of iterListViterbi(llr, listSize)) {
     rank += 1;
     message = new Uint8Array(N_MESSAGE_BYTES);
     for (let i = 0; i < N_MESSAGE_BITS; i++) message[i >> 3] |= bits[i] << (7 - (i & 7));
+    wordsTried.push(Array.from(message, (b) => b.toString(16).padStart(2, "0")).join(""));
     first = first ?? message;
     found = unpack(message);
     if (found) break;
   }
   if (!found || !message) {
     const vz = viterbiZ && first ? mean(checkTerms(checkEnergies, toSymbols(codeBits(first)))) : NaN;
-    return { found: null, crcOk: false, z: NaN, rank: -1, viterbiZ: vz };
+    return { found: null, crcOk: false, z: NaN, rank: -1, viterbiZ: vz, wordsTried, llr };
   }
   const z = mean(checkTerms(checkEnergies, toSymbols(codeBits(message))));
-  return { found: z >= minZ ? found : null, crcOk: true, z, rank, viterbiZ: NaN };
+  return { found: z >= minZ ? found : null, crcOk: true, z, rank, viterbiZ: NaN, wordsTried, llr };
 }

@@ -70,6 +70,23 @@ export function parseWav(bytes) {
   else if (bits === 24) read = (o) => ((dv.getUint8(o) | (dv.getUint8(o + 1) << 8) | (dv.getInt8(o + 2) << 16))) / 8388608;
   else read = (o) => dv.getInt32(o, true) / 2147483648;
   const mono = new Float32Array(frames);
+  const le = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+  if (le && ((format === 1 && bits === 16) || (format === 3 && bits === 32))) {
+    // fast path: a typed view over an aligned copy of the samples
+    const raw = new Uint8Array(data.subarray(0, frames * width * channels)).buffer;
+    const v = bits === 16 ? new Int16Array(raw) : new Float32Array(raw);
+    const scale = bits === 16 ? 1 / 32768 : 1;
+    if (channels === 1) {
+      for (let i = 0; i < frames; i++) mono[i] = v[i] * scale;
+    } else {
+      for (let i = 0, o = 0; i < frames; i++) {
+        let acc = 0;
+        for (let c = 0; c < channels; c++) acc = Math.fround(acc + Math.fround(v[o++] * scale));
+        mono[i] = Math.fround(acc / channels);
+      }
+    }
+    return { sampleRate: rate, channels, mono };
+  }
   const step = width * channels;
   for (let i = 0; i < frames; i++) {
     let acc = 0;
