@@ -41,6 +41,7 @@ from archive_server.ratelimit import RateLimiter
 from archive_server.settings import ArchiveSettings, get_settings, safe_url
 from archive_server.store import Rendered, Store
 from archive_server.subtitles import to_srt, to_vtt
+from web_receiver import mount as mount_web_receiver
 
 __all__ = ["SettingsDep", "StoreDep", "create_app"]
 
@@ -570,4 +571,5 @@ def create_app(settings: ArchiveSettings | None = None) -> FastAPI:
             hub.unsubscribe(channel, q)
             metrics.subscribers.set(hub.subscribers)
 
+    mount_web_receiver(app)  # the viewer's caption page at / (web_receiver)
     return app

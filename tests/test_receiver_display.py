@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -169,3 +173,39 @@ def test_package_exports() -> None:
         assert getattr(receiver_app, name) is not None
     for err in ("SettingsError", "AudioInputError", "AudioDeviceError", "ArchiveUnavailable"):
         assert issubclass(getattr(receiver_app, err), receiver_app.ReceiverError)
+
+
+# -- the cases the web receiver's display (web_receiver/static/display.mjs) is held to as well ----
+_CASES = json.loads(
+    (Path(__file__).parent / "data" / "display_cases.json").read_text(encoding="utf-8")
+)
+
+
+def _rules(d: dict[str, float]) -> DisplayRules:
+    return DisplayRules(**{k: (int(v) if k == "max_lines" else v) for k, v in d.items()})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("case", _CASES["wraps"], ids=lambda c: c["text"][:20] or "empty")
+def test_shared_wrap_cases(case: dict[str, Any]) -> None:
+    assert wrap_caption(case["text"], _rules(case.get("rules", {}))) == case["lines"]
+
+
+@pytest.mark.parametrize("case", _CASES["cases"], ids=lambda c: c["name"])
+def test_shared_display_cases(case: dict[str, Any]) -> None:
+    d = CaptionDisplay(_rules(case["rules"]))
+    for i, step in enumerate(case["steps"]):
+        if step["op"] == "offer":
+            ch, seq, text, final = step["item"]
+            events = d.offer(CaptionItem(ch, seq, text, final), float(step["now"]))
+        else:
+            events = d.tick(float(step["now"]))
+        got = [[e.kind] if e.item is None else [e.kind, e.item.channel, e.item.seq] for e in events]
+        assert got == step["events"], (i, step)
+        if "screen" in step:
+            screen = [[ln.channel, ln.seq, ln.text, ln.final] for ln in d.screen.lines]
+            assert screen == step["screen"], (i, step)
+        if "history" in step:
+            hist = [[h.item.channel, h.item.seq, h.item.text] for h in d.history]
+            assert hist == step["history"], (i, step)
+        if "pending" in step:
+            assert d.pending == step["pending"], (i, step)

@@ -1,0 +1,60 @@
+"""Debian's Chromium driven by Playwright, with a WAV file as its microphone (no browser download).
+
+``launch_chromium(pw, wav=None, fake_ui=True)``
+    A headless Chromium (``/usr/bin/chromium``) whose fake microphone plays ``wav`` once
+    (``%noloop``) from the moment a page opens it; ``fake_ui`` grants the microphone without a
+    prompt, ``fake_ui=False`` denies every permission prompt (the "microphone blocked" case).
+``PageErrors(page)``
+    Collects console errors, uncaught page errors and CSP violations of a page.
+Import the names you use from here (the web receiver's tests do); no fixture is registered.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+__all__ = ["CHROMIUM", "PageErrors", "launch_chromium"]
+
+CHROMIUM = Path("/usr/bin/chromium")
+BASE_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--autoplay-policy=no-user-gesture-required",
+]
+
+
+def launch_chromium(
+    pw: Any, wav: Path | None = None, fake_ui: bool = True, extra_args: tuple[str, ...] = ()
+) -> Any:
+    """Launch headless Chromium with a fake microphone playing ``wav`` once (see module doc)."""
+    if not CHROMIUM.exists():
+        pytest.fail(
+            f"{CHROMIUM} not found: install Debian's chromium (`bash tools/ensure-system-deps.sh`)",
+            pytrace=False,
+        )
+    args = [*BASE_ARGS, "--use-fake-device-for-media-stream"]
+    args.append("--use-fake-ui-for-media-stream" if fake_ui else "--deny-permission-prompts")
+    if wav is not None:
+        args.append(f"--use-file-for-fake-audio-capture={wav}%noloop")
+    args.extend(extra_args)
+    return pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=args)
+
+
+class PageErrors:
+    """Console errors, page errors and CSP violations seen on a page (``.all``)."""
+
+    def __init__(self, page: Any) -> None:
+        self.all: list[str] = []
+        page.on("console", self._console)
+        page.on("pageerror", lambda e: self.all.append(f"pageerror: {e}"))
+
+    def _console(self, msg: Any) -> None:
+        if msg.type == "error":
+            self.all.append(f"console: {msg.text}")
