@@ -145,9 +145,9 @@ class RawSource(Source):
             )
 
 
-#: Recorded audio a device source holds for a reader that fell behind (s). Beyond it blocks are
-#: dropped (counted as xruns); programme audio is never dropped for less, and 10 s of float32
-#: audio is under 4 MB even in stereo at 48 kHz.
+#: Recorded audio a device source holds for a reader that fell behind (s): a reader late by less
+#: loses nothing (beyond it blocks are dropped and counted as xruns); 10 s of float32 audio is
+#: under 4 MB even in stereo at 48 kHz.
 DEVICE_QUEUE_S = 10.0
 
 
