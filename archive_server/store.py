@@ -41,10 +41,30 @@ from archive_server.errors import (
 from archive_server.models import Caption, CaptionIn, ChannelInfo
 from archive_server.schema import captions, channels, tokens
 
-__all__ = ["PutResult", "Rendered", "Store", "caption_etag", "hash_token", "make_engine"]
+__all__ = [
+    "PutResult",
+    "Rendered",
+    "Store",
+    "caption_etag",
+    "hash_token",
+    "make_engine",
+    "new_token",
+]
 
 CHANNEL_MAX = 4095
 SEQ_MAX = (1 << 20) - 1
+
+
+def new_token() -> str:
+    """Return a new write token: 43 URL-safe characters (256 bits), never starting with ``-``.
+
+    One token_urlsafe in 64 starts with ``-``, and ``jimaku broadcast --token -x...`` then fails
+    (argparse reads the token as an option: "expected one argument") and the daemon exits at
+    start. Redrawing keeps 256 bits of randomness less a negligible 0.02 bit.
+    """
+    while (token := secrets.token_urlsafe(32)).startswith("-"):
+        pass
+    return token
 
 
 def hash_token(token: str) -> str:
@@ -174,7 +194,7 @@ class Store:
         """Create a channel and its first write token; returns (id, token) (token shown once)."""
         if channel_id is not None and not 0 <= channel_id <= CHANNEL_MAX:
             raise ValueError(f"channel id {channel_id} out of range 0-{CHANNEL_MAX}")
-        token = secrets.token_urlsafe(32)
+        token = new_token()
         try:
             async with self.engine.begin() as conn:
                 if channel_id is None:
@@ -231,7 +251,7 @@ class Store:
 
     async def rotate_token(self, channel: int, keep_old: bool = False) -> str:
         """Issue a new token for ``channel``; revokes the old ones unless ``keep_old``."""
-        token = secrets.token_urlsafe(32)
+        token = new_token()
         try:
             async with self.engine.begin() as conn:
                 if (

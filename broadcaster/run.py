@@ -109,6 +109,7 @@ def _list_devices() -> int:
 
 def run_broadcast(args: argparse.Namespace) -> int:
     """Run the daemon until the input ends (file/stdin) or it is interrupted (device)."""
+    t0 = time.monotonic()
     if args.list_devices:
         return _list_devices()
     if args.input_device is not None:
@@ -131,7 +132,7 @@ def run_broadcast(args: argparse.Namespace) -> int:
     try:
         while True:
             try:
-                return _run_once(args, sink_ev)
+                return _run_once(args, sink_ev, t0)
             except DeviceError as exc:
                 retries += 1
                 sink_ev.emit(
@@ -155,7 +156,12 @@ def run_broadcast(args: argparse.Namespace) -> int:
         sink_ev.close()
 
 
-def _run_once(args: argparse.Namespace, sink_ev: Any) -> int:
+def _ready(sink_ev: Any, spec: str, t0: float) -> None:
+    """Say that the daemon is listening: model loaded, input open and being read."""
+    sink_ev.emit({"type": "ready", "input": spec, "startup_s": round(time.monotonic() - t0, 3)})
+
+
+def _run_once(args: argparse.Namespace, sink_ev: Any, t0: float) -> int:
     from broadcaster.errors import ModelLoadError
     from models.errors import ModelError
     from models.resolve import resolve_model
@@ -185,12 +191,26 @@ def _run_once(args: argparse.Namespace, sink_ev: Any) -> int:
         sink = _open_sink(args, source.sample_rate_hz, source.channels)
         eng.start()
         last_xruns = 0
-        for block in source.blocks():
-            sink.write(eng.process(block))
-            xr = getattr(source, "xruns", 0) + getattr(sink, "xruns", 0)
-            if xr != last_xruns:
-                last_xruns = xr
-                sink_ev.emit({"type": "xruns", "count": xr})
+        # A file or a pipe can be read at once; a device is listening only once its first block
+        # has arrived (the first connection to a sound server takes ~2 s).
+        listening = not source.realtime
+        if listening:
+            _ready(sink_ev, args.input, t0)
+        try:
+            for block in source.blocks():
+                if not listening:
+                    listening = True
+                    _ready(sink_ev, args.input, t0)
+                sink.write(eng.process(block))
+                xr = getattr(source, "xruns", 0) + getattr(sink, "xruns", 0)
+                if xr != last_xruns:
+                    last_xruns = xr
+                    sink_ev.emit({"type": "xruns", "count": xr})
+        except KeyboardInterrupt:
+            # stopping (Ctrl-C, SIGTERM): what the device had already recorded still goes out
+            for block in source.drain():
+                sink.write(eng.process(block))
+            raise
         eng.finish()
         for tail in eng.flush_output():
             sink.write(tail)

@@ -30,6 +30,7 @@ class StatusBoard:
         self.xruns = 0
         self.warnings: deque[str] = deque(maxlen=3)
         self.header = ""
+        self.state = "starting: loading the model, opening the input"
         self._air_before: dict[int, int] = {}  # airings before the caption's final existed
 
     def apply(self, ev: dict[str, Any]) -> None:
@@ -40,6 +41,8 @@ class StatusBoard:
                 f"channel {ev['channel']}  profile {ev['profile']}  {ev['mode']}"
                 f"  model {ev['model']}  next seq {ev['next_seq']}"
             )
+        elif kind == "ready":
+            self.state = f"listening to {ev['input']} (ready after {float(ev['startup_s']):.1f} s)"
         elif kind == "level":
             self.level_dbfs = float(ev["peak_dbfs"])
         elif kind == "partial":
@@ -98,7 +101,12 @@ class StatusBoard:
                 Text(row["state"], style=styles.get(row["state"], "")),
                 str(row["airings"]),
             )
-        parts: list[Any] = [meter, Text(f"now: {self.partial}", style="italic"), table]
+        parts: list[Any] = [
+            Text(self.state, style="bold"),
+            meter,
+            Text(f"now: {self.partial}", style="italic"),
+            table,
+        ]
         parts += [Text(w, style="yellow") for w in self.warnings]
         return Panel(Group(*parts), title=f"jimaku broadcast  {self.header}")
 

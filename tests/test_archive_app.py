@@ -10,6 +10,7 @@ import datetime as dt
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,6 +20,7 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 from archive_server.app import create_app
+from archive_server.hotpath import HotCaptionPath
 from archive_server.settings import ArchiveSettings
 from archive_server.store import Store
 
@@ -211,12 +213,27 @@ def test_storage_error_mapped_to_503(tmp_path: Path) -> None:
 def test_hot_path_answers_like_the_normal_path(
     app_client: tuple[TestClient, str, str], origin: str | None
 ) -> None:
-    """Cached GETs (no query: archive_server.hotpath) == the FastAPI route (``?wait=0``)."""
+    """Cached GETs (no query: archive_server.hotpath) == the FastAPI route (``?wait=0``).
+
+    The hot path must also be the one that answered: every request that reaches the FastAPI
+    app behind it is counted, and the plain GETs must leave that count unchanged.
+    """
     tc, t7, _ = app_client
     tc.put("/v1/channels/7/captions/1", json={"text": "final 자막"}, headers=_auth(t7))
     tc.put("/v1/channels/7/captions/2", json={"text": "partial", "final": False}, headers=_auth(t7))
     store = tc.app.state.store  # type: ignore[attr-defined]
     assert store.cached(7, 1) is not None and store.cached(7, 2) is not None
+    hot_mw = tc.app.middleware_stack  # type: ignore[attr-defined]
+    while not isinstance(hot_mw, HotCaptionPath):
+        hot_mw = hot_mw.app
+    behind = hot_mw.app
+    passed_on: list[str] = []
+
+    async def counting(scope: Any, receive: Any, send: Any) -> None:
+        passed_on.append(scope.get("path", ""))
+        await behind(scope, receive, send)
+
+    hot_mw.app = counting
     base = {"Origin": origin} if origin else {}
     etag = tc.get("/v1/channels/7/captions/1?wait=0").headers["etag"]
     for seq, extra in [
@@ -226,8 +243,11 @@ def test_hot_path_answers_like_the_normal_path(
         (1, {"If-None-Match": f'"x", {etag}'}),
         (1, {"If-None-Match": '"x"'}),
     ]:
+        before = len(passed_on)
         hot = tc.get(f"/v1/channels/7/captions/{seq}", headers={**base, **extra})
+        assert len(passed_on) == before, "the hot path passed a cached GET on to FastAPI"
         slow = tc.get(f"/v1/channels/7/captions/{seq}?wait=0", headers={**base, **extra})
+        assert len(passed_on) == before + 1  # the query string takes the normal path
         assert (hot.status_code, hot.content) == (slow.status_code, slow.content)
         drop = {"date", "server"}
         assert {k: v for k, v in hot.headers.items() if k not in drop} == {

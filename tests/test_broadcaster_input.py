@@ -143,3 +143,18 @@ def test_dead_device_is_retried_then_reported(
     dev = [e for e in evs if e["type"] == "error" and e["kind"] == "device"]
     assert [e["retry"] for e in dev] == [1, 2]
     assert "9999" in dev[0]["message"]
+
+
+def test_every_issued_token_can_be_given_as_token_option(tmp_path: Path) -> None:
+    """One plain token_urlsafe in 64 starts with '-': `--token -x...` was then read as a missing
+    argument and the daemon exited 2 at start (the stop tests' broken pipe on stdin)."""
+    from archive_server.store import new_token
+    from jimaku.cli import build_parser
+
+    tokens = [new_token() for _ in range(2000)]  # a plain draw gives ~31 with a leading '-'
+    assert not [t for t in tokens if t.startswith("-")]
+    assert len(set(tokens)) == len(tokens) and {len(t) for t in tokens} == {43}
+    parser = build_parser()
+    for t in tokens[:50]:
+        args = parser.parse_args(["broadcast", "--input", "-", "--output", "-", "--token", t])
+        assert args.token == t

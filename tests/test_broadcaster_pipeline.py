@@ -12,7 +12,7 @@ import json
 import signal
 import subprocess
 import sys
-import time
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from broadcaster.engine import Broadcaster
 from broadcaster.settings import BroadcastSettings
 from jimaku.cli import main as jimaku_main
 from tests.plugins.archive import ArchiveHandle
-from tests.plugins.process import stop
+from tests.plugins.process import EventReader
 from tests.plugins.vosk import assert_same_captions
 
 pytestmark = pytest.mark.vosk
@@ -112,6 +112,9 @@ def test_file_to_file_cli_stores_every_caption_and_airs_its_id(
     )
     events = _events(capsys.readouterr().out)
     assert rc == 0, events[-3:]
+    kinds = [e["type"] for e in events]
+    # a file can be read at once: ready right after the start, before the first audio
+    assert kinds.index("started") < kinds.index("ready") < kinds.index("level")
     summary = next(e for e in events if e["type"] == "summary")
     caps = summary["captions"]
     # nothing lost, duplicated or reordered: the captions are plain vosk's finals
@@ -205,6 +208,13 @@ def test_archive_outage_loses_nothing(
 ) -> None:
     x, _ = sf.read(str(speech_wav), dtype="float32", always_2d=True)
     events: list[dict[str, Any]] = []
+    spooled = threading.Event()
+
+    def emit(e: dict[str, Any]) -> None:
+        events.append(e)
+        if e["type"] == "upload" and e["state"] == "spooled":
+            spooled.set()
+
     s = BroadcastSettings(
         archive_url=archive.url,
         channel=archive.channel,
@@ -216,7 +226,7 @@ def test_archive_outage_loses_nothing(
         sample_rate_hz=RATE,
         channels=1,
         client=_client(archive),
-        emit=events.append,
+        emit=emit,
         lockstep=True,
     )
     archive.stop()  # down for the first two captions
@@ -224,10 +234,7 @@ def test_archive_outage_loses_nothing(
     half = round(MANIFEST["sentences"][2]["start_s"] * RATE)
     for i in range(0, half, 4800):
         eng.process(x[i : min(i + 4800, half)])
-    deadline = time.monotonic() + 10
-    while not any(e["type"] == "upload" and e["state"] == "spooled" for e in events):
-        assert time.monotonic() < deadline, "no upload attempt while the archive was down"
-        time.sleep(0.05)
+    assert spooled.wait(10), "no upload attempt while the archive was down"
     assert eng.spool.count() >= 1
     archive.start()
     for i in range(half, len(x), 4800):
@@ -400,32 +407,27 @@ def test_stopping_a_running_daemon_is_orderly(
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
-    assert proc.stdin is not None and proc.stdout is not None
-    lines: list[dict[str, Any]] = []
+    assert proc.stdin is not None
+    daemon = EventReader(proc)
     try:
-        proc.stdin.write(pcm)
-        proc.stdin.flush()  # and left open: the daemon blocks reading more
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            raw = proc.stdout.readline()
-            if not raw:
-                break
-            if raw.startswith(b"{"):
-                lines.append(json.loads(raw))
-            if sum(e["type"] == "upload" and e.get("state") == "stored" for e in lines) >= 2:
-                break
-        assert proc.poll() is None, "the daemon exited before it was stopped"
-    except BaseException as exc:
-        proc.kill()
-        _, err = proc.communicate()
-        # say why the daemon went away (e.g. a broken pipe because it exited early)
-        exc.add_note(f"daemon exit status {proc.returncode}; stderr tail: {err[-1500:]!r}")
+        daemon.wait_for("ready event", lambda ev: any(e["type"] == "ready" for e in ev), 180)
+        try:
+            proc.stdin.write(pcm)
+            proc.stdin.flush()  # and left open: the daemon blocks reading more
+        except BrokenPipeError as exc:
+            raise daemon.died(exc) from exc
+        daemon.wait_for(
+            "two stored captions",
+            lambda ev: sum(e["type"] == "upload" and e.get("state") == "stored" for e in ev) >= 2,
+            90,
+        )
+    except BaseException:
+        daemon.kill()
         raise
-    out, err = stop(proc, timeout=60, sig=sig)
-    lines += _events(out.decode())
-    assert proc.returncode == code, err.decode()[-2000:]
-    assert word in err.decode()
-    summary = next(e for e in lines if e["type"] == "summary")
+    status = daemon.stop(timeout=60, sig=sig)
+    assert status == code, daemon.stderr[-2000:]
+    assert word in daemon.stderr
+    summary = daemon.of_type("summary")[0]
     assert len(summary["captions"]) == 2 and summary["spooled"] == 0, summary
     got = [_client(archive).get_caption(archive.channel, c["seq"]) for c in summary["captions"]]
     assert [g.text if g else None for g in got] == [c["text"] for c in summary["captions"]]

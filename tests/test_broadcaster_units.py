@@ -235,6 +235,24 @@ def test_event_sink_writes_json_lines_and_board_folds_events() -> None:
     assert "자막" in text and "stored" in text and "DOWN" in text
 
 
+def test_live_view_says_when_the_daemon_is_listening() -> None:
+    import io
+
+    from rich.console import Console
+
+    from broadcaster.status import StatusBoard
+
+    def shown(board: StatusBoard) -> str:
+        con = Console(file=io.StringIO(), width=100)
+        con.print(board.render())
+        return con.file.getvalue()  # type: ignore[attr-defined]
+
+    b = StatusBoard()
+    assert "loading the model" in shown(b) and "listening" not in shown(b)
+    b.apply({"type": "ready", "input": "pulse", "startup_s": 3.4})
+    assert "listening to pulse (ready after 3.4 s)" in shown(b)
+
+
 # --- speech onset (broadcaster/onset.py) -----------------------------------------------------
 
 

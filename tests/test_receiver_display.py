@@ -169,8 +169,26 @@ def test_package_exports() -> None:
             "wrap_caption",
         ]
     )
-    for name in receiver_app.__all__:
-        assert getattr(receiver_app, name) is not None
+    # each exported name is the object its own module defines, not a stand-in or None
+    import receiver_app.display
+    import receiver_app.errors
+    import receiver_app.settings
+
+    homes = {
+        receiver_app.display: ("CaptionDisplay", "CaptionItem", "wrap_caption"),
+        receiver_app.settings: ("DisplayRules", "ReceiverSettings"),
+        receiver_app.errors: (
+            "ArchiveUnavailable",
+            "AudioDeviceError",
+            "AudioInputError",
+            "ReceiverError",
+            "SettingsError",
+        ),
+    }
+    for module, names in homes.items():
+        for name in names:
+            obj = getattr(receiver_app, name)
+            assert obj is vars(module)[name] and obj.__module__ == module.__name__, name
     for err in ("SettingsError", "AudioInputError", "AudioDeviceError", "ArchiveUnavailable"):
         assert issubclass(getattr(receiver_app, err), receiver_app.ReceiverError)
 

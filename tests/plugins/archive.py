@@ -60,6 +60,8 @@ class ArchiveHandle:
         self.proc: subprocess.Popen[bytes] | None = None
         self.channel = -1
         self.token = ""
+        self._started = False
+        self._log_at = 0
 
     def _admin(self, *args: str) -> str:
         out = subprocess.run(
@@ -80,9 +82,31 @@ class ArchiveHandle:
         return int(info["channel"]), str(info["token"])
 
     def start(self, timeout_s: float = 30.0) -> None:
-        """Start (or restart) on the same port and DB; returns when /healthz answers."""
+        """Start (or restart) on the same port and DB; returns when it is serving.
+
+        Serving means: this process logged that it listens on our port and /healthz answers
+        (a health answer alone could come from another test run's server that took the port
+        between :func:`_port` and the bind). If the port was taken at the first start, another
+        free port is tried; a restart keeps its port (clients know it).
+        """
         if self.proc is not None and self.proc.poll() is None:
             return
+        for attempt in range(3):
+            if self._start_once(timeout_s):
+                self._started = True
+                return
+            if self._started or attempt == 2:
+                break
+            self.port = _port()
+            self.url = f"http://127.0.0.1:{self.port}"
+        raise RuntimeError(f"archive server did not start: {self._log_since()[-2000:]}")
+
+    def _log_since(self) -> str:
+        return self.log.read_bytes()[self._log_at :].decode(errors="replace")
+
+    def _start_once(self, timeout_s: float) -> bool:
+        """One start; False if the port was taken (the server exited saying so)."""
+        self._log_at = self.log.stat().st_size if self.log.exists() else 0
         with open(self.log, "ab") as logf:
             self.proc = subprocess.Popen(
                 [
@@ -101,18 +125,21 @@ class ArchiveHandle:
                 stderr=subprocess.STDOUT,
                 env=self.env,
             )
+        listening = f"running on http://127.0.0.1:{self.port} "
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(
-                    f"archive server exited ({self.proc.returncode}): "
-                    f"{self.log.read_text()[-2000:]}"
-                )
-            try:
-                if httpx.get(self.url + "/healthz", timeout=1.0).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
+                out = self._log_since()
+                if "address already in use" in out.lower():
+                    self.proc = None
+                    return False
+                raise RuntimeError(f"archive server exited ({self.proc.returncode}): {out[-2000:]}")
+            if listening in self._log_since():
+                try:
+                    if httpx.get(self.url + "/healthz", timeout=1.0).status_code == 200:
+                        return True
+                except httpx.HTTPError:
+                    pass
             time.sleep(0.05)
         self.kill()
         raise RuntimeError(f"archive server did not answer /healthz in {timeout_s} s")
