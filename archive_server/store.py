@@ -40,11 +40,12 @@ from archive_server.errors import (
 )
 from archive_server.models import Caption, CaptionIn, ChannelInfo
 from archive_server.schema import captions, channels, tokens
+from trigger_codec.ids import MAX_CHANNEL, MAX_SEQ
 
 __all__ = ["PutResult", "Rendered", "Store", "caption_etag", "hash_token", "make_engine"]
 
-CHANNEL_MAX = 4095
-SEQ_MAX = (1 << 20) - 1
+CHANNEL_MAX = MAX_CHANNEL
+SEQ_MAX = MAX_SEQ
 
 
 def hash_token(token: str) -> str:
