@@ -167,7 +167,7 @@ def test_synchronous_mode_places_trigger_at_speech_start_stereo(
         sample_rate_hz=RATE,
         channels=2,
         client=_client(archive),
-        emit=events.append,
+        emit=lambda e: events.append(e.to_dict()),
         lockstep=True,
     )
     eng.start()
@@ -216,7 +216,7 @@ def test_archive_outage_loses_nothing(
         sample_rate_hz=RATE,
         channels=1,
         client=_client(archive),
-        emit=events.append,
+        emit=lambda e: events.append(e.to_dict()),
         lockstep=True,
     )
     archive.stop()  # down for the first two captions
