@@ -35,7 +35,7 @@ SYNC_DELAY_S = 2.5
 
 
 #: The programme feed may lag real time by this much and the run still count as live: a
-#: broadcaster that cannot keep up (vosk needs ~0.35 CPU s per programme second; on a machine
+#: broadcaster that cannot keep up (it needs ~0.2 CPU s per programme second; on a machine
 #: loaded beyond its cores it gets less) blocks its input, and its captions come late by that.
 MAX_FEED_LAG_S = 0.25
 
