@@ -298,6 +298,11 @@ def test_captions_align_to_the_transcript_in_order() -> None:
         "바람이 불겠",
     ]
     assert align_to_transcript(captions, lines) == [0, 0, 1, None, 2]
+    # one caption per sentence, every one misheard (CER ~90 %): the order still decides
+    misheard = ["아 용 바워스 여호", "4 억 로보보 과", "후 4 구 와 어류 입수 다"]
+    assert align_to_transcript(misheard, lines) == [0, 1, 2]
+    assert align_to_transcript([], lines) == []
+    assert align_to_transcript(["x"], []) == [None]
 
 
 def test_percentile_matches_numpy(rng: np.random.Generator) -> None:

@@ -15,9 +15,8 @@ from jimaku.demo.errors import ProgrammeError
 
 __all__ = ["align_to_transcript", "cer", "load_transcript", "normalise"]
 
-#: How many transcript lines past the last matched one a caption may match (a caption that
-#: matches nothing well must not drag the alignment to the end of the script).
-_LOOKAHEAD = 3
+#: Extra cost of a caption continuing the previous caption's line rather than matching its own.
+_SHARE_COST = 0.05
 
 
 def normalise(text: str) -> str:
@@ -71,12 +70,14 @@ def load_transcript(path: Path) -> tuple[str, ...]:
 
 
 def align_to_transcript(captions: Sequence[str], lines: Sequence[str]) -> list[int | None]:
-    """Match each caption, in order, to the transcript line it most likely transcribes.
+    """Match each caption, in order, to the transcript line it transcribes.
 
-    Greedy and monotone: each caption takes the line with the lowest error rate among the next
-    few lines after the previous match (a caption may share a line with the one before it, when
-    the recogniser split a sentence). ``None`` when every candidate is further off than
-    saying nothing at all would be (error rate >= 1).
+    A monotone alignment of the two sequences (dynamic programming, like an edit distance over
+    sentences): a caption matched to a line costs their error rate; a line no caption matched,
+    or a caption matched to no line, costs 1 (as much as saying nothing); a caption that
+    continues the line the previous caption matched (the recogniser split a sentence) costs what
+    it changes in that line's error rate. The cheapest alignment wins, so with one caption per
+    sentence the order decides even when the recogniser misheard every word.
 
     Parameters
     ----------
@@ -88,16 +89,44 @@ def align_to_transcript(captions: Sequence[str], lines: Sequence[str]) -> list[i
     Returns
     -------
     list of int or None
-        Index into ``lines`` per caption.
+        Index into ``lines`` per caption (``None``: it matches no line).
     """
-    out: list[int | None] = []
-    at = 0
-    for text in captions:
-        window = range(at, min(len(lines), at + _LOOKAHEAD + 1))
-        best = min(window, key=lambda i: cer(lines[i], text), default=None)
-        if best is None or cer(lines[best], text) >= 1.0:
-            out.append(None)
-            continue
-        out.append(best)
-        at = best
+    n, m = len(captions), len(lines)
+    inf = float("inf")
+    cost = [[inf] * (m + 1) for _ in range(n + 1)]
+    step: list[list[str]] = [[""] * (m + 1) for _ in range(n + 1)]
+    cost[0][0] = 0.0
+    for j in range(1, m + 1):
+        cost[0][j], step[0][j] = cost[0][j - 1] + 1.0, "skip"
+    for i in range(1, n + 1):
+        cap = captions[i - 1]
+        for j in range(m + 1):
+            best, how = cost[i - 1][j] + 1.0, "none"
+            if j >= 1:
+                line = lines[j - 1]
+                for c, h in (
+                    (cost[i][j - 1] + 1.0, "skip"),
+                    (cost[i - 1][j - 1] + cer(line, cap), "match"),
+                ):
+                    if c < best:
+                        best, how = c, h
+                if i >= 2 and step[i - 1][j] in ("match", "share"):
+                    prev = captions[i - 2]
+                    c = cost[i - 1][j] + cer(line, prev + cap) - cer(line, prev) + _SHARE_COST
+                    if c < best:
+                        best, how = c, "share"
+            cost[i][j], step[i][j] = best, how
+    out: list[int | None] = [None] * n
+    i, j = n, m
+    while i > 0 or j > 0:
+        how = step[i][j]
+        if how == "skip":
+            j -= 1
+        elif how == "none":
+            i -= 1
+        else:
+            out[i - 1] = j - 1
+            if how == "match":
+                j -= 1
+            i -= 1
     return out
