@@ -1,22 +1,48 @@
-"""Client-side caption models (mirror the server's JSON; no FastAPI import)."""
+"""Client-side caption models: the server's JSON, with the server's limits (no FastAPI import).
+
+``archive_server.models`` is the reference; these mirror it field for field, limits included, so
+a broadcaster learns of a caption the archive would refuse before sending it (422 otherwise).
+``tests/test_contracts.py`` checks that the two agree (schemas, and the verdict on a set of
+bodies), so a change to one without the other fails the tests.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["Caption", "CaptionIn", "LiveEvent", "Word"]
+__all__ = ["MAX_TEXT_CHARS", "Caption", "CaptionIn", "LiveEvent", "Word"]
+
+#: Longest caption text the archive accepts, characters.
+MAX_TEXT_CHARS = 2000
+
+
+def _no_control(value: str, what: str) -> str:
+    for i, ch in enumerate(value):
+        if unicodedata.category(ch) in ("Cc", "Cs"):
+            raise ValueError(
+                f"{what} contains a control character U+{ord(ch):04X} at index {i}; remove it"
+            )
+    return value
 
 
 class Word(BaseModel):
     """One recognised word: seconds from utterance start, confidence 0-1."""
 
-    word: str
-    start: float
-    end: float
-    conf: float
+    model_config = ConfigDict(extra="forbid")
+
+    word: str = Field(max_length=200)
+    start: float = Field(ge=0, le=86400)
+    end: float = Field(ge=0, le=86400)
+    conf: float = Field(ge=0, le=1)
+
+    @field_validator("word")
+    @classmethod
+    def _word_clean(cls, v: str) -> str:
+        return _no_control(v, "word")
 
 
 class CaptionIn(BaseModel):
@@ -24,12 +50,28 @@ class CaptionIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    text: str
+    text: str = Field(max_length=MAX_TEXT_CHARS)
     final: bool = True
-    language: str | None = None
+    language: str | None = Field(
+        default=None, max_length=16, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$"
+    )
     start_at: dt.datetime | None = None
     end_at: dt.datetime | None = None
-    words: list[Word] | None = None
+    words: list[Word] | None = Field(default=None, max_length=500)
+
+    @field_validator("text")
+    @classmethod
+    def _text_clean(cls, v: str) -> str:
+        return _no_control(v, "text")
+
+    @field_validator("start_at", "end_at")
+    @classmethod
+    def _utc(cls, v: dt.datetime | None) -> dt.datetime | None:
+        if v is None:
+            return None
+        if v.tzinfo is None:
+            raise ValueError("times must carry a UTC offset, e.g. 2026-11-28T06:00:00Z")
+        return v.astimezone(dt.UTC)
 
 
 class Caption(BaseModel):

@@ -41,6 +41,7 @@ from archive_server.ratelimit import RateLimiter
 from archive_server.settings import ArchiveSettings, get_settings, safe_url
 from archive_server.store import Rendered, Store
 from archive_server.subtitles import to_srt, to_vtt
+from trigger_codec.ids import MAX_CHANNEL, MAX_SEQ
 from web_receiver import mount as mount_web_receiver
 
 __all__ = ["SettingsDep", "StoreDep", "create_app"]
@@ -49,8 +50,10 @@ log = logging.getLogger("archive_server")
 #: generation-0 threshold of the cyclic GC while serving (see the lifespan below)
 _GC_GEN0_THRESHOLD = 10_000
 
-ChannelP = Annotated[int, Path(ge=0, le=4095, description="channel id (trigger payload, 12 bits)")]
-SeqP = Annotated[int, Path(ge=0, le=(1 << 20) - 1, description="sequence number (20 bits)")]
+ChannelP = Annotated[
+    int, Path(ge=0, le=MAX_CHANNEL, description="channel id (trigger payload, 12 bits)")
+]
+SeqP = Annotated[int, Path(ge=0, le=MAX_SEQ, description="sequence number (20 bits)")]
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorOut} for code in (401, 403, 404, 413, 422, 429, 503)
 }
@@ -441,7 +444,7 @@ def create_app(settings: ArchiveSettings | None = None) -> FastAPI:
     async def list_captions(
         channel: ChannelP,
         store: StoreDep,
-        after: Annotated[int | None, Query(ge=-1, le=(1 << 20) - 1)] = None,
+        after: Annotated[int | None, Query(ge=-1, le=MAX_SEQ)] = None,
         since: dt.datetime | None = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> CaptionList:
@@ -496,7 +499,7 @@ def create_app(settings: ArchiveSettings | None = None) -> FastAPI:
         """Every write on the channel as ``LiveMessage`` JSON; resume with ``after_cursor``."""
         store: Store = app.state.store
         hub: Hub = app.state.hub
-        if not 0 <= channel <= 4095 or not await store.channel_exists(channel):
+        if not 0 <= channel <= MAX_CHANNEL or not await store.channel_exists(channel):
             await ws.accept()
             await ws.send_json(
                 {"type": "error", "code": "channel_not_found", "detail": f"no channel {channel}"}

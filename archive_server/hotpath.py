@@ -18,7 +18,7 @@ import re
 import time
 from typing import Any
 
-from archive_server.store import SEQ_MAX, Store
+from archive_server.store import CHANNEL_MAX, SEQ_MAX, Store
 
 __all__ = ["HotCaptionPath"]
 
@@ -69,7 +69,7 @@ class HotCaptionPath:
             await self.app(scope, receive, send)
             return
         channel, seq = int(m[1]), int(m[2])
-        r = store.cached(channel, seq) if channel <= 4095 and seq <= SEQ_MAX else None
+        r = store.cached(channel, seq) if channel <= CHANNEL_MAX and seq <= SEQ_MAX else None
         if r is None:
             await self.app(scope, receive, send)
             return

@@ -40,6 +40,7 @@ from archive_server.errors import (
 )
 from archive_server.models import Caption, CaptionIn, ChannelInfo
 from archive_server.schema import captions, channels, tokens
+from trigger_codec.ids import MAX_CHANNEL, MAX_SEQ
 
 __all__ = [
     "PutResult",
@@ -51,8 +52,8 @@ __all__ = [
     "new_token",
 ]
 
-CHANNEL_MAX = 4095
-SEQ_MAX = (1 << 20) - 1
+CHANNEL_MAX = MAX_CHANNEL
+SEQ_MAX = MAX_SEQ
 
 
 def new_token() -> str:

@@ -110,11 +110,12 @@ def daemon(
     from archive_client import ArchiveClient
     from broadcaster.engine import Broadcaster
     from broadcaster.settings import BroadcastSettings
+    from jimaku.events import BroadcastEventBase
 
     events: list[dict[str, Any]] = []
 
-    def emit(ev: dict[str, Any]) -> None:
-        events.append({**ev, "t": time.time()})
+    def emit(ev: BroadcastEventBase) -> None:
+        events.append({**ev.to_dict(), "t": time.time()})
 
     s = BroadcastSettings(archive_url=url, channel=channel, token=token, state_dir=state)
     client = ArchiveClient(url, token=token)

@@ -169,7 +169,7 @@ def main() -> int:
                 lines, cpu, wall, err = _run(
                     ["--input", str(wav), "--archive", url, "--stale-after", "3600", *extra]
                 )
-                shown = [r for r in lines if r["event"] == "shown"]
+                shown = [r for r in lines if r["type"] == "shown"]
                 lat = [
                     r["shown_wall"] - (r["stream_start_wall"] + ends[r["seq"]])
                     for r in shown

@@ -18,7 +18,37 @@ import numpy as np
 
 from broadcaster.errors import ModelLoadError, RecognizerError
 
-__all__ = ["Final", "Partial", "Recognizer", "Word", "load_vosk_model", "parse_final"]
+__all__ = [
+    "Final",
+    "Partial",
+    "Recognizer",
+    "Word",
+    "load_vosk_model",
+    "parse_final",
+    "written_form",
+]
+
+#: Number tokens of vosk-model-small-ko's vocabulary: its training text wrote numbers read digit
+#: by digit as bracketed tokens (``[0]``..``[99]``, ``[00]``..``[09]``, and Sino-Korean digit
+#: names such as ``[일]`` = 1, ``[공]``/``[영]`` = 0, ``[쩜]`` = the decimal point) and the
+#: units of a counted number in parentheses (``(백)`` hundred, ``(십)`` ten, ``(천)`` thousand).
+#: A viewer should see the number, never the notation.
+_DIGIT_NAMES = {
+    "공": "0",
+    "영": "0",
+    "일": "1",
+    "이": "2",
+    "삼": "3",
+    "사": "4",
+    "오": "5",
+    "육": "6",
+    "칠": "7",
+    "팔": "8",
+    "구": "9",
+    "쩜": ".",
+}
+#: Non-speech tokens (noise, out of vocabulary): not words of a caption.
+_NOT_SPEECH = frozenset({"<SPOKEN_NOISE>", "<UNK>", "[unk]", "[noise]", "!SIL"})
 
 _model_lock = threading.Lock()
 _model_cache: dict[Path, Any] = {}
@@ -115,6 +145,30 @@ def load_vosk_model(path: Path) -> Any:
         return model
 
 
+def written_form(token: str) -> str:
+    """Return how a caption writes one recognised token ("" for noise tokens).
+
+    ``[7]`` -> ``7``, ``[일]`` -> ``1``, ``[쩜]`` -> ``.``, ``(백)`` -> ``백``; other words are
+    returned unchanged.
+    """
+    if token in _NOT_SPEECH:
+        return ""
+    if len(token) >= 3 and token[0] == "[" and token[-1] == "]":
+        inner = token[1:-1]
+        if inner.isdigit():
+            return inner
+        if inner in _DIGIT_NAMES:
+            return _DIGIT_NAMES[inner]
+    if len(token) >= 3 and token[0] == "(" and token[-1] == ")":
+        return token[1:-1]
+    return token
+
+
+def _written_text(text: str, joins_words: bool) -> str:
+    words = [w for w in (written_form(t) for t in text.split()) if w]
+    return ("" if joins_words else " ").join(words)
+
+
 def parse_final(raw: str, *, joins_words: bool = False) -> Final:
     """Turn vosk's ``Result()``/``FinalResult()`` JSON into a :class:`Final`.
 
@@ -133,9 +187,15 @@ def parse_final(raw: str, *, joins_words: bool = False) -> Final:
     try:
         obj = json.loads(raw)
         words = tuple(
-            Word(str(w["word"]), float(w["start"]), float(w["end"]), float(w.get("conf", 1.0)))
+            Word(
+                written_form(str(w["word"])),
+                float(w["start"]),
+                float(w["end"]),
+                float(w.get("conf", 1.0)),
+            )
             for w in obj.get("result", [])
         )
+        words = tuple(w for w in words if w.word)
         text = str(obj.get("text", ""))
     except (ValueError, KeyError, TypeError) as exc:
         raise RecognizerError(
@@ -143,8 +203,8 @@ def parse_final(raw: str, *, joins_words: bool = False) -> Final:
         ) from exc
     if words:
         text = ("" if joins_words else " ").join(w.word for w in words)
-    elif joins_words:
-        text = text.replace(" ", "")
+    else:
+        text = _written_text(text, joins_words)
     return Final(text=text.strip(), words=words)
 
 
@@ -211,15 +271,19 @@ class Recognizer:
             raise RecognizerError(f"vosk failed while recognising: {exc}") from exc
         try:
             obj = json.loads(raw)
-            text = str(obj.get("partial", "")).strip()
+            text = _written_text(str(obj.get("partial", "")), self.joins_words)
             words = tuple(
-                Word(str(w["word"]), float(w["start"]), float(w["end"]), float(w.get("conf", 1.0)))
+                Word(
+                    written_form(str(w["word"])),
+                    float(w["start"]),
+                    float(w["end"]),
+                    float(w.get("conf", 1.0)),
+                )
                 for w in obj.get("partial_result", [])
             )
+            words = tuple(w for w in words if w.word)
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise RecognizerError(f"vosk returned invalid partial JSON: {raw[:200]!r}") from exc
-        if self.joins_words:
-            text = text.replace(" ", "")
         if text != self._last_partial:
             self._last_partial = text
             return [Partial(text, words)]

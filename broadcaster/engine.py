@@ -41,6 +41,7 @@ from broadcaster.seqstore import SeqStore
 from broadcaster.settings import BroadcastSettings
 from broadcaster.spool import Spool
 from broadcaster.uploader import Uploader, utc_iso
+from jimaku import events as jev
 
 __all__ = ["ASR_RATE_HZ", "Broadcaster", "CaptionRecord", "DelayLine"]
 
@@ -57,7 +58,7 @@ ASR_RATE_HZ = 16000
 #: block size and rate, and equal to a plain streaming vosk client using the same chunk.
 ASR_CHUNK = 1600
 
-Emit = Callable[[dict[str, Any]], None]
+Emit = Callable[[jev.BroadcastEventBase], None]
 
 
 class DelayLine:
@@ -173,13 +174,10 @@ class Broadcaster:
         phrases = list(settings.phrases) or None
         if phrases and not self.model_info.supports_grammar:
             emit(
-                {
-                    "type": "warning",
-                    "message": (
-                        f"model {self.model_info.name} has no runtime grammar: "
-                        "phrase hints are ignored"
-                    ),
-                }
+                jev.Warning(
+                    message=f"model {self.model_info.name} has no runtime grammar: "
+                    "phrase hints are ignored",
+                )
             )
             phrases = None
         self.recognizer = Recognizer(
@@ -263,20 +261,19 @@ class Broadcaster:
     def start(self) -> None:
         """Start the recognition and upload threads."""
         self.emit(
-            {
-                "type": "started",
-                "channel": self.settings.channel,
-                "profile": self.settings.profile,
-                "mode": "synchronous" if self.settings.delay_s > 0 else "live",
-                "delay_s": self.settings.delay_s,
-                "sample_rate_hz": self.sample_rate_hz,
-                "channels": self.channels,
-                "model": self.model_info.name,
-                "language": self.language,
-                "next_seq": self.seqs.peek(self.settings.channel),
-                "spooled_from_earlier": self.spool.count(),
-                "wall_start": utc_iso(self.wall_start),
-            }
+            jev.Started(
+                channel=self.settings.channel,
+                profile=self.settings.profile,
+                mode="synchronous" if self.settings.delay_s > 0 else "live",
+                delay_s=self.settings.delay_s,
+                sample_rate_hz=self.sample_rate_hz,
+                channels=self.channels,
+                model=self.model_info.name,
+                language=self.language,
+                next_seq=self.seqs.peek(self.settings.channel),
+                spooled_from_earlier=self.spool.count(),
+                wall_start=utc_iso(self.wall_start),
+            )
         )
         self._worker.start()
         self.uploader.start()
@@ -319,14 +316,13 @@ class Broadcaster:
             if now - self._last_drop_report >= 1.0:  # at most one report a second
                 self._last_drop_report = now
                 self.emit(
-                    {
-                        "type": "error",
-                        "kind": "asr_overflow",
-                        "dropped_blocks": self.asr_dropped_blocks,
-                        "message": "speech recognition cannot keep "
+                    jev.Error(
+                        kind="asr_overflow",
+                        dropped_blocks=self.asr_dropped_blocks,
+                        message="speech recognition cannot keep "
                         "up; audio was skipped for recognition (the programme is "
                         "unaffected; caption times stay on the programme clock)",
-                    }
+                    )
                 )
         if self.lockstep:
             with self._cond:
@@ -368,26 +364,24 @@ class Broadcaster:
             if t - self._last_clip_warn_at >= 10.0:
                 self._last_clip_warn_at = t
                 self.emit(
-                    {
-                        "type": "warning",
-                        "kind": "clipping",
-                        "at_s": round(t, 3),
-                        "samples": clipped,
-                        "message": "programme input is clipping; lower "
+                    jev.Warning(
+                        kind="clipping",
+                        at_s=round(t, 3),
+                        samples=clipped,
+                        message="programme input is clipping; lower "
                         "the input gain (recognition and the trigger suffer)",
-                    }
+                    )
                 )
         if t - self._last_level_at >= 0.5:
             self._last_level_at = t
             peak = float(np.max(np.abs(block))) if len(block) else 0.0
             rms = float(np.sqrt(np.mean(np.square(block)))) if len(block) else 0.0
             self.emit(
-                {
-                    "type": "level",
-                    "at_s": round(t, 3),
-                    "peak_dbfs": round(20 * np.log10(max(peak, 1e-6)), 1),
-                    "rms_dbfs": round(20 * np.log10(max(rms, 1e-6)), 1),
-                }
+                jev.Level(
+                    at_s=round(t, 3),
+                    peak_dbfs=round(20 * np.log10(max(peak, 1e-6)), 1),
+                    rms_dbfs=round(20 * np.log10(max(rms, 1e-6)), 1),
+                )
             )
 
     def _schedule_due(self, n: int) -> None:
@@ -404,14 +398,12 @@ class Broadcaster:
                 at = round((item.start_s - self._lead_s) * rate) + self.delay.delay_samples
                 if at < pos:
                     self.emit(
-                        {
-                            "type": "warning",
-                            "kind": "late_trigger",
-                            "seq": item.seq,
-                            "late_s": round((pos - at) / rate, 3),
-                            "message": "recognition "
-                            "took longer than --delay; the trigger airs late",
-                        }
+                        jev.Warning(
+                            kind="late_trigger",
+                            seq=item.seq,
+                            late_s=round((pos - at) / rate, 3),
+                            message="recognition took longer than --delay; the trigger airs late",
+                        )
                     )
                     at = None
             start = int(self.mixer.schedule(ch, item.seq, at_sample=at))
@@ -439,13 +431,12 @@ class Broadcaster:
             else:  # aired at the utterance's first words: the record comes with the final
                 self._early_airings.setdefault(seq, []).append(airing)
         self.emit(
-            {
-                "type": "airing",
-                "seq": seq,
-                "sample": sample,
-                "seconds": round(seconds, 4),
-                "repeat": repeat,
-            }
+            jev.Airing(
+                seq=seq,
+                sample=sample,
+                seconds=round(seconds, 4),
+                repeat=repeat,
+            )
         )
 
     # -------------------------------------------------- recognition thread
@@ -472,10 +463,10 @@ class Broadcaster:
                     self._cond.notify_all()
         except BroadcasterError as exc:
             self._error = exc
-            self.emit({"type": "error", "kind": "recognizer", "message": str(exc)})
+            self.emit(jev.Error(kind="recognizer", message=str(exc)))
         except Exception as exc:  # keep the programme running; report what broke
             self._error = RecognizerError(f"recognition thread failed: {exc!r}")
-            self.emit({"type": "error", "kind": "recognizer", "message": str(self._error)})
+            self.emit(jev.Error(kind="recognizer", message=str(self._error)))
         finally:
             with self._cond:
                 self._done = self._fed
@@ -549,12 +540,11 @@ class Broadcaster:
                     self._cur_seq = self.seqs.next(ch)
                 seq = self._cur_seq
                 self.emit(
-                    {
-                        "type": "partial",
-                        "seq": seq,
-                        "text": ev.text,
-                        "input_s": round(self._input_pos_s(), 3),
-                    }
+                    jev.Partial(
+                        seq=seq,
+                        text=ev.text,
+                        input_s=round(self._input_pos_s(), 3),
+                    )
                 )
                 self.uploader.submit_partial(ch, seq, self._caption_body(ev.text, False, None))
                 if first and self.settings.early_trigger:
@@ -579,13 +569,12 @@ class Broadcaster:
             # at the first words, the seq is spent: the archive keeps the partial text.
             if not captions and self._cur_seq in self._early:
                 self.emit(
-                    {
-                        "type": "warning",
-                        "kind": "empty_utterance",
-                        "seq": self._cur_seq,
-                        "message": "vosk dropped an utterance whose trigger already aired; "
+                    jev.Warning(
+                        kind="empty_utterance",
+                        seq=self._cur_seq,
+                        message="vosk dropped an utterance whose trigger already aired; "
                         "the archive keeps its partial text",
-                    }
+                    )
                 )
                 self._early.discard(self._cur_seq)
                 self._early_airings.pop(self._cur_seq, None)
@@ -598,17 +587,16 @@ class Broadcaster:
                     rec.airings.extend(self._early_airings.pop(seq, []))
                     self.records[seq] = rec
                 self.emit(
-                    {
-                        "type": "caption",
-                        "seq": seq,
-                        "text": cap.text,
-                        "start_s": rec.start_s,
-                        "end_s": rec.end_s,
-                        "programme_start_s": round(cap.start_s + self.settings.delay_s, 3),
-                        "programme_end_s": round(cap.end_s + self.settings.delay_s, 3),
-                        "input_s": input_s,
-                        "words": len(cap.words),
-                    }
+                    jev.BroadcastCaption(
+                        seq=seq,
+                        text=cap.text,
+                        start_s=rec.start_s,
+                        end_s=rec.end_s,
+                        programme_start_s=round(cap.start_s + self.settings.delay_s, 3),
+                        programme_end_s=round(cap.end_s + self.settings.delay_s, 3),
+                        input_s=input_s,
+                        words=len(cap.words),
+                    )
                 )
                 self.uploader.submit_final(ch, seq, self._caption_body(cap.text, True, cap))
                 if seq in self._early:
@@ -631,24 +619,23 @@ class Broadcaster:
         start_s = now if start is None else self._to_programme_s(start)
         self._early.add(seq)
         self.emit(
-            {
-                "type": "utterance",
-                "seq": seq,
-                "start_s": round(start_s, 3),
-                "onset_found": start is not None,
-                "input_s": round(now, 3),
-            }
+            jev.Utterance(
+                seq=seq,
+                start_s=round(start_s, 3),
+                onset_found=start is not None,
+                input_s=round(now, 3),
+            )
         )
         self._sched_q.put(_Sched(seq, start_s))
 
-    def _on_upload(self, event: dict[str, Any]) -> None:
-        if event.get("type") == "upload":
+    def _on_upload(self, event: jev.BroadcastEventBase) -> None:
+        if isinstance(event, jev.Upload):
             with self._records_lock:
-                rec = self.records.get(int(event["seq"]))
+                rec = self.records.get(event.seq)
                 if rec is not None:
-                    rec.state = str(event["state"])
-                    if event.get("stored_at"):
-                        rec.stored_at = str(event["stored_at"])
+                    rec.state = event.state
+                    if event.stored_at:
+                        rec.stored_at = event.stored_at
         self.emit(event)
 
     # ---------------------------------------------------------- shutdown
@@ -720,7 +707,7 @@ class Broadcaster:
             "clipped_samples": self.clipped_samples,
             "input_s": round(self.input_samples / self.sample_rate_hz, 3),
         }
-        self.emit(summary)
+        self.emit(jev.BroadcastSummary.model_validate(summary))
         self.seqs.close()
         self.spool.close()
         return summary

@@ -14,6 +14,7 @@ from typing import Any
 
 from broadcaster.errors import BroadcasterError, DeviceError
 from broadcaster.settings import BroadcastSettings, load_settings
+from jimaku import events as ev
 
 __all__ = ["run_broadcast", "run_correct", "settings_from_args"]
 
@@ -136,19 +137,18 @@ def run_broadcast(args: argparse.Namespace) -> int:
             except DeviceError as exc:
                 retries += 1
                 sink_ev.emit(
-                    {
-                        "type": "error",
-                        "kind": "device",
-                        "message": str(exc),
-                        "retry": retries,
-                        "max_retries": args.device_retries,
-                    }
+                    ev.Error(
+                        kind="device",
+                        message=str(exc),
+                        retry=retries,
+                        max_retries=args.device_retries,
+                    )
                 )
                 if retries > args.device_retries:
                     return 1
                 time.sleep(args.device_retry_s)
             except BroadcasterError as exc:
-                sink_ev.emit({"type": "error", "kind": "fatal", "message": str(exc)})
+                sink_ev.emit(ev.Error(kind="fatal", message=str(exc)))
                 if mode == "live" or not args.json:
                     print(f"jimaku broadcast: {exc}", file=sys.stderr)
                 return 2
@@ -158,7 +158,7 @@ def run_broadcast(args: argparse.Namespace) -> int:
 
 def _ready(sink_ev: Any, spec: str, t0: float) -> None:
     """Say that the daemon is listening: model loaded, input open and being read."""
-    sink_ev.emit({"type": "ready", "input": spec, "startup_s": round(time.monotonic() - t0, 3)})
+    sink_ev.emit(ev.Ready(input=spec, startup_s=round(time.monotonic() - t0, 3)))
 
 
 def _run_once(args: argparse.Namespace, sink_ev: Any, t0: float) -> int:
@@ -205,7 +205,7 @@ def _run_once(args: argparse.Namespace, sink_ev: Any, t0: float) -> int:
                 xr = getattr(source, "xruns", 0) + getattr(sink, "xruns", 0)
                 if xr != last_xruns:
                     last_xruns = xr
-                    sink_ev.emit({"type": "xruns", "count": xr})
+                    sink_ev.emit(ev.Xruns(count=xr))
         except KeyboardInterrupt:
             # stopping (Ctrl-C, SIGTERM): what the device had already recorded still goes out
             for block in source.drain():

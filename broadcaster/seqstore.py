@@ -15,11 +15,11 @@ from pathlib import Path
 
 from broadcaster.errors import StateError
 from broadcaster.statedb import open_state_db
+from trigger_codec.ids import SEQ_MODULUS
 
 __all__ = ["SEQ_MODULUS", "SeqStore"]
 
 #: Sequence numbers are 20 bits in the trigger ID.
-SEQ_MODULUS = 1 << 20
 
 
 class SeqStore:

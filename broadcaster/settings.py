@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from broadcaster.errors import ConfigError
+from trigger_codec.ids import MAX_CHANNEL, PROFILE_NAMES, ProfileName
 
 __all__ = ["BroadcastSettings", "default_state_dir", "load_settings"]
 
@@ -37,7 +38,7 @@ class BroadcastSettings:
         Broadcast channel ID, 0-4095.
     token : str or None
         The channel's bearer token for the archive.
-    profile : str
+    profile : {"hf", "robust"}
         Trigger profile, ``"hf"`` (17-19.5 kHz, needs 44.1/48 kHz audio) or ``"robust"``.
     delay_s : float
         0 for live mode; > 0 for synchronous mode (programme delayed by this much, trigger placed
@@ -95,7 +96,7 @@ class BroadcastSettings:
     archive_url: str = "http://127.0.0.1:8000"
     channel: int = 0
     token: str | None = None
-    profile: str = "hf"
+    profile: ProfileName = "hf"
     delay_s: float = 0.0
     model: str | None = None
     phrases: tuple[str, ...] = ()
@@ -116,10 +117,11 @@ class BroadcastSettings:
     asr_queue_s: float = 30.0
 
     def __post_init__(self) -> None:
-        if not 0 <= self.channel <= 4095:
-            raise ConfigError(f"channel {self.channel} is out of range; use 0-4095")
-        if self.profile not in ("hf", "robust"):
-            raise ConfigError(f"profile {self.profile!r} is unknown; use 'hf' or 'robust'")
+        if not 0 <= self.channel <= MAX_CHANNEL:
+            raise ConfigError(f"channel {self.channel} is out of range; use 0-{MAX_CHANNEL}")
+        if self.profile not in PROFILE_NAMES:
+            names = " or ".join(repr(n) for n in PROFILE_NAMES)
+            raise ConfigError(f"profile {self.profile!r} is unknown; use {names}")
         if self.delay_s < 0:
             raise ConfigError(f"delay {self.delay_s} s is negative; use 0 (live) or more")
         if not self.archive_url.startswith(("http://", "https://")):

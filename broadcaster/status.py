@@ -14,6 +14,8 @@ import time
 from collections import deque
 from typing import Any, TextIO
 
+from jimaku.events import BroadcastEventBase
+
 __all__ = ["EventSink", "StatusBoard"]
 
 
@@ -128,14 +130,14 @@ class EventSink:
         self.stream = stream
         self.board = StatusBoard()
         self.events: list[dict[str, Any]] = []
-        self._q: queue.SimpleQueue[dict[str, Any] | None] = queue.SimpleQueue()
+        self._q: queue.SimpleQueue[tuple[BroadcastEventBase, float] | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="jimaku-status", daemon=True)
         self._thread.start()
 
-    def emit(self, event: dict[str, Any]) -> None:
-        """Queue one event (cheap; safe from the audio thread)."""
-        self._q.put({**event, "t": round(time.time(), 3)})
+    def emit(self, event: BroadcastEventBase) -> None:
+        """Queue one event, stamped with the time (safe from the audio thread)."""
+        self._q.put((event, round(time.time(), 3)))
 
     def _run(self) -> None:
         live = None
@@ -152,9 +154,11 @@ class EventSink:
             live.start()
         try:
             while True:
-                ev = self._q.get()
-                if ev is None:
+                item = self._q.get()
+                if item is None:
                     break
+                # the model is dumped here, off the audio thread that may have emitted it
+                ev = {**item[0].to_dict(), "t": item[1]}
                 with self._lock:
                     self.events.append(ev)
                     self.board.apply(ev)

@@ -17,11 +17,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import ValidationError
+
 from broadcaster.spool import Spool, SpoolItem
+from jimaku import events as ev
 
 __all__ = ["Uploader", "utc_iso"]
 
-Emit = Callable[[dict[str, Any]], None]
+Emit = Callable[[ev.BroadcastEventBase], None]
 
 
 def utc_iso(t: float) -> str:
@@ -39,7 +42,7 @@ class Uploader:
     spool : Spool
         Durable queue of finals.
     emit : callable
-        Receives status events (``upload``, ``archive``) as dicts.
+        Receives status events (:class:`jimaku.events.Upload`, ``ArchiveHealth``, ...).
     partial_interval_s : float
         Minimum time between two partial PUTs (s).
     backoff_initial_s, backoff_max_s : float
@@ -120,7 +123,7 @@ class Uploader:
     def _set_health(self, ok: bool, detail: str = "") -> None:
         if ok != self.healthy:
             self.healthy = ok
-            self.emit({"type": "archive", "healthy": ok, "detail": detail})
+            self.emit(ev.ArchiveHealth(healthy=ok, detail=detail))
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -154,10 +157,10 @@ class Uploader:
         channel, seq, body = p
         try:
             self.client.put_caption(channel, seq, CaptionIn(**body))
-        except ArchiveError as exc:
-            self.emit({"type": "partial_upload", "seq": seq, "ok": False, "error": str(exc)})
+        except (ArchiveError, ValidationError) as exc:
+            self.emit(ev.PartialUpload(seq=seq, ok=False, error=str(exc)))
             return
-        self.emit({"type": "partial_upload", "seq": seq, "ok": True, "first": first})
+        self.emit(ev.PartialUpload(seq=seq, ok=True, first=first))
 
     def _send_final(self, item: SpoolItem) -> bool:
         """Try one spooled caption; False when the archive is down (stop this round)."""
@@ -165,48 +168,40 @@ class Uploader:
 
         try:
             self.client.put_caption(item.channel, item.seq, CaptionIn(**item.body))
+        except ValidationError as exc:
+            # the archive's own limits (archive_client mirrors them): it would answer 422
+            first = exc.errors()[0]
+            why = f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+            return self._rejected(item, f"the archive would refuse this caption ({why})")
         except ArchiveUnavailable as exc:
             self._set_health(False, str(exc))
             self.spool.retry_later(item, self._backoff_s, str(exc), "spooled")
             self._retry_at = time.monotonic() + self._backoff_s
             self.emit(
-                {
-                    "type": "upload",
-                    "channel": item.channel,
-                    "seq": item.seq,
-                    "state": "spooled",
-                    "attempts": item.attempts + 1,
-                    "error": str(exc),
-                    "retry_in_s": self._backoff_s,
-                }
+                ev.Upload(
+                    channel=item.channel,
+                    seq=item.seq,
+                    state="spooled",
+                    attempts=item.attempts + 1,
+                    error=str(exc),
+                    retry_in_s=self._backoff_s,
+                )
             )
             self._backoff_s = min(self._backoff_s * 2, self.backoff_max_s)
             return False
         except ArchiveRejected as exc:
-            self.spool.retry_later(item, 0.0, str(exc), "rejected")
-            self.failed += 1
-            self.emit(
-                {
-                    "type": "upload",
-                    "channel": item.channel,
-                    "seq": item.seq,
-                    "state": "failed",
-                    "error": str(exc),
-                }
-            )
-            return True
+            return self._rejected(item, str(exc))
         except ArchiveError as exc:  # e.g. ArchiveAuthError: keep it, retry slowly
             self.spool.retry_later(item, self.backoff_max_s, str(exc), "spooled")
             self._retry_at = time.monotonic() + self.backoff_max_s
             self.emit(
-                {
-                    "type": "upload",
-                    "channel": item.channel,
-                    "seq": item.seq,
-                    "state": "failed",
-                    "error": str(exc),
-                    "retry_in_s": self.backoff_max_s,
-                }
+                ev.Upload(
+                    channel=item.channel,
+                    seq=item.seq,
+                    state="failed",
+                    error=str(exc),
+                    retry_in_s=self.backoff_max_s,
+                )
             )
             return False
         self._set_health(True)
@@ -214,13 +209,26 @@ class Uploader:
         if self.spool.done(item):
             self.stored += 1
             self.emit(
-                {
-                    "type": "upload",
-                    "channel": item.channel,
-                    "seq": item.seq,
-                    "state": "stored",
-                    "stored_at": utc_iso(time.time()),
-                    "attempts": item.attempts + 1,
-                }
+                ev.Upload(
+                    channel=item.channel,
+                    seq=item.seq,
+                    state="stored",
+                    stored_at=utc_iso(time.time()),
+                    attempts=item.attempts + 1,
+                )
             )
+        return True
+
+    def _rejected(self, item: SpoolItem, why: str) -> bool:
+        """Keep a caption the archive refuses (state ``rejected``) and go on with the next."""
+        self.spool.retry_later(item, 0.0, why, "rejected")
+        self.failed += 1
+        self.emit(
+            ev.Upload(
+                channel=item.channel,
+                seq=item.seq,
+                state="failed",
+                error=why,
+            )
+        )
         return True

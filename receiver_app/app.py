@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from jimaku.events import CaptionShown, Listening
 from receiver_app.display import CaptionDisplay, CaptionItem, DisplayEvent, ScreenState
 from receiver_app.errors import ReceiverError
 from receiver_app.fetcher import CaptionFetcher, FetchResult
@@ -50,6 +51,14 @@ class TriggerHeard:
         Decoder's estimate.
     decoded_wall : float
         When the decoder reported it (Unix time, seconds).
+    decoded_mono : float
+        The same moment on the app's monotonic clock.
+    decoded_stream_s : float
+        Input stream position (s) the decoder had been fed up to when it reported it.
+    result : FetchResult or None
+        The caption's text once in hand.
+    resolved_mono, resolved_wall : float or None
+        When ``result`` came (monotonic clock, Unix time).
     """
 
     channel: int
@@ -60,31 +69,20 @@ class TriggerHeard:
     snr_db: float
     decoded_wall: float
     decoded_mono: float
+    decoded_stream_s: float
     result: FetchResult | None = None
     resolved_mono: float | None = None
+    resolved_wall: float | None = None
+
+    def resolve(self, result: FetchResult, mono: float) -> None:
+        """Record that the caption's text is in hand (``mono``: the app's clock now)."""
+        self.result = result
+        self.resolved_mono = mono
+        self.resolved_wall = time.time()
 
 
-@dataclass(frozen=True)
-class ShownRecord:
-    """One line of ``--json`` output (the schema is documented in docs/receiver.md)."""
-
-    event: str
-    channel: int
-    seq: int
-    text: str
-    final: bool
-    stale: bool
-    profile: str
-    trigger_start_s: float
-    trigger_end_s: float
-    decoded_wall: float
-    shown_wall: float
-    stream_start_wall: float | None
-    on_air: str | None
-
-    def to_dict(self) -> dict[str, Any]:
-        """As a JSON-ready dict."""
-        return dict(self.__dict__)
+#: One ``shown``/``updated`` line of ``--json`` output (the model is shared with its readers).
+ShownRecord = CaptionShown
 
 
 class Output(Protocol):
@@ -98,6 +96,9 @@ class Output(Protocol):
 
     def status(self, message: str) -> None:
         """Tell the viewer something (archive down, stale caption ignored, ...), in one line."""
+
+    def listening(self, event: Listening) -> None:
+        """Note that the input stream started (position 0 is at ``event.stream_start_wall``)."""
 
 
 def _parse_time(value: Any) -> dt.datetime | None:
@@ -156,19 +157,32 @@ class ReceiverApp:
         from trigger_codec import Decoder
 
         try:
-            dec = Decoder(sample_rate=self.source.sample_rate)
+            rate = self.source.sample_rate
+            dec = Decoder(sample_rate=rate)
+            fed = 0  # samples fed to the decoder: its position in the input stream
             for block in self.source.blocks():
                 if self._stop.is_set():
                     break
+                if fed == 0:
+                    self._events.put(("listening", self._listening()))
+                fed += len(block)
                 for d in dec.feed(block):
-                    self._events.put(("det", (d, time.time(), self.clock())))
+                    self._events.put(("det", (d, time.time(), self.clock(), fed / rate)))
             for d in dec.flush():
-                self._events.put(("det", (d, time.time(), self.clock())))
+                self._events.put(("det", (d, time.time(), self.clock(), fed / rate)))
         except ReceiverError as exc:
             self._events.put(("error", exc))
         except Exception as exc:
             self._events.put(("error", ReceiverError(f"decoding failed: {exc!r}")))
         self._events.put(("eof", None))
+
+    def _listening(self) -> Listening:
+        start = getattr(self.source, "start_wall", None)
+        return Listening(
+            stream_start_wall=round(time.time() if start is None else float(start), 4),
+            sample_rate_hz=int(self.source.sample_rate),
+            realtime=bool(getattr(self.source, "realtime", True)),
+        )
 
     def _status(self, msg: str) -> None:
         self._events.put(("status", msg))
@@ -242,10 +256,13 @@ class ReceiverApp:
             self.error = payload
             for o in self.outputs:
                 o.status(f"error: {payload}")
+        elif kind == "listening":
+            for o in self.outputs:
+                o.listening(payload)
         elif kind == "eof":
             self._eof = True
 
-    def _on_detection(self, det: Any, wall: float, mono: float) -> None:
+    def _on_detection(self, det: Any, wall: float, mono: float, stream_s: float) -> None:
         ch, seq = int(det.channel), int(det.seq)
         if self.settings.channel is not None and ch != self.settings.channel:
             self.ignored_other_channel += 1
@@ -268,6 +285,7 @@ class ReceiverApp:
             float(det.snr_db),
             wall,
             mono,
+            stream_s,
         )
         self._heard[(ch, seq)] = heard
         if len(self._heard) > 4 * self.settings.cache_size:
@@ -281,8 +299,7 @@ class ReceiverApp:
         if cached is not None and not bool(getattr(cached, "final", True)):
             # The live WebSocket brought the first words before the trigger: show them now;
             # the fetch below brings the final text, which replaces them in place.
-            heard.result = FetchResult(ch, seq, cached, "partial", 0)
-            heard.resolved_mono = self.clock()
+            heard.resolve(FetchResult(ch, seq, cached, "partial", 0), self.clock())
         self._fetcher.request(ch, seq)
 
     def _on_fetched(self, result: FetchResult) -> None:
@@ -298,8 +315,7 @@ class ReceiverApp:
                 self._update_in_place(newest if newest is not None else result.caption)
             heard.result = result if result.caption is not None else heard.result
             return
-        heard.result = result
-        heard.resolved_mono = self.clock()
+        heard.resolve(result, self.clock())
 
     def _update_in_place(self, caption: Any) -> None:
         if self._is_stale(caption) and not self.settings.timeshift:
@@ -317,8 +333,7 @@ class ReceiverApp:
             if not bool(getattr(caption, "final", True)):
                 # Heard, and its text is still being spoken: show the partial now, the final
                 # text replaces it in place when the fetch completes.
-                heard.result = FetchResult(key[0], key[1], caption, "partial", 0)
-                heard.resolved_mono = self.clock()
+                heard.resolve(FetchResult(key[0], key[1], caption, "partial", 0), self.clock())
             return
         # Already on (or through) the screen: a partial growing or a correction.
         self._update_in_place(caption)
@@ -394,17 +409,23 @@ class ReceiverApp:
             heard = self._heard.get(ev.item.key)
             cap = self._fetcher.cache.get(ev.item.key) if self._fetcher else None
             on_air = getattr(cap, "start_at", None) if cap is not None else None
-            rec = ShownRecord(
-                event=ev.kind,
+            rec = CaptionShown(
+                type="updated" if ev.kind == "updated" else "shown",
                 channel=ev.item.channel,
                 seq=ev.item.seq,
                 text=ev.item.text,
                 final=ev.item.final,
                 stale=ev.item.marker == "recorded",
                 profile=heard.profile if heard else "",
-                trigger_start_s=round(heard.start_s, 4) if heard else -1.0,
-                trigger_end_s=round(heard.end_s, 4) if heard else -1.0,
-                decoded_wall=round(heard.decoded_wall, 4) if heard else -1.0,
+                trigger_start_s=round(heard.start_s, 4) if heard else None,
+                trigger_end_s=round(heard.end_s, 4) if heard else None,
+                decoded_stream_s=round(heard.decoded_stream_s, 4) if heard else None,
+                decoded_wall=round(heard.decoded_wall, 4) if heard else None,
+                fetched_wall=(
+                    round(heard.resolved_wall, 4)
+                    if heard and heard.resolved_wall is not None
+                    else None
+                ),
                 shown_wall=round(time.time(), 4),
                 stream_start_wall=getattr(self.source, "start_wall", None),
                 on_air=on_air.isoformat() if isinstance(on_air, dt.datetime) else on_air,

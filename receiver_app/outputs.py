@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import threading
 from typing import TextIO
 
+from jimaku.events import Listening
 from receiver_app.app import ShownRecord
 from receiver_app.display import ScreenState
 
@@ -35,7 +35,13 @@ class JsonOutput:
     def shown(self, record: ShownRecord) -> None:
         """Write the record as one JSON line and flush (a reader may be tailing it)."""
         with self._lock:
-            self._out.write(json.dumps(record.to_dict(), ensure_ascii=False) + "\n")
+            self._out.write(record.to_json() + "\n")
+            self._out.flush()
+
+    def listening(self, event: Listening) -> None:
+        """Write the stream's start as one JSON line (readers put stream positions on a clock)."""
+        with self._lock:
+            self._out.write(event.to_json() + "\n")
             self._out.flush()
 
     def status(self, message: str) -> None:
@@ -58,7 +64,7 @@ class TextOutput:
     def shown(self, record: ShownRecord) -> None:
         """Print the caption (corrections are marked)."""
         tag = " (recorded)" if record.stale else ""
-        fix = " (corrected)" if record.event == "updated" else ""
+        fix = " (corrected)" if record.type == "updated" else ""
         self._out.write(f"[ch {record.channel} #{record.seq}]{tag}{fix} {record.text}\n")
         self._out.flush()
 
@@ -66,3 +72,6 @@ class TextOutput:
         """Status to stderr."""
         self._err.write(f"jimaku receive: {message}\n")
         self._err.flush()
+
+    def listening(self, event: Listening) -> None:
+        """Nothing to print: the captions follow."""

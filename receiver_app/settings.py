@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from receiver_app.errors import SettingsError
+from trigger_codec.ids import MAX_CHANNEL
 
 __all__ = ["DisplayRules", "ReceiverSettings"]
 
@@ -123,8 +124,8 @@ class ReceiverSettings:
             raise SettingsError(
                 f"archive URL {self.archive_url!r} must start with http:// or https://"
             )
-        if self.channel is not None and not 0 <= self.channel <= 4095:
-            raise SettingsError(f"channel must be 0-4095, got {self.channel}")
+        if self.channel is not None and not 0 <= self.channel <= MAX_CHANNEL:
+            raise SettingsError(f"channel must be 0-{MAX_CHANNEL}, got {self.channel}")
         if self.stale_after_s <= 0:
             raise SettingsError(f"stale limit must be > 0 s, got {self.stale_after_s}")
         if not 0 <= self.fetch_wait_s <= 30:

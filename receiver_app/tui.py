@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from jimaku.events import Listening
 from receiver_app.app import ReceiverApp, ShownRecord
 from receiver_app.display import ScreenState
 
@@ -119,7 +120,7 @@ def build_ui(app: ReceiverApp, start_receiver: bool = True) -> Any:
             self.query_one("#captions", Static).update(text)
 
         def add_history(self, record: ShownRecord) -> None:
-            fix = " (corrected)" if record.event == "updated" else ""
+            fix = " (corrected)" if record.type == "updated" else ""
             self.query_one("#history", RichLog).write(
                 f"ch {record.channel} #{record.seq}{fix}: {record.text}"
             )
@@ -141,6 +142,9 @@ def build_ui(app: ReceiverApp, start_receiver: bool = True) -> Any:
 
         def status(self, message: str) -> None:
             ui.call_from_thread(ui.set_status, message)
+
+        def listening(self, event: Listening) -> None:
+            pass  # the screen shows captions, not the stream's start
 
     bridge = _Bridge()
     ui.bridge = bridge

@@ -21,6 +21,7 @@ import threading
 from importlib import resources
 from typing import Any
 
+from jimaku.events import Listening
 from receiver_app.app import ShownRecord
 from receiver_app.display import ScreenState
 
@@ -129,6 +130,9 @@ class WebView:
 
     def shown(self, record: ShownRecord) -> None:
         """Ignore: the page shows the screen, not individual records."""
+
+    def listening(self, event: Listening) -> None:
+        """Ignore: the page shows the screen."""
 
     def status(self, message: str) -> None:
         """Show a status line on the page."""

@@ -170,7 +170,7 @@ def test_synchronous_mode_places_trigger_at_speech_start_stereo(
         sample_rate_hz=RATE,
         channels=2,
         client=_client(archive),
-        emit=events.append,
+        emit=lambda e: events.append(e.to_dict()),
         lockstep=True,
     )
     eng.start()
@@ -210,7 +210,8 @@ def test_archive_outage_loses_nothing(
     events: list[dict[str, Any]] = []
     spooled = threading.Event()
 
-    def emit(e: dict[str, Any]) -> None:
+    def emit(model: Any) -> None:
+        e = model.to_dict()
         events.append(e)
         if e["type"] == "upload" and e["state"] == "spooled":
             spooled.set()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -65,6 +66,44 @@ def test_segmenter_drops_empty_and_joins_japanese() -> None:
     words = _words([("今日", 0, 0.3), ("は", 0.3, 0.4)])
     caps = Segmenter(joins_words=True).split(Final("今日は", words))
     assert [c.text for c in caps] == ["今日は"]
+
+
+def test_number_and_noise_tokens_are_written_as_a_caption_shows_them() -> None:
+    from broadcaster.asr import written_form
+
+    # vosk-model-small-ko's vocabulary writes digits read one by one as bracketed tokens
+    assert [written_form(t) for t in ("[1]", "[07]", "[일]", "[공]", "[쩜]", "(백)")] == [
+        "1",
+        "07",
+        "1",
+        "0",
+        ".",
+        "백",
+    ]
+    assert written_form("<SPOKEN_NOISE>") == "" and written_form("<UNK>") == ""
+    assert [written_form(t) for t in ("일", "[", "[]", "[x]", "뉴스")] == [
+        "일",
+        "[",
+        "[]",
+        "[x]",
+        "뉴스",
+    ]
+    raw = json.dumps(
+        {
+            "text": "누르 [1] 억 [3] <UNK>",
+            "result": [
+                {"word": "누르", "start": 0.1, "end": 0.3, "conf": 1.0},
+                {"word": "[1]", "start": 0.3, "end": 0.5, "conf": 1.0},
+                {"word": "억", "start": 0.5, "end": 0.7, "conf": 1.0},
+                {"word": "[3]", "start": 0.7, "end": 0.9, "conf": 1.0},
+                {"word": "<UNK>", "start": 0.9, "end": 1.0, "conf": 1.0},
+            ],
+        },
+        ensure_ascii=False,
+    )
+    f = parse_final(raw)
+    assert f.text == "누르 1 억 3" and [w.word for w in f.words] == ["누르", "1", "억", "3"]
+    assert parse_final('{"text": "[2] <SPOKEN_NOISE>"}').text == "2"
 
 
 def test_parse_final_maps_vosk_json_and_bad_json() -> None:
@@ -202,27 +241,51 @@ def test_event_sink_writes_json_lines_and_board_folds_events() -> None:
     import json
 
     from broadcaster.status import EventSink
+    from jimaku import events as ev
 
     buf = io.StringIO()
     sink = EventSink("json", buf)
     sink.emit(
-        {
-            "type": "started",
-            "channel": 3,
-            "profile": "hf",
-            "mode": "live",
-            "model": "m",
-            "next_seq": 4,
-        }
+        ev.Started(
+            channel=3,
+            profile="hf",
+            mode="live",
+            delay_s=0.0,
+            sample_rate_hz=48000,
+            channels=1,
+            model="m",
+            next_seq=4,
+            spooled_from_earlier=0,
+            wall_start="2026-12-03T00:00:00Z",
+        )
     )
-    sink.emit({"type": "caption", "seq": 4, "text": "자막", "start_s": 1.0, "end_s": 2.0})
-    sink.emit({"type": "upload", "seq": 4, "state": "stored", "stored_at": "x"})
-    sink.emit({"type": "airing", "seq": 4, "sample": 96000, "seconds": 2.0, "repeat": 0})
-    sink.emit({"type": "archive", "healthy": False, "detail": "refused"})
+    sink.emit(
+        ev.BroadcastCaption(
+            seq=4,
+            text="자막",
+            start_s=1.0,
+            end_s=2.0,
+            programme_start_s=1.0,
+            programme_end_s=2.0,
+            input_s=2.3,
+            words=1,
+        )
+    )
+    sink.emit(ev.Upload(channel=3, seq=4, state="stored", stored_at="x"))
+    sink.emit(ev.Airing(seq=4, sample=96000, seconds=2.0, repeat=0))
+    sink.emit(ev.ArchiveHealth(healthy=False, detail="refused"))
     sink.close()
     lines = [json.loads(x) for x in buf.getvalue().splitlines()]
     assert [e["type"] for e in lines] == ["started", "caption", "upload", "airing", "archive"]
     assert all(isinstance(e["t"], float) for e in lines)
+    # what the sink prints parses back into the models the emitter built
+    assert [type(ev.parse_broadcast_event(e)).__name__ for e in lines] == [
+        "Started",
+        "BroadcastCaption",
+        "Upload",
+        "Airing",
+        "ArchiveHealth",
+    ]
     b = sink.board
     assert b.by_seq[4] == {"seq": 4, "text": "자막", "state": "stored", "airings": 1}
     assert b.archive.startswith("DOWN") and b.airings == 1

@@ -26,6 +26,7 @@ import soundfile as sf
 import trigger_codec as tc
 from archive_client import ArchiveClient, CaptionIn
 from channel_sim import PRESETS, Chain, Noise, apply_chain, make_programme
+from jimaku.events import CaptionShown, parse_receiver_event
 from tests.plugins.archive import ArchiveHandle
 from tests.plugins.process import stop
 
@@ -116,12 +117,20 @@ def receive(
         timeout=timeout,
         env=env,
     )
-    lines = [json.loads(x) for x in p.stdout.splitlines() if x.startswith("{")]
-    return p.returncode, lines, p.stderr
+    return p.returncode, caption_lines(p.stdout), p.stderr
+
+
+def caption_lines(stdout: str) -> list[dict[str, Any]]:
+    """The ``shown``/``updated`` lines of ``jimaku receive --json``, each checked against the
+    shared model; the stream's one ``listening`` line must come first."""
+    events = [parse_receiver_event(x) for x in stdout.splitlines() if x.startswith("{")]
+    kinds = [e.type for e in events]
+    assert kinds.count("listening") <= 1 and "listening" not in kinds[1:], kinds
+    return [e.to_dict() for e in events if isinstance(e, CaptionShown)]
 
 
 def shown(lines: list[dict[str, Any]]) -> list[tuple[int, int, str]]:
-    return [(r["channel"], r["seq"], r["text"]) for r in lines if r["event"] == "shown"]
+    return [(r["channel"], r["seq"], r["text"]) for r in lines if r["type"] == "shown"]
 
 
 STORED = {
@@ -202,7 +211,9 @@ def test_broadcast_recording_gives_exactly_the_stored_captions(
     rec = next(r for r in lines if r["seq"] == 102)
     assert rec["profile"] == profile_102 and rec["stale"] is False
     assert 8.0 < rec["trigger_end_s"] < 12.0
-    assert all(r["shown_wall"] >= r["decoded_wall"] for r in lines)
+    assert all(r["shown_wall"] >= r["fetched_wall"] >= r["decoded_wall"] for r in lines)
+    # the decoder returns a trigger after its last sample, at most one analysis batch later
+    assert all(0 <= r["decoded_stream_s"] - r["trigger_end_s"] < 0.5 for r in lines), lines
 
 
 def test_channel_switch_and_pin(archive: Archive, tmp_path: Path, rng: np.random.Generator) -> None:
@@ -280,7 +291,7 @@ def test_archive_down_then_up(archive: Archive, tmp_path: Path, rng: np.random.G
     archive.start()
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
-    lines = [json.loads(x) for x in out.splitlines()]
+    lines = caption_lines(out)
     assert shown(lines) == [(7, 70, "서버가 돌아왔습니다")]
     assert "unreachable" in err and "still listening" in err and "reachable again" in err
     assert "Traceback" not in err
@@ -347,7 +358,7 @@ def test_capture_through_pulseaudio_virtual_card(
         time.sleep(2.0)
     finally:
         stdout, stderr = stop(proc, timeout=30)
-    lines = [json.loads(x) for x in stdout.splitlines() if x.startswith("{")]
+    lines = caption_lines(stdout)
     assert shown(lines) == [(9, 300, "마이크로 들은 자막")], stderr
 
 
@@ -421,7 +432,7 @@ def test_partial_then_final_then_correction_over_the_live_stream(
     def read() -> None:
         assert proc.stdout is not None
         for raw in proc.stdout:
-            if raw.startswith("{"):
+            if raw.startswith("{") and json.loads(raw)["type"] != "listening":
                 lines.append(json.loads(raw))
                 got.set()
 
@@ -447,7 +458,7 @@ def test_partial_then_final_then_correction_over_the_live_stream(
         proc.stdout.close()
     err = err_path.read_text()
     assert proc.returncode == 0, err
-    mine = [(r["event"], r["text"], r["final"]) for r in lines if r["seq"] == 80]
+    mine = [(r["type"], r["text"], r["final"]) for r in lines if r.get("seq") == 80]
     assert mine == [
         ("shown", "첫 단어", False),
         ("updated", "첫 단어 다음 단어", True),

@@ -36,7 +36,16 @@ def test_tui_shows_captions_status_history_and_themes() -> None:
             ui.show_screen(d.screen)
             ui.set_status("archive unreachable; still listening")
             ui.add_history(
-                ShownRecord("shown", 1, 5, "오늘", True, False, "hf", 0, 0, 0, 0, None, None)
+                ShownRecord(
+                    type="shown",
+                    channel=1,
+                    seq=5,
+                    text="오늘",
+                    final=True,
+                    stale=False,
+                    profile="hf",
+                    shown_wall=0.0,
+                )
             )
             await pilot.pause()
             captions = str(ui.query_one("#captions").render())

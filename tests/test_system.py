@@ -2,11 +2,18 @@
 (real vosk model) on the bundled announcer recording, on-air audio through channel_sim's living
 room into a 44.1 kHz phone recording, receiver on that recording.
 
-Each mode runs the chain once per module (about half a minute each); the tests then check it:
-every caption the broadcaster made reaches the receiver once, in order, with the text the archive
-holds, and in synchronous mode each caption is shown within 0.3 s of its speech starting on air.
-What "right" means comes from the archive (what was stored) and from the announcer manifest (where
-the speech was placed when the recording was made), never from the receiver itself.
+The broadcaster is fed the programme in real time while the receiver listens to the phone
+recording in real time beside it (``run_chain``'s real-time mode), so every time checked here is
+a component's own stamp on one wall clock: when the broadcaster emitted a final and the archive
+acknowledged it, when the receiver decoded a trigger, had the text and put it on screen. None of
+them is rebuilt from the others, so the causality checks below can fail.
+
+Each mode runs the chain once per module (about a minute each: a rehearsal that makes the on-air
+audio, then the real-time run); the tests then check it: every caption the broadcaster made
+reaches the receiver once, in order, with the text the archive holds, and in synchronous mode
+each caption is shown within 0.3 s of its speech starting on air. What "right" means comes from
+the archive (what was stored) and from the announcer manifest (where the speech was placed when
+the recording was made), never from the receiver itself.
 """
 
 from __future__ import annotations
@@ -27,20 +34,35 @@ SYNC_TOLERANCE_S = 0.3
 SYNC_DELAY_S = 2.5
 
 
-# The receiver runs --fast here, as in the bench (decoding positions from the chain's own pass
-# of the decoder in 20 ms blocks; docs/demo.md): the real-time receiver is what `jimaku demo`
-# runs and tests/test_system_live.py tests on a (virtual) sound card; pacing it here too cost
-# 2 x 30 s of the default run.
+#: The programme feed may lag real time by this much and the run still count as live: a
+#: broadcaster that cannot keep up (it needs ~0.2 CPU s per programme second; on a machine
+#: loaded beyond its cores it gets less) blocks its input, and its captions come late by that.
+MAX_FEED_LAG_S = 0.25
+
+
 @pytest.fixture(scope="module")
 def live_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChainResult]:
     out = tmp_path_factory.mktemp("live")
-    yield run_chain(ChainSettings(out_dir=out, delay_s=0.0, receiver_realtime=False))
+    yield run_chain(ChainSettings(out_dir=out, delay_s=0.0))
 
 
 @pytest.fixture(scope="module")
 def sync_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChainResult]:
     out = tmp_path_factory.mktemp("sync")
-    yield run_chain(ChainSettings(out_dir=out, delay_s=SYNC_DELAY_S, receiver_realtime=False))
+    yield run_chain(ChainSettings(out_dir=out, delay_s=SYNC_DELAY_S))
+
+
+def _check_real_time(run: ChainResult) -> None:
+    # the measured run aired what the rehearsal aired (the phone recording is its room's)
+    assert run.onair_matches
+    assert [(c.seq, c.text) for c in run.captions] == [(c.seq, c.text) for c in run.rehearsal]
+    assert run.feed_lag_s is not None
+    for s in run.shown:
+        # the receiver's decoder kept up with its stream: it returned each trigger (wall
+        # clock) within 0.3 s of being fed up to where it returned it (stream position)
+        assert s.decoded_at_s is not None and s.decoded_stream_s is not None
+        lag = s.decoded_at_s - s.decoded_stream_s
+        assert -0.01 <= lag < 0.3, (s.seq, lag)
 
 
 def _check_delivery(run: ChainResult) -> None:
@@ -74,6 +96,10 @@ def test_live_every_caption_reaches_the_viewer_once_in_order(live_run: ChainResu
     _check_delivery(live_run)
 
 
+def test_live_run_was_in_real_time(live_run: ChainResult) -> None:
+    _check_real_time(live_run)
+
+
 def test_live_captions_follow_the_programme(live_run: ChainResult) -> None:
     _check_captions_follow_the_speech(live_run)
 
@@ -92,9 +118,14 @@ def test_live_every_caption_is_shown_after_its_speech(live_run: ChainResult) -> 
         # (the decoder may answer during the trigger's ramp-down, and the phone's clock is off
         # by up to 100 ppm: allow 50 ms)
         assert t.decoded_s >= t.trigger_end_s - 0.05
+        # measured, not rebuilt: the receiver cannot show the final text before it decoded
+        # the trigger, nor before the archive acknowledged it (both stamps on one wall clock)
         assert t.shown_s >= max(t.decoded_s, t.stored_s)
         # the first words were on screen no later than the final text
         assert t.first_shown_s is not None and t.decoded_s <= t.first_shown_s <= t.shown_s
+        # and the receiver's own split adds up: decoded -> text in hand -> on screen
+        assert t.stages["fetch"] is not None and t.stages["fetch"] >= 0
+        assert t.stages["display"] is not None and t.stages["display"] >= 0
 
 
 def test_live_artefacts(live_run: ChainResult) -> None:
@@ -111,11 +142,18 @@ def test_live_artefacts(live_run: ChainResult) -> None:
 def test_sync_every_caption_reaches_the_viewer_once_in_order(sync_run: ChainResult) -> None:
     _check_delivery(sync_run)
     _check_captions_follow_the_speech(sync_run)
+    _check_real_time(sync_run)
 
 
 def test_sync_captions_are_shown_with_their_speech(sync_run: ChainResult) -> None:
-    # (missed until 28 Nov: -0.50..+0.49 s with the trigger placed by vosk's first-word
-    # time at the final; now placed at the first partial by the speech onset in the audio)
+    # measured on the receiver's screen: first words on screen minus the speech's on-air start;
+    # a target for a station that keeps up with its programme, so judged only when it did
+    assert sync_run.feed_lag_s is not None
+    if sync_run.feed_lag_s >= MAX_FEED_LAG_S:
+        pytest.skip(
+            f"the broadcaster fell {sync_run.feed_lag_s:.2f} s behind real time (this machine is "
+            "loaded beyond its cores): the sync target is not judged on a late station"
+        )
     errors = {t.seq: t.sync_error_s for t in sync_run.timings}
     assert all(e is not None for e in errors.values()), errors
     late = {

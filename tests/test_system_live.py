@@ -63,7 +63,7 @@ def test_live_demo_through_the_virtual_sound_card(
     for c in made:
         assert c["text"] in vtt
     lines = [e for e in _jsonl(out / "receiver.jsonl") if "seq" in e]
-    shown = [e for e in lines if e.get("event") == "shown"]
+    shown = [e for e in lines if e.get("type") == "shown"]
     # each caption appeared once, in order (with its first words when the trigger came while
     # the sentence was still spoken) ...
     assert [e["seq"] for e in shown] == [c["seq"] for c in made]

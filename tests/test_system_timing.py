@@ -15,171 +15,150 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from jimaku import events as ev
 from jimaku.demo import ProgrammeError
 from jimaku.demo.chain import ChainSettings
-from jimaku.demo.events import broadcast_captions, shown_captions, wall_time
+from jimaku.demo.events import broadcast_captions, shown_captions
 from jimaku.demo.programme import Programme, Sentence, build_long_programme, load_announcer
 from jimaku.demo.report import percentile, stage_summary
 from jimaku.demo.timing import (
     STAGES,
     AiredTrigger,
-    BroadcastCaption,
     DecodedTrigger,
-    ShownCaption,
     build_timings,
     match_sentence,
 )
 
 SENTENCES = (Sentence("first", 1.0, 3.0), Sentence("second", 5.0, 7.5))
+#: POSIX time the broadcaster was fed its first programme sample (the programme clock's zero)
+ORIGIN = 1_000_000.0
 
 
-def _one_caption(upload_s: float = 0.05, delay_s: float = 0.0) -> list:
-    cap = BroadcastCaption(
+def _broadcast_log() -> list[dict]:
+    """What `jimaku broadcast --json` prints for one utterance, built with its own models."""
+    return [
+        ev.Partial(seq=7, text="hel", input_s=1.9, t=ORIGIN + 1.95).to_dict(),
+        ev.PartialUpload(seq=7, ok=True, first=True, t=ORIGIN + 2.0).to_dict(),
+        ev.Airing(seq=7, sample=96_000, seconds=2.0, repeat=0, t=ORIGIN + 2.0).to_dict(),
+        ev.BroadcastCaption(
+            seq=7,
+            text="hello",
+            start_s=1.1,
+            end_s=2.9,
+            programme_start_s=1.1,
+            programme_end_s=2.9,
+            input_s=3.8,
+            words=1,
+            t=ORIGIN + 3.85,
+        ).to_dict(),
+        ev.Upload(channel=5, seq=7, state="spooled", t=ORIGIN + 3.9).to_dict(),
+        ev.Upload(channel=5, seq=7, state="stored", t=ORIGIN + 4.2).to_dict(),
+        ev.Airing(seq=7, sample=216_000, seconds=4.5, repeat=1, t=ORIGIN + 4.5).to_dict(),
+    ]
+
+
+def _receiver_log() -> list[dict]:
+    """What `jimaku receive --json` prints: partial text at once, the final text in place."""
+    shown = ev.CaptionShown(
+        type="shown",
+        channel=5,
         seq=7,
-        text="hello",
-        speech_start_s=1.1,
-        speech_end_s=2.9,
-        final_at_s=3.8,
-        upload_s=upload_s,
-        trigger_at_s=(3.82,),
+        text="hel",
+        final=False,
+        stale=False,
+        profile="hf",
+        trigger_start_s=1.995,
+        trigger_end_s=2.245,
+        decoded_stream_s=2.29,
+        decoded_wall=ORIGIN + 2.3,
+        fetched_wall=ORIGIN + 2.31,
+        shown_wall=ORIGIN + 2.33,
+        stream_start_wall=ORIGIN + 0.004,
     )
-    aired = [
-        AiredTrigger(5, 7, 3.82, 4.07),
-        AiredTrigger(5, 7, 5.82, 6.07),
-        AiredTrigger(9, 7, 3.82, 4.07),
-    ]  # a repeat, and another channel's trigger
-    decoded = [DecodedTrigger(5, 7, 3.83, 4.08, 4.14), DecodedTrigger(5, 7, 5.83, 6.08, 6.14)]
-    shown = [ShownCaption(5, 7, "hello", trigger_s=3.83, fetch_s=0.01, display_s=0.002)]
-    return build_timings([cap], aired, decoded, shown, SENTENCES, channel=5, delay_s=delay_s)
+    updated = shown.model_copy(update={"type": "updated", "text": "hello", "final": True})
+    updated = updated.model_copy(update={"shown_wall": ORIGIN + 4.25})
+    listening = ev.Listening(stream_start_wall=ORIGIN + 0.004, sample_rate_hz=44100, realtime=True)
+    return [listening.to_dict(), shown.to_dict(), updated.to_dict()]
 
 
-def test_live_timing_uses_programme_truth_and_adds_wall_durations() -> None:
-    (t,) = _one_caption()
-    assert t.sentence == SENTENCES[0]
-    assert t.speech_start_s == pytest.approx(1.0) and t.speech_end_s == pytest.approx(3.0)
-    assert t.stored_s == pytest.approx(3.85)
-    assert (t.trigger_start_s, t.trigger_end_s) == (3.82, 4.07)
-    assert t.decoded_s == pytest.approx(4.14)
-    assert t.shown_s == pytest.approx(4.152)
-    assert t.latency_s == pytest.approx(1.152)
+AIRED = [
+    AiredTrigger(5, 7, 2.0, 2.25),
+    AiredTrigger(5, 7, 4.5, 4.75),
+    AiredTrigger(9, 7, 2.0, 2.25),
+]  # a repeat, and another channel's trigger
+
+
+def test_timing_is_the_components_own_stamps_on_the_programme_clock() -> None:
+    caps = broadcast_captions(_broadcast_log(), ORIGIN)
+    shown = shown_captions(_receiver_log(), ORIGIN)
+    (t,) = build_timings(caps, AIRED, shown, SENTENCES, channel=5)
+    assert t.sentence == SENTENCES[0] and t.shown_text == "hello"
+    assert (t.speech_start_s, t.speech_end_s) == (1.0, 3.0)  # the programme's truth
+    assert t.final_s == pytest.approx(3.85) and t.stored_s == pytest.approx(4.2)
+    assert (t.trigger_start_s, t.trigger_end_s) == (2.0, 2.25)  # the airing the phone heard
+    assert t.decoded_s == pytest.approx(2.3)
+    assert t.first_shown_s == pytest.approx(2.33) and t.shown_s == pytest.approx(4.25)
+    assert t.latency_s == pytest.approx(1.25) and t.sync_error_s == pytest.approx(1.33)
     expected = {
-        "asr_endpoint": 0.8,
-        "upload": 0.05,
-        "trigger_wait": -0.03,
+        "asr_endpoint": 0.85,
+        "upload": 0.35,
+        "trigger_wait": -2.2,  # aired at the first words, long before the final was stored
         "trigger_airtime": 0.25,
-        "decode": 0.07,
+        "decode": 0.05,
         "fetch": 0.01,
-        "display": 0.002,
+        "display": 0.02,
     }
     assert t.stages == pytest.approx(expected)
-    assert sum(v for v in t.stages.values() if v is not None) == pytest.approx(t.latency_s)
 
 
-def test_fetch_waits_for_a_slow_upload() -> None:
-    # stored at 3.8 + 0.6 = 4.4, after the phone decoded at 4.14: the long-poll waits until then
-    (t,) = _one_caption(upload_s=0.6)
-    assert t.shown_s == pytest.approx(4.4 + 0.012)
-    assert t.stages["fetch"] == pytest.approx(4.4 + 0.01 - 4.14)
-    assert sum(v for v in t.stages.values() if v is not None) == pytest.approx(t.latency_s)
-
-
-def test_synchronous_mode_moves_speech_by_the_delay() -> None:
-    (t,) = _one_caption(delay_s=2.5)
-    assert t.speech_start_s == pytest.approx(3.5)
-    assert t.sync_error_s == pytest.approx(4.152 - 3.5)
+def test_a_fast_receiver_has_stream_positions_but_no_programme_clock() -> None:
+    caps = broadcast_captions(_broadcast_log())
+    shown = shown_captions(_receiver_log())
+    (t,) = build_timings(caps, AIRED, shown, SENTENCES, channel=5, delay_s=2.5)
+    assert t.final_s == 3.8  # the input position vosk had consumed
+    assert t.stored_s is None and t.shown_s is None and t.latency_s is None
+    assert t.decoded_s == pytest.approx(2.29)  # where the receiver's decoder returned it
+    assert t.speech_start_s == pytest.approx(3.5)  # moved by the delay
 
 
 def test_caption_never_shown_has_no_latency() -> None:
-    cap = BroadcastCaption(
-        seq=8, text="x", speech_start_s=5.1, speech_end_s=7.4, final_at_s=8.0, upload_s=0.02
-    )
-    (t,) = build_timings([cap], [], [], [], SENTENCES, channel=5)
+    caps = broadcast_captions(_broadcast_log(), ORIGIN)
+    (t,) = build_timings(caps, AIRED, [], SENTENCES, channel=5)
     assert t.shown_s is None and t.latency_s is None and t.shown_text is None
-    assert t.stages["asr_endpoint"] == pytest.approx(0.5)
+    assert t.stages["asr_endpoint"] == pytest.approx(0.85)
     assert t.stages["decode"] is None
 
 
-def test_decoded_airing_is_the_one_the_receiver_reports() -> None:
-    cap = BroadcastCaption(
-        seq=7, text="hello", speech_start_s=1.1, speech_end_s=2.9, final_at_s=3.8, upload_s=0.05
-    )
-    aired = [AiredTrigger(5, 7, 3.82, 4.07), AiredTrigger(5, 7, 5.82, 6.07)]
-    decoded = [DecodedTrigger(5, 7, 5.83, 6.08, 6.14)]  # the phone missed the first airing
-    shown = [ShownCaption(5, 7, "hello", trigger_s=5.83, decoded_to_shown_s=0.02)]
-    (t,) = build_timings([cap], aired, decoded, shown, SENTENCES, channel=5)
-    assert t.trigger_start_s == 5.82
-    assert t.shown_s == pytest.approx(6.16)
-    assert t.stages["display"] is None and t.stages["fetch"] == pytest.approx(0.02)
+def test_the_airing_is_the_one_the_receiver_heard() -> None:
+    late = [{**e, "trigger_start_s": 4.495} if e["type"] == "shown" else e for e in _receiver_log()]
+    caps = broadcast_captions(_broadcast_log(), ORIGIN)
+    (t,) = build_timings(caps, AIRED, shown_captions(late, ORIGIN), SENTENCES, channel=5)
+    assert t.trigger_start_s == 4.5  # the phone missed the first airing
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        {"type": "show", "channel": 5, "seq": 7, "text": "x"},  # no component writes "show"
+        {"event": "shown", "channel": 5, "seq": 7, "text": "x"},  # nor keys by "event"
+        {**_receiver_log()[1], "decoded_at": 1.0},  # a field spelled as nobody writes it
+        {**_receiver_log()[1], "seq": 1 << 20},  # outside the ID space
+    ],
+)
+def test_log_readers_refuse_what_no_component_writes(line: dict) -> None:
+    with pytest.raises(ev.EventFormatError):
+        shown_captions([line])
+
+
+def test_broadcast_reader_refuses_unknown_events() -> None:
+    with pytest.raises(ev.EventFormatError, match="trigger_at_s"):
+        broadcast_captions([{**_broadcast_log()[2], "trigger_at_s": 2.0}])
 
 
 def test_match_sentence_by_overlap() -> None:
     assert match_sentence(4.8, 7.0, SENTENCES) == SENTENCES[1]
     assert match_sentence(3.2, 4.5, SENTENCES) is None
     assert match_sentence(None, 2.0, SENTENCES) is None
-
-
-BROADCAST_LOG = [
-    {"type": "started", "channel": 5, "t": 100.0},
-    {"type": "partial", "seq": 1, "text": "안녕", "t": 101.0},
-    {"type": "caption", "seq": 1, "text": "안녕하세요", "start_s": 0.52, "end_s": 2.98, "t": 101.2},
-    {"type": "airing", "seq": 1, "sample": 172800, "seconds": 3.6, "repeat": 0, "t": 101.21},
-    {"type": "upload", "channel": 5, "seq": 1, "state": "stored", "t": 101.23},
-    {"type": "airing", "seq": 1, "sample": 268800, "seconds": 5.6, "repeat": 1, "t": 101.5},
-    {"type": "caption", "seq": 2, "text": "뉴스", "start_s": 4.6, "end_s": 7.5, "t": 102.0},
-    {"type": "upload", "channel": 5, "seq": 2, "state": "spooled", "t": 102.1},
-    {"type": "upload", "channel": 5, "seq": 2, "state": "stored", "t": 102.9},
-    {"type": "airing", "seq": 2, "sample": 393600, "seconds": 8.2, "repeat": 0, "t": 102.01},
-]
-
-
-def test_broadcast_log_reader_live_mode() -> None:
-    caps = broadcast_captions(BROADCAST_LOG)
-    assert [c.seq for c in caps] == [1, 2]
-    c1, c2 = caps
-    assert c1.text == "안녕하세요" and (c1.speech_start_s, c1.speech_end_s) == (0.52, 2.98)
-    assert c1.final_at_s == 3.6  # lockstep: the first airing is where the final came out
-    assert c1.upload_s == pytest.approx(0.03)
-    assert c1.trigger_at_s == (3.6, 5.6)
-    assert c2.upload_s == pytest.approx(0.9)  # spooled first, stored later
-
-
-def test_broadcast_log_reader_delay_mode_has_no_final_position() -> None:
-    caps = broadcast_captions(BROADCAST_LOG, delay_s=2.5)
-    assert all(c.final_at_s is None for c in caps)
-
-
-def test_receiver_log_reader() -> None:
-    lines = [
-        {"type": "status", "message": "listening"},
-        {
-            "channel": 5,
-            "seq": 1,
-            "text": "안녕하세요",
-            "trigger_s": 3.61,
-            "decoded_wall": 200.0,
-            "fetched_wall": 200.004,
-            "shown_wall": 200.005,
-            "stale": False,
-        },
-        {
-            "channel": 5,
-            "seq": 2,
-            "text": "뉴스",
-            "trigger_s": 8.21,
-            "decoded_at": "2026-11-28T07:00:00+00:00",
-            "shown_at": "2026-11-28T07:00:00.250+00:00",
-        },
-    ]
-    s1, s2 = shown_captions(lines)
-    assert (s1.seq, s1.trigger_s) == (1, 3.61)
-    assert s1.fetch_s == pytest.approx(0.004) and s1.display_s == pytest.approx(0.001)
-    assert s2.decoded_to_shown_s == pytest.approx(0.25) and s2.fetch_s is None
-
-
-def test_wall_time_parses_numbers_and_iso() -> None:
-    assert wall_time(12.5) == 12.5
-    assert wall_time("1970-01-01T00:00:10+00:00") == pytest.approx(10.0)
-    assert wall_time("yesterday") is None and wall_time(None) is None and wall_time(True) is None
 
 
 def test_long_programme_places_every_sentence_where_it_says(rng: np.random.Generator) -> None:
@@ -252,6 +231,80 @@ def test_demo_cli_rejects_bad_delay() -> None:
     assert "--delay -2.0 is out of range; use 0 (live) to 30 seconds" in proc.stderr
 
 
+def _demo(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "jimaku", "demo", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=cwd,
+    )
+
+
+def test_demo_cli_user_programme_errors_are_one_line(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n  \n", encoding="utf-8")
+    latin = tmp_path / "latin1.txt"
+    latin.write_bytes("caf\xe9\n".encode("latin-1"))
+    short = tmp_path / "short.wav"
+    import soundfile as sf
+
+    sf.write(short, np.zeros(4800, np.float32), 48000)
+    silent = tmp_path / "silent.wav"
+    sf.write(silent, np.zeros(48000 * 2, np.float32), 48000)
+    notaudio = tmp_path / "notes.wav"
+    notaudio.write_text("not audio", encoding="utf-8")
+    cases = [
+        (("--transcript", str(empty)), "--transcript goes with --programme FILE"),
+        (("--programme", str(tmp_path / "nope.wav")), "does not exist"),
+        (("--programme", str(notaudio)), "cannot read programme"),
+        (("--programme", str(short)), "is 0.10 s long"),
+        (("--programme", str(silent)), "is silent"),
+        (("--programme", str(silent), "--transcript", str(empty)), "is empty"),
+        (("--programme", str(silent), "--transcript", str(latin)), "is not UTF-8 text"),
+        (("--programme", str(silent), "--utterances", "3"), "not with --programme"),
+        (("--programme", str(silent), "--live"), "not with --live"),
+    ]
+    for args, message in cases:
+        proc = _demo(*args, "--out", str(tmp_path / "out"), cwd=tmp_path)
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert message in proc.stderr, (args, proc.stderr)
+        assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_character_error_rate_counts_edits_over_the_reference() -> None:
+    from jimaku.demo.transcript import cer
+
+    assert cer("안녕하세요", "안녕하세요") == 0.0
+    assert cer("안녕하세요", "안녕 하세요.") == 0.0  # spacing and punctuation do not count
+    assert cer("안녕하세요", "안영하세요") == pytest.approx(1 / 5)  # one substitution
+    assert cer("안녕하세요", "안녕") == pytest.approx(3 / 5)  # three deletions
+    assert cer("abc", "") == 1.0 and cer("", "") == 0.0 and cer("", "x") == 1.0
+    # the issue's example: espeak-ng's Korean as the small model heard it
+    heard = "아 용 바워스 여호 누르 1 억 3 위 다"
+    assert cer("안녕하세요 오늘의 뉴스입니다", heard) > 0.8
+
+
+def test_captions_align_to_the_transcript_in_order() -> None:
+    from jimaku.demo.transcript import align_to_transcript
+
+    lines = ["오늘 서울은 맑겠습니다", "내일은 비가 오겠습니다", "바람이 강하게 불겠습니다"]
+    captions = [
+        "오늘 서울은 맑겠",
+        "습니다",
+        "내일은 비가 오겠",
+        "zzzzzzzzzzzzzzzzzzzz",
+        "바람이 불겠",
+    ]
+    assert align_to_transcript(captions, lines) == [0, 0, 1, None, 2]
+    # one caption per sentence, every one misheard (CER ~90 %): the order still decides
+    misheard = ["아 용 바워스 여호", "4 억 로보보 과", "후 4 구 와 어류 입수 다"]
+    assert align_to_transcript(misheard, lines) == [0, 1, 2]
+    assert align_to_transcript([], lines) == []
+    assert align_to_transcript(["x"], []) == [None]
+
+
 def test_percentile_matches_numpy(rng: np.random.Generator) -> None:
     xs = list(rng.normal(size=37))
     for q in (0, 50, 95, 100):
@@ -259,16 +312,25 @@ def test_percentile_matches_numpy(rng: np.random.Generator) -> None:
     assert np.isnan(percentile([], 50))
 
 
+def _one_caption(shown_at_s: float = 4.25) -> list:
+    late = [
+        {**e, "shown_wall": ORIGIN + shown_at_s} if e["type"] == "updated" else e
+        for e in _receiver_log()
+    ]
+    caps = broadcast_captions(_broadcast_log(), ORIGIN)
+    return build_timings(caps, AIRED, shown_captions(late, ORIGIN), SENTENCES, channel=5)
+
+
 def test_stage_summary_covers_every_stage() -> None:
-    timings = _one_caption() + _one_caption(upload_s=0.6)
+    timings = _one_caption() + _one_caption(shown_at_s=4.75)
     summary = stage_summary(timings)
     assert set(STAGES) <= set(summary)
     assert summary["latency"]["n"] == 2
-    assert summary["latency"]["p50_s"] == pytest.approx((1.152 + 1.412) / 2)
+    assert summary["latency"]["p50_s"] == pytest.approx((1.25 + 1.75) / 2)
 
 
 def test_timeline_plot_writes_a_png(tmp_path: Path, rng: np.random.Generator) -> None:
-    from jimaku.demo.plot import plot_timeline
+    from harness.timeline import plot_timeline
 
     timings = _one_caption()
     onair = (0.1 * rng.standard_normal(48000 * 8)).astype(np.float32)
@@ -281,8 +343,8 @@ def test_timeline_plot_writes_a_png(tmp_path: Path, rng: np.random.Generator) ->
         phone,
         44100,
         timings,
-        [AiredTrigger(5, 7, 3.82, 4.07)],
-        [DecodedTrigger(5, 7, 3.83, 4.08, 4.14)],
+        AIRED,
+        [DecodedTrigger(5, 7, 2.0, 2.25, 2.3)],
         5,
     )
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -316,34 +378,6 @@ def test_archive_that_dies_at_startup_is_reported(
     monkeypatch.setattr(archive_proc, "jimaku_command", fake_command)
     with pytest.raises(StageFailed, match=r"exited with 3 at start-up: port is taken"):
         archive_proc.ArchiveProcess(tmp_path).start()
-
-
-def test_realtime_receiver_clock_gives_the_decode_time() -> None:
-    line = {
-        "event": "shown",
-        "channel": 5,
-        "seq": 7,
-        "text": "hello",
-        "final": True,
-        "stale": False,
-        "trigger_start_s": 3.83,
-        "trigger_end_s": 4.08,
-        "decoded_wall": 1000.16,
-        "shown_wall": 1000.19,
-        "stream_start_wall": 996.0,
-    }
-    updated = {**line, "event": "updated", "text": "hello!"}
-    (s,) = shown_captions([line, updated])
-    assert s.decoded_stream_s == pytest.approx(4.16) and s.trigger_s == 3.83
-    assert shown_captions([line], realtime=False)[0].decoded_stream_s is None
-    cap = BroadcastCaption(
-        seq=7, text="hello", speech_start_s=1.1, speech_end_s=2.9, final_at_s=3.8, upload_s=0.05
-    )
-    decoded = [DecodedTrigger(5, 7, 3.83, 4.08, 4.14)]  # the chain's own pass says 4.14
-    (t,) = build_timings([cap], [AiredTrigger(5, 7, 3.82, 4.07)], decoded, [s], SENTENCES, 5)
-    assert t.decoded_s == pytest.approx(4.16)  # the receiver's real clock wins
-    assert t.shown_s == pytest.approx(4.19)
-    assert t.latency_s == pytest.approx(1.19)
 
 
 def test_decoder_positions_of_mixed_triggers(rng: np.random.Generator) -> None:
@@ -422,3 +456,23 @@ def test_path_medians_report_each_path_from_its_own_start() -> None:
     # nothing measured -> no line
     empty = CaptionTiming(1, "t", None, None, None, None, None, None, None, None, None, None)
     assert path_medians([empty]) == []
+
+
+def test_the_table_shows_what_was_said_and_the_error_rate() -> None:
+    import io
+
+    from rich.console import Console
+
+    from jimaku.demo.report import BUNDLED_WHY, print_timings
+
+    (t,) = _one_caption()  # caption "hello" for the sentence "first": 5 edits over 5 characters
+    assert t.spoken == "first" and t.cer == pytest.approx(1.0)
+    buf = io.StringIO()
+    print_timings([t], 0.0, Console(file=buf, width=200), bundled=True)
+    out = buf.getvalue()
+    assert "what was said" in out and "first" in out and "100%" in out
+    assert "median 100% over 1 captions" in out
+    assert " ".join(BUNDLED_WHY.split()[:6]) in " ".join(out.split())
+    buf = io.StringIO()
+    print_timings([t], 0.0, Console(file=buf, width=200), bundled=False)
+    assert "espeak-ng" not in buf.getvalue()

@@ -33,6 +33,7 @@ import numpy.typing as npt
 
 from trigger_codec.errors import ParameterError
 from trigger_codec.fec import TAIL, conv_encode, iter_list_viterbi
+from trigger_codec.ids import MAX_CHANNEL, MAX_SEQ, SEQ_BITS
 from trigger_codec.profiles import BITS_PER_SYMBOL, DATA_SYMBOLS, N_VALUES
 
 __all__ = [
@@ -61,8 +62,6 @@ __all__ = [
     "unpack",
 ]
 
-MAX_CHANNEL = 4095
-MAX_SEQ = 1_048_575
 N_MESSAGE_BYTES = 6
 N_MESSAGE_BITS = 8 * N_MESSAGE_BYTES
 #: code bits sent: 20 symbols x 5 bits
@@ -119,7 +118,7 @@ def _check_id(channel: int, seq: int) -> None:
 def pack(channel: int, seq: int) -> bytes:
     """Return the 6 message bytes (ID + CRC) for ``channel``/``seq``."""
     _check_id(channel, seq)
-    word = (int(channel) << 20) | int(seq)
+    word = (int(channel) << SEQ_BITS) | int(seq)
     body = word.to_bytes(4, "big")
     return body + crc16(body).to_bytes(2, "big")
 
@@ -132,7 +131,7 @@ def unpack(message: bytes) -> tuple[int, int] | None:
     if crc16(body) != crc:
         return None
     word = int.from_bytes(body, "big")
-    return word >> 20, word & MAX_SEQ
+    return word >> SEQ_BITS, word & MAX_SEQ
 
 
 def code_bits(message: bytes) -> npt.NDArray[np.int64]:

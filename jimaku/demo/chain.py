@@ -11,20 +11,24 @@ import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
 from jimaku.demo.archive_proc import ArchiveProcess
-from jimaku.demo.detect import aired_triggers, decode_with_positions
+from jimaku.demo.detect import aired_triggers
 from jimaku.demo.events import broadcast_captions, broadcast_progress_s, shown_captions
 from jimaku.demo.programme import Programme, build_long_programme, load_announcer, write_programme
 from jimaku.demo.stages import (
     ROOM_PRESET,
+    JsonlProcess,
     JsonlRun,
+    broadcaster_args,
     check_room,
+    feed_in_real_time,
+    receiver_args,
     run_broadcaster,
     run_receiver,
     simulate_room,
@@ -33,12 +37,32 @@ from jimaku.demo.timing import (
     AiredTrigger,
     BroadcastCaption,
     CaptionTiming,
-    DecodedTrigger,
     ShownCaption,
     build_timings,
 )
+from jimaku.demo.transcript import align_to_transcript
 
-__all__ = ["ChainResult", "ChainSettings", "NullReporter", "Reporter", "run_chain"]
+#: Silence before the phone recording in the real-time run (s): the programme is fed to the
+#: broadcaster from the moment the receiver's stream reaches the recording's first sample, so
+#: both start on one clock (the receiver announces its stream start only once it is running).
+PHONE_LEAD_IN_S = 1.0
+#: Silence after it (s): the viewer's phone keeps listening after the programme ends while the
+#: last utterance's final is recognised and stored (its text replaces the partial on screen).
+#: The receiver is stopped earlier, once every final is on screen (:data:`FINAL_GRACE_S`).
+PHONE_TAIL_S = 120.0
+#: After the broadcaster is done, how long the receiver may take to show the last finals (s).
+FINAL_GRACE_S = 15.0
+
+__all__ = [
+    "FINAL_GRACE_S",
+    "PHONE_LEAD_IN_S",
+    "PHONE_TAIL_S",
+    "ChainResult",
+    "ChainSettings",
+    "NullReporter",
+    "Reporter",
+    "run_chain",
+]
 
 
 @dataclass(frozen=True)
@@ -62,12 +86,14 @@ class ChainSettings:
         Name of the archive channel the chain creates.
     broadcaster_args, receiver_args : tuple of str
         Extra flags for ``jimaku broadcast`` / ``jimaku receive``.
-    plot : bool
-        Draw the PNG timeline (``timeline.png``).
-    receiver_realtime : bool
-        Play the phone recording to the receiver in real time (default), so its display rules
-        and clock behave as for a viewer; ``False`` runs it ``--fast`` (decode times then come
-        from the chain's own decoder pass, and display holds are not meaningful).
+    realtime : bool
+        Run the broadcaster and the receiver at the same time in real time (default): the
+        programme is fed to the broadcaster at its own pace while the receiver listens to the
+        phone recording at its own pace, so every time on the programme clock is a component's
+        own stamp (see :mod:`jimaku.demo.timing`). ``False``: both as fast as they go, one after
+        the other (delivery and text only; no viewer-side times).
+    programme : Programme or None
+        What to broadcast (``None``: the bundled announcer recording).
     """
 
     out_dir: Path
@@ -78,12 +104,14 @@ class ChainSettings:
     channel_name: str = "jimaku demo"
     broadcaster_args: tuple[str, ...] = ()
     receiver_args: tuple[str, ...] = ()
-    plot: bool = False
-    receiver_realtime: bool = True
+    realtime: bool = True
+    programme: Programme | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.delay_s <= 30.0:
             raise ValueError(f"delay_s must be within 0-30 s, got {self.delay_s}")
+        if self.n_utterances is not None and self.programme is not None:
+            raise ValueError("n_utterances re-places the bundled sentences; not with a programme")
         if self.n_utterances is not None and self.n_utterances < 1:
             raise ValueError(f"n_utterances must be >= 1 or None, got {self.n_utterances}")
 
@@ -132,8 +160,6 @@ class ChainResult:
         What the archive holds for the channel after the run (``Caption`` JSON), by seq.
     aired : list of AiredTrigger
         Triggers found in the on-air audio.
-    decoded : list of DecodedTrigger
-        Triggers decoded from the phone recording, with when they came back.
     shown : list of ShownCaption
         The receiver's shown captions, in its order (duplicates kept: the test checks them).
     timings : list of CaptionTiming
@@ -147,6 +173,17 @@ class ChainResult:
     paths : dict of str to Path
         Artefacts written (``onair``, ``phone``, ``vtt``, ``receiver_log``, ``broadcaster_log``,
         ``timings``).
+    rehearsal : list of BroadcastCaption
+        The captions of the rehearsal run that made the on-air audio for the room.
+    onair_matches : bool
+        The measured run aired the same triggers at the same samples as the rehearsal (so the
+        phone recording is what its room would have recorded), or, ``--fast``, made the same
+        captions.
+    origin_wall : float or None
+        POSIX time the broadcaster was fed its first programme sample (real-time runs).
+    feed_lag_s : float or None
+        Largest lag of the programme feed behind real time (the broadcaster did not keep up
+        when this is large).
     """
 
     settings: ChainSettings
@@ -155,7 +192,6 @@ class ChainResult:
     captions: list[BroadcastCaption]
     archive_captions: list[dict[str, Any]]
     aired: list[AiredTrigger]
-    decoded: list[DecodedTrigger]
     shown: list[ShownCaption]
     timings: list[CaptionTiming]
     onair_rate_hz: int
@@ -163,6 +199,10 @@ class ChainResult:
     cpu_s: dict[str, float] = field(default_factory=dict)
     wall_s: dict[str, float] = field(default_factory=dict)
     paths: dict[str, Path] = field(default_factory=dict)
+    rehearsal: list[BroadcastCaption] = field(default_factory=list)
+    onair_matches: bool = False
+    origin_wall: float | None = None
+    feed_lag_s: float | None = None
 
 
 @contextmanager
@@ -207,7 +247,7 @@ def run_chain(settings: ChainSettings, reporter: Reporter | None = None) -> Chai
     check_room(settings.room_preset)  # before anything starts: a typo costs nothing
     rep.stage("programme")
     with _timed("programme", cpu, wall):
-        programme = load_announcer()
+        programme = settings.programme or load_announcer()
         if settings.n_utterances is not None:
             programme = build_long_programme(
                 programme, settings.n_utterances, np.random.default_rng(settings.seed)
@@ -216,76 +256,195 @@ def run_chain(settings: ChainSettings, reporter: Reporter | None = None) -> Chai
         write_programme(programme, paths["programme"])
     rep.done(f"{programme.source}, {programme.duration_s:.1f} s")
 
-    rep.stage("archive server")
-    with ArchiveProcess(out / "archive") as archive:
+    def on_broadcast(event: dict[str, Any]) -> None:
+        pos = broadcast_progress_s(event)
+        if pos is not None:
+            rep.advance(pos, str(event.get("text", ""))[:40])
+
+    rep.stage("archive server (rehearsal)")
+    with ArchiveProcess(out / "rehearsal-archive") as archive:
         channel, token = archive.add_channel(settings.channel_name)
         rep.done(f"{archive.url}, channel {channel}")
 
-        rep.stage("broadcaster", total=programme.duration_s)
-
-        def on_broadcast(event: dict[str, Any]) -> None:
-            pos = broadcast_progress_s(event)
-            if pos is not None:
-                rep.advance(pos, str(event.get("text", ""))[:40])
-
+        # The rehearsal makes the on-air audio the room needs before a phone can hear it. The
+        # broadcaster runs in lockstep on file input, so the real-time run below airs the very
+        # same audio (checked: ``onair_matches``).
+        rep.stage("broadcaster (rehearsal)", total=programme.duration_s)
         paths["onair"] = out / "onair.wav"
-        paths["broadcaster_log"] = out / "broadcaster.jsonl"
+        paths["rehearsal_log"] = out / "broadcaster-rehearsal.jsonl"
         b_run = run_broadcaster(
             paths["programme"],
             paths["onair"],
             archive.url,
             channel,
             token,
-            paths["broadcaster_log"],
+            paths["rehearsal_log"],
             settings.delay_s,
             on_broadcast,
             settings.broadcaster_args,
+            state_dir=out / "rehearsal-state",
         )
-        _account(b_run, "broadcaster", cpu, wall)
-        captions = broadcast_captions(b_run.events, settings.delay_s)
-        rep.done(f"{len(captions)} captions stored")
+        _account(b_run, "broadcaster_rehearsal", cpu, wall)
+        rehearsal = broadcast_captions(b_run.events)
+        rep.done(f"{len(rehearsal)} captions")
 
-        rep.stage("living room")
-        with _timed("room", cpu, wall):
-            onair, onair_sr = read_audio(paths["onair"])
-            aired = aired_triggers(onair, onair_sr)
-            phone, phone_sr = simulate_room(
-                onair,
-                onair_sr,
-                settings.seed,
-                settings.room_preset,
-                triggers_only=_triggers_only(onair, onair_sr, paths["programme"], settings.delay_s),
+    rep.stage("living room")
+    with _timed("room", cpu, wall):
+        onair, onair_sr = read_audio(paths["onair"])
+        aired = aired_triggers(onair, onair_sr)
+        phone, phone_sr = simulate_room(
+            onair,
+            onair_sr,
+            settings.seed,
+            settings.room_preset,
+            triggers_only=_triggers_only(onair, onair_sr, paths["programme"], settings.delay_s),
+        )
+        paths["phone"] = out / "phone-recording.wav"
+        write_audio(paths["phone"], phone, phone_sr)
+        # What the phone hears in the real-time run: a lead-in while the broadcaster starts, the
+        # recording, and the room going on after the programme (the last caption's final comes
+        # out after the input ended, and a live receiver is still listening then).
+        paths["phone_rt"] = out / "phone-recording-realtime.wav"
+        write_audio(
+            paths["phone_rt"],
+            np.concatenate(
+                [
+                    np.zeros(round(PHONE_LEAD_IN_S * phone_sr), np.float32),
+                    phone,
+                    np.zeros(round(PHONE_TAIL_S * phone_sr), np.float32),
+                ]
+            ),
+            phone_sr,
+        )
+    rep.done(f"{len(aired)} trigger airings on air, phone at {phone_sr} Hz")
+
+    n_seen = 0
+
+    def on_receive(event: dict[str, Any]) -> None:
+        nonlocal n_seen
+        if event.get("type") == "shown":
+            n_seen += 1
+            rep.advance(n_seen, f"#{event.get('seq')} {event.get('text', '')}"[:40])
+
+    paths["broadcaster_log"] = out / "broadcaster.jsonl"
+    paths["receiver_log"] = out / "receiver.jsonl"
+    origin_wall: float | None = None
+    feed_lag_s = None
+    rep.stage("archive server")
+    with ArchiveProcess(out / "archive") as archive:
+        channel_live, token = archive.add_channel(settings.channel_name, channel)
+        rep.done(f"{archive.url}, channel {channel_live}")
+        if settings.realtime:
+            rep.stage("broadcaster + receiver, real time", total=float(len(rehearsal)) or None)
+            prog, prog_sr = read_audio(paths["programme"])
+            paths["onair_live"] = out / "onair-live.wav"
+            b_proc = JsonlProcess(
+                "broadcaster",
+                broadcaster_args(
+                    "-",
+                    paths["onair_live"],
+                    archive.url,
+                    channel,
+                    token,
+                    settings.delay_s,
+                    out / "broadcaster-state",
+                    (
+                        "--pcm-format",
+                        "s16le",
+                        "--pcm-rate",
+                        str(prog_sr),
+                        "--pcm-channels",
+                        str(prog.shape[1] if prog.ndim == 2 else 1),
+                        *settings.broadcaster_args,
+                    ),
+                ),
+                paths["broadcaster_log"],
+                stdin_pipe=True,
             )
-            paths["phone"] = out / "phone-recording.wav"
-            write_audio(paths["phone"], phone, phone_sr)
-        rep.done(f"{len(aired)} trigger airings on air, phone at {phone_sr} Hz")
+            r_proc: JsonlProcess | None = None
+            try:
+                b_proc.wait_for("started", timeout_s=120)  # the model is loaded
+                r_proc = JsonlProcess(
+                    "receiver",
+                    receiver_args(paths["phone_rt"], archive.url, True, settings.receiver_args),
+                    paths["receiver_log"],
+                    on_receive,
+                )
+                listening = r_proc.wait_for("listening", timeout_s=120)
+                # the programme starts where the phone recording does, after its lead-in
+                phone_zero = float(listening["stream_start_wall"]) + PHONE_LEAD_IN_S
+                origin_wall, feed_lag_s = feed_in_real_time(
+                    b_proc.stdin, prog, prog_sr, start_wall=phone_zero
+                )
+                b_run = b_proc.finish(timeout_s=programme.duration_s + 300)
+                # The phone goes on listening until every caption's final text is on screen
+                # (the last one's final comes out after the programme ended, later still when
+                # the broadcaster lagged), then there is nothing more to see.
+                made = {int(e["seq"]) for e in b_run.events if e.get("type") == "caption"}
 
-        rep.stage("phone decoder")
-        with _timed("decode", cpu, wall):
-            decoded = decode_with_positions(phone, phone_sr)
-        rep.done(f"{len(decoded)} triggers heard")
+                def all_final(events: list[dict[str, Any]]) -> bool:
+                    final = {
+                        int(e["seq"])
+                        for e in events
+                        if e.get("type") in ("shown", "updated") and e.get("final") is True
+                    }
+                    return made <= final
 
-        rep.stage("receiver", total=float(len(captions)) or None)
-        n_seen = 0
-
-        def on_receive(event: dict[str, Any]) -> None:
-            nonlocal n_seen
-            if event.get("event") == "shown":
-                n_seen += 1
-                rep.advance(n_seen, f"#{event.get('seq')} {event.get('text', '')}"[:40])
-
-        paths["receiver_log"] = out / "receiver.jsonl"
-        r_run = run_receiver(
-            paths["phone"],
-            archive.url,
-            paths["receiver_log"],
-            on_receive,
-            settings.receiver_args,
-            realtime=settings.receiver_realtime,
-        )
-        _account(r_run, "receiver", cpu, wall)
-        shown = shown_captions(r_run.events, realtime=settings.receiver_realtime)
-        rep.done(f"{len(shown)} captions shown")
+                r_proc.wait_until(all_final, timeout_s=FINAL_GRACE_S)
+                r_run = r_proc.stop()
+            finally:
+                b_proc.kill()
+                if r_proc is not None:
+                    r_proc.kill()
+            _account(b_run, "broadcaster", cpu, wall)
+            _account(r_run, "receiver", cpu, wall)
+            captions = broadcast_captions(b_run.events, origin_wall)
+            # the receiver's stream positions include the lead-in: back to the recording's
+            shown = [
+                replace(
+                    s,
+                    trigger_s=None if s.trigger_s is None else s.trigger_s - PHONE_LEAD_IN_S,
+                    decoded_stream_s=(
+                        None if s.decoded_stream_s is None else s.decoded_stream_s - PHONE_LEAD_IN_S
+                    ),
+                )
+                for s in shown_captions(r_run.events, origin_wall)
+            ]
+            onair_live, _ = read_audio(paths["onair_live"])
+            onair_matches = _same_airings(aired, aired_triggers(onair_live, onair_sr))
+        else:
+            # --fast: the broadcaster again file to file, then the receiver through the
+            # recording as fast as it decodes; there is no programme clock for the viewer side
+            rep.stage("broadcaster", total=programme.duration_s)
+            b_run = run_broadcaster(
+                paths["programme"],
+                out / "onair-again.wav",
+                archive.url,
+                channel,
+                token,
+                paths["broadcaster_log"],
+                settings.delay_s,
+                on_broadcast,
+                settings.broadcaster_args,
+                state_dir=out / "broadcaster-state",
+            )
+            _account(b_run, "broadcaster", cpu, wall)
+            rep.stage("receiver", total=float(len(rehearsal)) or None)
+            r_run = run_receiver(
+                paths["phone"],
+                archive.url,
+                paths["receiver_log"],
+                on_receive,
+                settings.receiver_args,
+                realtime=False,
+            )
+            _account(r_run, "receiver", cpu, wall)
+            captions = broadcast_captions(b_run.events)
+            shown = shown_captions(r_run.events)
+            onair_matches = [(c.seq, c.text) for c in captions] == [
+                (c.seq, c.text) for c in rehearsal
+            ]
+        rep.done(f"{len(captions)} captions stored, {len(shown)} shown")
 
         rep.stage("archive export")
         archive_captions = _fetch_archive(archive.url, channel)
@@ -293,9 +452,17 @@ def run_chain(settings: ChainSettings, reporter: Reporter | None = None) -> Chai
         paths["vtt"].write_text(_fetch_vtt(archive.url, channel), encoding="utf-8")
         rep.done(f"{len(archive_captions)} captions in the archive")
 
-    timings = build_timings(
-        captions, aired, decoded, shown, programme.sentences, channel, settings.delay_s
-    )
+    if origin_wall is not None:
+        captions = _stored_by_the_archive(captions, archive_captions, origin_wall)
+    timings = build_timings(captions, aired, shown, programme.sentences, channel, settings.delay_s)
+    if programme.transcript:
+        # a user's recording: the spoken sentences come from their transcript, matched in order
+        lines = programme.transcript
+        matched = align_to_transcript([t.text for t in timings], lines)
+        timings = [
+            replace(t, spoken=None if i is None else lines[i])
+            for t, i in zip(timings, matched, strict=True)
+        ]
     result = ChainResult(
         settings,
         programme,
@@ -303,7 +470,6 @@ def run_chain(settings: ChainSettings, reporter: Reporter | None = None) -> Chai
         captions,
         archive_captions,
         aired,
-        decoded,
         shown,
         timings,
         int(onair_sr),
@@ -311,26 +477,11 @@ def run_chain(settings: ChainSettings, reporter: Reporter | None = None) -> Chai
         cpu,
         wall,
         paths,
+        rehearsal,
+        onair_matches,
+        origin_wall,
+        feed_lag_s,
     )
-    if settings.plot:
-        from jimaku.demo.plot import plot_timeline
-
-        rep.stage("timeline plot")
-        paths["timeline"] = out / "timeline.png"
-        mode = f"synchronous, delay {settings.delay_s:g} s" if settings.delay_s else "live"
-        plot_timeline(
-            paths["timeline"],
-            onair,
-            onair_sr,
-            phone,
-            phone_sr,
-            timings,
-            aired,
-            decoded,
-            channel,
-            title=f"jimaku demo ({mode}): {programme.source}, room {settings.room_preset}",
-        )
-        rep.done(str(paths["timeline"]))
     paths["timings"] = out / "timings.json"
     paths["timings"].write_text(
         json.dumps(result_summary(result), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
@@ -360,6 +511,41 @@ def _triggers_only(
     seg = pm[: max(0, len(on) - shift)]
     aligned[shift : shift + len(seg)] = seg
     return (on - aligned).astype(np.float32)
+
+
+def _stored_by_the_archive(
+    captions: list[BroadcastCaption], archive_captions: list[dict[str, Any]], origin_wall: float
+) -> list[BroadcastCaption]:
+    """Time each final's storage by the archive's own stamp (its ``updated_at``).
+
+    The broadcaster stamps its ``upload stored`` event when the PUT's answer is back, after the
+    archive has committed the caption and pushed it to live followers: a receiver can show the
+    text a few ms before that stamp. The archive's ``updated_at`` of the final revision is when it
+    was stored (same machine, same wall clock); the broadcaster's acknowledgement stays in
+    ``upload_s``.
+    """
+    from datetime import datetime
+
+    stamp = {
+        int(c["seq"]): datetime.fromisoformat(str(c["updated_at"])).timestamp() - origin_wall
+        for c in archive_captions
+        if c.get("final") and c.get("updated_at")
+    }
+    return [replace(c, stored_wall_s=stamp[c.seq]) if c.seq in stamp else c for c in captions]
+
+
+def _same_airings(a: list[AiredTrigger], b: list[AiredTrigger], tol_s: float = 0.002) -> bool:
+    """Tell whether two lists hold the same triggers at the same on-air times (within tol_s)."""
+    if len(a) != len(b):
+        return False
+    return all(
+        (x.channel, x.seq) == (y.channel, y.seq) and abs(x.start_s - y.start_s) <= tol_s
+        for x, y in zip(sorted(a, key=_key), sorted(b, key=_key), strict=True)
+    )
+
+
+def _key(t: AiredTrigger) -> tuple[float, int]:
+    return (t.start_s, t.seq)
 
 
 def _account(run: JsonlRun, name: str, cpu: dict[str, float], wall: dict[str, float]) -> None:
@@ -422,6 +608,7 @@ def result_summary(result: ChainResult) -> dict[str, Any]:
         row = asdict(t)
         row["latency_s"] = t.latency_s
         row["sync_error_s"] = t.sync_error_s
+        row["cer"] = t.cer
         return row
 
     return {
@@ -435,6 +622,9 @@ def result_summary(result: ChainResult) -> dict[str, Any]:
         "phone_rate_hz": result.phone_rate_hz,
         "captions": [caption_row(t) for t in result.timings],
         "n_shown": len(result.shown),
+        "realtime": result.settings.realtime,
+        "onair_matches": result.onair_matches,
+        "feed_lag_s": result.feed_lag_s,
         "cpu_s": result.cpu_s,
         "wall_s": result.wall_s,
     }

@@ -11,10 +11,13 @@ _DESCRIPTION = """\
 Run the whole jimaku chain on this machine: start an archive server (loopback, temporary SQLite),
 create a channel, run the broadcaster on the bundled announcer recording (speech recognition,
 captions stored, triggers mixed into the programme), play the on-air audio through a simulated
-living room into a phone microphone (44.1 kHz), run the receiver on that recording, and print every
-caption as the viewer saw it with its timing on the programme clock (see docs/demo.md).
+living room into a phone microphone (44.1 kHz), and run the broadcaster and the receiver side by
+side in real time; print every caption as the viewer saw it beside the sentence that was spoken,
+with its character error rate and its timing on the programme clock (see docs/demo.md).
+--programme FILE runs it on your own recording (--transcript TXT: what is said in it, one
+sentence per line; --model M: a vosk model for its language).
 Writes DIR/ (default demo-out/): onair.wav, phone-recording.wav, captions.vtt, receiver.jsonl,
-broadcaster.jsonl, timeline.png, timings.json.
+broadcaster.jsonl, timings.json.
 With --live the on-air audio goes to the real speaker and the receiver listens on the real
 microphone instead of the simulated room."""
 
@@ -76,8 +79,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "channel_sim preset such as living-room (RT60 0.4 s, 2.5 m), kitchen, "
         "bedroom, radio-mp3",
     )
+    p.add_argument(
+        "--programme",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="broadcast your own recording (WAV/FLAC/MP3/...) instead of the bundled announcer",
+    )
+    p.add_argument(
+        "--transcript",
+        type=Path,
+        default=None,
+        metavar="TXT",
+        help="with --programme: what is said in it, one sentence per line (UTF-8), to show "
+        "beside each caption with its character error rate",
+    )
+    p.add_argument(
+        "--model",
+        default=None,
+        metavar="M",
+        help="vosk model for the broadcaster (directory or installed name; default: Korean)",
+    )
     p.add_argument("--seed", type=int, default=20261128, help="seed for the room and layout")
-    p.add_argument("--no-plot", action="store_true", help="skip the PNG timeline")
     p.set_defaults(func=run, extra="all")
 
 
@@ -90,6 +113,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.delay < 0 or args.delay > 30:
             raise DemoError(f"--delay {args.delay} is out of range; use 0 (live) to 30 seconds")
+        if args.live and args.programme is not None:
+            raise DemoError("--programme runs through the simulated room; not with --live")
         if args.live:
             from jimaku.demo.live import run_live_demo
 
@@ -105,8 +130,18 @@ def _run_file_demo(args: argparse.Namespace) -> int:
 
     from jimaku.demo.chain import ChainSettings, run_chain
     from jimaku.demo.errors import DemoError
+    from jimaku.demo.programme import load_programme_file
     from jimaku.demo.report import RichReporter, print_timings
+    from jimaku.demo.transcript import load_transcript
 
+    if args.transcript is not None and args.programme is None:
+        raise DemoError("--transcript goes with --programme FILE (the bundled one is known)")
+    if args.programme is not None and args.utterances is not None:
+        raise DemoError("--utterances re-places the bundled sentences; not with --programme")
+    programme = None
+    if args.programme is not None:
+        transcript = load_transcript(args.transcript) if args.transcript is not None else ()
+        programme = load_programme_file(args.programme, transcript)
     try:
         settings = ChainSettings(
             out_dir=args.out,
@@ -114,7 +149,8 @@ def _run_file_demo(args: argparse.Namespace) -> int:
             n_utterances=args.utterances,
             seed=args.seed,
             room_preset=args.room,
-            plot=not args.no_plot,
+            programme=programme,
+            broadcaster_args=("--model", args.model) if args.model else (),
         )
     except ValueError as exc:
         raise DemoError(str(exc)) from exc
@@ -127,7 +163,7 @@ def _run_file_demo(args: argparse.Namespace) -> int:
     )
     with RichReporter() as rep:
         result = run_chain(settings, rep)
-    print_timings(result.timings, settings.delay_s, console)
+    print_timings(result.timings, settings.delay_s, console, bundled=result.programme.bundled)
     console.print("\nwritten:")
     for name, path in result.paths.items():
         console.print(f"  {name:<16} {path}")

@@ -13,6 +13,7 @@ import subprocess
 import threading
 import time
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -23,11 +24,10 @@ from jimaku.demo.events import (
     broadcast_progress_s,
     read_jsonl_events,
     shown_captions,
-    wall_time,
 )
 from jimaku.demo.programme import AIR_RATE_HZ, Programme, load_announcer, write_programme
 from jimaku.demo.stages import run_broadcaster
-from jimaku.demo.timing import AiredTrigger, CaptionTiming, DecodedTrigger, build_timings
+from jimaku.demo.timing import AiredTrigger, CaptionTiming, build_timings
 
 __all__ = ["first_sentences", "live_timings", "run_live_demo"]
 
@@ -82,36 +82,22 @@ def live_timings(
         As :func:`~jimaku.demo.timing.build_timings`; decoding times are the receiver's wall
         times minus the broadcaster's ``wall_start``.
     """
-    start = next(
-        (wall_time(e.get("wall_start")) for e in b_events if e.get("type") == "started"), None
-    )
-    if start is None:
-        raise StageFailed("the broadcaster's log has no 'started' event with wall_start")
-    captions = broadcast_captions(b_events, delay_s)
+    started = [e for e in b_events if e.get("type") == "started"]
+    if not started:
+        raise StageFailed("the broadcaster's log has no 'started' event")
+    start = datetime.fromisoformat(str(started[0]["wall_start"])).timestamp()
+    captions = broadcast_captions(b_events, start)
     aired = [
         AiredTrigger(channel, c.seq, t, t + airtime_s) for c in captions for t in c.trigger_at_s
     ]
+    # the receiver's trigger positions are on its own stream: put them on the programme clock
     shown = [
-        replace(
-            s,
-            decoded_stream_s=None if s.decoded_wall is None else s.decoded_wall - start,
-            shown_at_s=None if s.shown_wall is None else s.shown_wall - start,
-            first_shown_at_s=None if s.first_shown_wall is None else s.first_shown_wall - start,
-        )
-        for s in shown_captions(r_events)
+        s
+        if s.trigger_s is None or s.stream_start_wall is None
+        else replace(s, trigger_s=s.trigger_s + s.stream_start_wall - start)
+        for s in shown_captions(r_events, start)
     ]
-    decoded = []
-    for s in shown:
-        if s.decoded_wall is None:
-            continue
-        at = s.decoded_wall - start
-        # the airing the phone heard: the last one that ended before it was decoded
-        cands = [a for a in aired if a.seq == s.seq and a.end_s <= at + 0.05]
-        a = max(cands, key=lambda x: x.end_s) if cands else None
-        decoded.append(
-            DecodedTrigger(s.channel, s.seq, a.start_s if a else at, a.end_s if a else at, at)
-        )
-    return build_timings(captions, aired, decoded, shown, sentences, channel, delay_s)
+    return build_timings(captions, aired, shown, sentences, channel, delay_s)
 
 
 def first_sentences(programme: Programme, n: int, tail_s: float = 1.5) -> Programme:
@@ -244,7 +230,7 @@ def run_live_demo(args: argparse.Namespace) -> int:
     timings = live_timings(
         b_run.events, reader.events, programme.sentences, channel, args.delay, airtime_s(profile)
     )
-    print_timings(timings, args.delay, console)
+    print_timings(timings, args.delay, console, bundled=programme.bundled)
     never = [t.seq for t in timings if t.shown_s is None]
     if never:
         console.print(

@@ -25,6 +25,7 @@ __all__ = [
     "Sentence",
     "build_long_programme",
     "load_announcer",
+    "load_programme_file",
     "write_programme",
 ]
 
@@ -73,12 +74,19 @@ class Programme:
         In time order.
     source : str
         How it was made (for reports).
+    transcript : tuple of str
+        What is said in it, one sentence per entry, when its sentences have no times (a user's
+        own recording with ``--transcript``).
+    bundled : bool
+        The bundled espeak-ng announcer (or a programme built from it).
     """
 
     audio: np.ndarray
     sample_rate_hz: int
     sentences: tuple[Sentence, ...]
     source: str
+    transcript: tuple[str, ...] = ()
+    bundled: bool = False
 
     @property
     def duration_s(self) -> float:
@@ -132,7 +140,50 @@ def load_announcer(directory: Path = ANNOUNCER_DIR) -> Programme:
                 f"({duration:.2f} s); regenerate the announcer fixture"
             )
     return Programme(
-        mono, int(rate), sentences, f"{audio_path.name} (bundled, {len(sentences)} sentences)"
+        mono,
+        int(rate),
+        sentences,
+        f"{audio_path.name} (bundled, {len(sentences)} sentences)",
+        bundled=True,
+    )
+
+
+def load_programme_file(path: Path, transcript: tuple[str, ...] = ()) -> Programme:
+    """Load a user's own recording as the programme (any format :mod:`audio_io` reads).
+
+    Parameters
+    ----------
+    path : Path
+        The recording.
+    transcript : tuple of str
+        What is said in it, one sentence per entry (empty: unknown).
+
+    Raises
+    ------
+    ProgrammeError
+        Missing, unreadable, silent or too short (the message says which).
+    """
+    from audio_io import AudioFileError, read_audio
+
+    p = Path(path)
+    if not p.is_file():
+        raise ProgrammeError(f"programme {str(p)!r} does not exist (give an audio file)")
+    try:
+        data, rate = read_audio(p)
+    except AudioFileError as exc:
+        raise ProgrammeError(f"cannot read programme {str(p)!r}: {exc}") from None
+    mono = np.asarray(data, np.float32)
+    if mono.ndim == 2:
+        mono = mono.mean(axis=1).astype(np.float32)
+    duration = len(mono) / float(rate)
+    if duration < 1.0:
+        raise ProgrammeError(
+            f"programme {str(p)!r} is {duration:.2f} s long; give at least a sentence of speech"
+        )
+    if not np.any(np.abs(mono) > 1e-4):
+        raise ProgrammeError(f"programme {str(p)!r} is silent; give a recording of speech")
+    return Programme(
+        mono, int(rate), (), f"{p.name} ({duration:.1f} s, your recording)", transcript=transcript
     )
 
 
@@ -199,6 +250,7 @@ def build_long_programme(
         sr,
         tuple(placed),
         f"{n_utterances} utterances re-placed from {base.source}",
+        bundled=base.bundled,
     )
 
 

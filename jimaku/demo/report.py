@@ -9,7 +9,7 @@ from typing import Any
 
 from jimaku.demo.timing import STAGES, CaptionTiming
 
-__all__ = ["RichReporter", "percentile", "print_timings", "stage_summary"]
+__all__ = ["BUNDLED_WHY", "RichReporter", "percentile", "print_timings", "stage_summary"]
 
 
 class RichReporter:
@@ -133,8 +133,21 @@ def _fmt(v: float | None) -> str:
     return "—" if v is None else f"{v:6.2f}"
 
 
-def print_timings(timings: Sequence[CaptionTiming], delay_s: float, console: Any = None) -> None:
-    """Print each caption as the viewer saw it, with its timing on the programme clock.
+#: Why the bundled announcer's captions read as nonsense (printed under its table).
+BUNDLED_WHY = (
+    "why the captions differ from what was said: the bundled announcer is espeak-ng's synthetic "
+    "Korean, which the small Korean vosk model hears poorly; the chain delivers exactly what it "
+    "recognised (try --programme your-recording.wav --transcript what-is-said.txt)"
+)
+
+
+def print_timings(
+    timings: Sequence[CaptionTiming],
+    delay_s: float,
+    console: Any = None,
+    bundled: bool = False,
+) -> None:
+    """Print each caption as the viewer saw it beside what was said, with its timing.
 
     Parameters
     ----------
@@ -144,6 +157,8 @@ def print_timings(timings: Sequence[CaptionTiming], delay_s: float, console: Any
         The broadcaster's delay (0: live mode): picks the headline figure.
     console : rich.console.Console, optional
         Where to print (stdout by default).
+    bundled : bool
+        The programme is the bundled espeak-ng announcer: say why its captions read poorly.
     """
     from rich.console import Console
     from rich.table import Table
@@ -156,7 +171,9 @@ def print_timings(timings: Sequence[CaptionTiming], delay_s: float, console: Any
         show_lines=False,
     )
     table.add_column("seq", justify="right")
-    table.add_column("caption shown", overflow="fold", min_width=18, max_width=34)
+    table.add_column("caption shown", overflow="fold", min_width=14, max_width=30)
+    table.add_column("what was said", overflow="fold", min_width=14, max_width=30)
+    table.add_column("CER", justify="right")
     for name in (
         "speech\nstart",
         "speech\nend",
@@ -174,6 +191,8 @@ def print_timings(timings: Sequence[CaptionTiming], delay_s: float, console: Any
         table.add_row(
             str(t.seq),
             t.shown_text if t.shown_text is not None else "[red](never shown)",
+            t.spoken if t.spoken is not None else "—",
+            "—" if t.cer is None else f"{t.cer:.0%}",
             _fmt(t.speech_start_s),
             _fmt(t.speech_end_s),
             _fmt(t.trigger_start_s),
@@ -184,6 +203,14 @@ def print_timings(timings: Sequence[CaptionTiming], delay_s: float, console: Any
             _fmt(figure),
         )
     con.print(table)
+    rates = [t.cer for t in timings if t.cer is not None]
+    if rates:
+        con.print(
+            f"character error rate (caption vs what was said, spaces and punctuation ignored): "
+            f"median {statistics.median(rates):.0%} over {len(rates)} captions"
+        )
+    if bundled:
+        con.print(BUNDLED_WHY)
     summary = stage_summary(timings)
     key = "abs_sync_error" if delay_s > 0 else "latency"
     if key in summary:

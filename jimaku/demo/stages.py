@@ -8,8 +8,10 @@ they come (for the progress display) and kept in a log file. The living room is
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import threading
 import time
@@ -29,9 +31,13 @@ __all__ = [
     "RECEIVER_STALE_AFTER_S",
     "ROOM_PRESET",
     "EventCallback",
+    "JsonlProcess",
     "JsonlRun",
+    "broadcaster_args",
     "check_room",
     "demo_rooms",
+    "feed_in_real_time",
+    "receiver_args",
     "room_presets",
     "run_broadcaster",
     "run_jsonl_process",
@@ -84,8 +90,7 @@ class JsonlRun:
     Attributes
     ----------
     events : list of dict
-        Its JSON lines, parsed, in order (non-JSON lines are skipped); each gets a
-        ``_recv_wall`` key: the POSIX time the line was read.
+        Its JSON lines, parsed, in order (non-JSON lines are skipped).
     returncode : int
         Its exit code.
     stderr : str
@@ -155,8 +160,6 @@ def run_jsonl_process(
     events: list[dict[str, Any]] = []
     try:
         with log_path.open("w", encoding="utf-8") as log:
-            # _recv_wall times events that carry no wall clock of their own: the components
-            # print each event as it happens
             for event in read_jsonl_events(proc.stdout, log):
                 events.append(event)
                 if on_event is not None:
@@ -213,6 +216,7 @@ def run_broadcaster(
     on_event: EventCallback | None = None,
     extra_args: tuple[str, ...] = (),
     timeout_s: float = 900.0,
+    state_dir: Path | None = None,
 ) -> JsonlRun:
     """Run ``jimaku broadcast`` file to file (as fast as recognition allows).
 
@@ -236,6 +240,8 @@ def run_broadcaster(
         More ``jimaku broadcast`` flags.
     timeout_s : float
         Kill it after this long.
+    state_dir : Path, optional
+        Its state directory (default: ``broadcaster-state`` beside the log).
 
     Returns
     -------
@@ -244,11 +250,34 @@ def run_broadcaster(
     """
     # A state directory of its own: the sequence counter starts afresh and no caption spooled by
     # an earlier run (for another archive) is sent to this one.
-    state_dir = log_path.parent / "broadcaster-state"
+    args = broadcaster_args(
+        str(input_path),
+        output_path,
+        archive_url,
+        channel,
+        token,
+        delay_s,
+        state_dir or log_path.parent / "broadcaster-state",
+        extra_args,
+    )
+    return run_jsonl_process("broadcaster", args, log_path, on_event, timeout_s)
+
+
+def broadcaster_args(
+    input_spec: str,
+    output_path: Path,
+    archive_url: str,
+    channel: int,
+    token: str,
+    delay_s: float,
+    state_dir: Path,
+    extra_args: tuple[str, ...] = (),
+) -> list[str]:
+    """Build the ``jimaku broadcast --json`` arguments the chain runs (input a file or ``-``)."""
     args = [
         "broadcast",
         "--input",
-        str(input_path),
+        input_spec,
         "--output",
         str(output_path),
         # "--token=T": the archive's tokens are URL-safe base64 and may start with "-"
@@ -263,7 +292,7 @@ def run_broadcaster(
     ]
     if delay_s > 0:
         args += ["--delay", f"{delay_s:g}"]
-    return run_jsonl_process("broadcaster", [*args, *extra_args], log_path, on_event, timeout_s)
+    return [*args, *extra_args]
 
 
 #: Stale limit handed to the receiver (s). The chain plays the phone recording after the whole
@@ -307,7 +336,15 @@ def run_receiver(
     JsonlRun
         Its events.
     """
-    args = [
+    args = receiver_args(input_path, archive_url, realtime, extra_args)
+    return run_jsonl_process("receiver", args, log_path, on_event, timeout_s)
+
+
+def receiver_args(
+    input_path: Path, archive_url: str, realtime: bool, extra_args: tuple[str, ...] = ()
+) -> list[str]:
+    """Build the ``jimaku receive --json`` arguments the chain runs on a phone recording."""
+    return [
         "receive",
         "--input",
         str(input_path),
@@ -321,7 +358,6 @@ def run_receiver(
         *([] if realtime else ["--fast"]),
         *extra_args,
     ]
-    return run_jsonl_process("receiver", args, log_path, on_event, timeout_s)
 
 
 def room_presets() -> dict[str, Any]:
@@ -397,3 +433,216 @@ def simulate_room(
     if out.ndim == 2:
         out = out.mean(axis=1).astype(np.float32)
     return out, int(sr_out)
+
+
+class JsonlProcess:
+    """A ``jimaku ... --json`` subprocess running beside others, its lines read on a thread.
+
+    Used by the real-time chain, which runs the broadcaster and the receiver at the same time and
+    must wait for each one's own "ready" line before starting the clock.
+
+    Parameters
+    ----------
+    name : str
+        The stage's name for messages.
+    args : list of str
+        Arguments after ``jimaku``.
+    log_path : Path
+        Where its JSON lines go, as printed.
+    on_event : callable, optional
+        Called with every parsed event (on the reader thread).
+    stdin_pipe : bool
+        Give it a pipe on stdin (:attr:`stdin`) instead of nothing.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        args: list[str],
+        log_path: Path,
+        on_event: EventCallback | None = None,
+        stdin_pipe: bool = False,
+    ) -> None:
+        self.name = name
+        self._shown_args = " ".join("--token=***" if a.startswith("--token=") else a for a in args)
+        self._t0 = time.monotonic()
+        self.proc = subprocess.Popen(
+            jimaku_command(*args),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.PIPE if stdin_pipe else subprocess.DEVNULL,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        self.events: list[dict[str, Any]] = []
+        self._cond = threading.Condition()
+        self._on_event = on_event
+        self._log_path = log_path
+        self._err: list[bytes] = []
+        self._readers = [
+            threading.Thread(target=self._read, daemon=True),
+            threading.Thread(target=_drain, args=(self.proc.stderr, self._err), daemon=True),
+        ]
+        for r in self._readers:
+            r.start()
+
+    @property
+    def stdin(self) -> Any:
+        """The process's stdin pipe (``stdin_pipe=True`` only)."""
+        return self.proc.stdin
+
+    def _read(self) -> None:
+        with self._log_path.open("w", encoding="utf-8") as log:
+            for event in read_jsonl_events(self.proc.stdout, log):  # type: ignore[arg-type]
+                with self._cond:
+                    self.events.append(event)
+                    self._cond.notify_all()
+                if self._on_event is not None:
+                    self._on_event(event)
+        with self._cond:
+            self._cond.notify_all()
+
+    def wait_for(self, kind: str, timeout_s: float) -> dict[str, Any]:
+        """Wait for its first event of type ``kind`` (raise :class:`StageFailed` if it exits)."""
+        deadline = time.monotonic() + timeout_s
+        with self._cond:
+            while True:
+                for e in self.events:
+                    if e.get("type") == kind:
+                        return e
+                if self.proc.poll() is not None and not self._readers[0].is_alive():
+                    raise StageFailed(
+                        f"the {self.name} (jimaku {self._shown_args}) exited with "
+                        f"{self.proc.returncode} before its {kind!r} line: {self._stderr_tail()}"
+                    )
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    self.kill()
+                    raise StageFailed(
+                        f"the {self.name} printed no {kind!r} line within {timeout_s:.0f} s: "
+                        f"{self._stderr_tail()}"
+                    )
+                self._cond.wait(min(left, 0.5))
+
+    def wait_until(self, done: Callable[[list[dict[str, Any]]], bool], timeout_s: float) -> bool:
+        """Wait until ``done(events so far)`` holds or it exits; False after ``timeout_s``."""
+        deadline = time.monotonic() + timeout_s
+        with self._cond:
+            while not done(self.events):
+                if self.proc.poll() is not None and not self._readers[0].is_alive():
+                    return done(self.events)
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(min(left, 0.5))
+            return True
+
+    def stop(self, timeout_s: float = 10.0) -> JsonlRun:
+        """End it (SIGTERM) when there is nothing more to wait for; what it printed so far.
+
+        For a listener with no end of its own: its lines are written and flushed as they happen,
+        so none is lost. Unlike :meth:`finish`, being terminated is not a failure; exiting on its
+        own with an error still is.
+        """
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        return self.finish(timeout_s, allow_terminated=True)
+
+    def _stderr_tail(self) -> str:
+        err = b"".join(self._err).decode("utf-8", errors="replace")
+        return " | ".join(err.strip().splitlines()[-8:]) or "(no stderr)"
+
+    def finish(self, timeout_s: float, allow_terminated: bool = False) -> JsonlRun:
+        """Wait for it to exit; its events and CPU use (raise :class:`StageFailed` unless 0).
+
+        ``allow_terminated``: ending by SIGTERM (from :meth:`stop`) counts as success.
+        """
+        timer = threading.Timer(timeout_s, self.proc.kill)
+        timer.start()
+        try:
+            _, status, usage = os.wait4(self.proc.pid, 0)
+            self.proc.returncode = os.waitstatus_to_exitcode(status)
+        finally:
+            timer.cancel()
+        for r in self._readers:
+            r.join(timeout=10)
+        self._close_pipes()
+        wall = time.monotonic() - self._t0
+        rc = int(self.proc.returncode)
+        stderr = b"".join(self._err).decode("utf-8", errors="replace")
+        # terminated: killed by SIGTERM, or exited 143 (128 + SIGTERM) from its own handler
+        terminated = rc in (-signal.SIGTERM, 128 + signal.SIGTERM)
+        if rc != 0 and not (allow_terminated and terminated):
+            raise StageFailed(
+                f"the {self.name} (jimaku {self._shown_args}) exited with {rc}: "
+                f"{self._stderr_tail()}"
+            )
+        return JsonlRun(list(self.events), rc, stderr, usage.ru_utime + usage.ru_stime, wall)
+
+    def kill(self) -> None:
+        """Stop it now (cleanup after a failure; nothing to do once it has exited)."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        for r in self._readers:
+            r.join(timeout=10)
+        self._close_pipes()
+
+    def _close_pipes(self) -> None:
+        for pipe in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            if pipe is not None and not pipe.closed:
+                # (stdin of a process that died with bytes unread)
+                with contextlib.suppress(BrokenPipeError):
+                    pipe.close()
+
+
+def feed_in_real_time(
+    stdin: Any,
+    audio: np.ndarray,
+    sample_rate_hz: int,
+    start_wall: float | None = None,
+    block_s: float = 0.1,
+) -> tuple[float, float]:
+    """Write ``audio`` as raw s16le PCM to ``stdin`` at its own pace, then close it.
+
+    Parameters
+    ----------
+    stdin : binary file
+        The broadcaster's stdin (``jimaku broadcast --input - --pcm-format s16le``).
+    audio : np.ndarray [shape=(n,) or (n, channels), dtype=float32]
+        The programme, samples in [-1, 1].
+    sample_rate_hz : int
+        Its rate.
+    start_wall : float, optional
+        POSIX time at which the programme's first sample is due (default: now). The first block
+        (its last sample played) is written ``block_s`` later.
+    block_s : float
+        Write granularity (s).
+
+    Returns
+    -------
+    (float, float)
+        POSIX time of the programme's first sample (the programme clock's zero), and the largest
+        lag (s) of a write behind its due time (a broadcaster that does not keep up blocks the
+        pipe; the programme clock is only exact while this stays small).
+    """
+    # x 32768, as 16-bit audio is read (k / 32768): a 16-bit programme file goes through unchanged,
+    # so the broadcaster hears exactly what the rehearsal heard from the file
+    pcm = np.clip(np.round(np.asarray(audio, np.float64) * 32768.0), -32768, 32767).astype("<i2")
+    step = max(1, round(block_s * sample_rate_hz))
+    now = time.time()
+    origin_wall = now if start_wall is None else start_wall
+    t0 = time.monotonic() + (origin_wall - now)
+    worst = 0.0
+    try:
+        for i in range(0, len(pcm), step):
+            # as from a sound card: a block is there once its last sample has been played
+            due = t0 + min(i + step, len(pcm)) / sample_rate_hz
+            wait = due - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            stdin.write(pcm[i : i + step].tobytes())
+            stdin.flush()
+            worst = max(worst, time.monotonic() - due)
+    finally:
+        stdin.close()
+    return origin_wall, worst

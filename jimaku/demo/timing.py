@@ -1,34 +1,22 @@
 """Each caption's timing on the *programme clock*: what a viewer of a live broadcast would see.
 
-With file input the broadcaster and the receiver run faster than real time, so their wall-clock
-times mean nothing to a viewer. Every stage is therefore put on one clock:
-
 **Programme clock** ``t`` (seconds): the broadcast started at ``t = 0``. At ``t`` the station's
 microphone delivers input second ``t``; the transmitter airs on-air (output) second ``t``, which is
 input second ``t - delay`` (``delay = 0`` in live mode, ``--delay S`` in synchronous mode); the
 phone's microphone records second ``t`` of its recording (started with the programme; the sound's
 travel time through the simulated room is included, a few milliseconds).
 
-A stage is timed in one of two ways:
+Every time is a stamp a component put on its own event, never rebuilt from other numbers. In the
+real-time chain (:func:`jimaku.demo.chain.run_chain`, ``realtime=True``) the broadcaster is fed
+the programme in real time and the receiver listens to the phone recording in real time beside
+it, both on this machine's wall clock, so an event's programme time is its wall stamp minus the
+wall time the broadcaster was fed its first sample. Positions in audio time the rest: speech
+start/end (where the programme maker placed it; :mod:`jimaku.demo.programme`) and a trigger's
+airing (where it sits in the on-air audio). A ``--fast`` receiver has no programme clock: its
+shown times stay ``None`` and only its stream positions count.
 
-- **by audio position** when it happens because audio arrived: speech start/end (where the
-  programme maker placed it; :mod:`jimaku.demo.programme`), the ASR final (the input position
-  vosk had consumed when it emitted the final), a trigger's airing (where it sits in the on-air
-  audio), its decoding (the receiver, paced in real time through the phone recording, reports
-  its wall time and the wall time its stream started: the difference is the recording position;
-  for ``--fast`` runs, the position at which ``trigger_codec.Decoder`` returns it when fed in
-  microphone-sized blocks);
-- **by measured wall-clock duration** when it is computation or network work that starts from an
-  audio-timed event: the upload (final emitted -> archive acknowledged) and the fetch and display
-  (trigger decoded -> caption fetched -> caption on screen, the receiver's wall times). These
-  durations are added to the audio-timed event they follow.
-
-This is exact for a live broadcast as long as every process keeps up with real time (vosk's real-
-time factor here is ~0.4, the decoder's ~0.002), which the bench checks and reports. The figures
-are conservative: the faster-than-real-time run squeezes work into bursts, so the wall-clock
-durations include more CPU contention than a live run would see.
-
-Stages (their sum is the latency; see :class:`CaptionTiming`):
+Stages (each measured from its own stamps, so they need not add up to the latency: the trigger
+usually airs at the first words, before the final, and the fetch waits for the upload):
 
 ``asr_endpoint``  speech end -> ASR final; ``upload``  final -> stored on the archive;
 ``trigger_wait``  stored -> trigger starts airing (negative when the broadcaster airs the trigger
@@ -85,12 +73,15 @@ class BroadcastCaption:
     final_at_s : float or None
         Input position (s) vosk had consumed when it emitted the final.
     upload_s : float or None
-        Wall-clock seconds from the final to the archive's acknowledgement.
+        Wall-clock seconds from the final to the archive's acknowledgement (both stamps the
+        broadcaster's).
     trigger_at_s : tuple of float
         Output (on-air) seconds where the broadcaster scheduled each airing of the trigger.
-    first_text_s : float or None
-        Programme time at which the utterance's first words (its first partial) were stored on
-        the archive: the input position of the partial plus its upload's wall-clock duration.
+    final_wall_s, stored_wall_s, first_text_wall_s : float or None
+        On the programme clock (real-time runs only): the final came out and the utterance's
+        first words were stored (the broadcaster's stamps), the final was stored (the
+        archive's own ``updated_at`` when the chain has it, else the broadcaster's
+        acknowledgement).
     """
 
     seq: int
@@ -100,7 +91,9 @@ class BroadcastCaption:
     final_at_s: float | None = None
     upload_s: float | None = None
     trigger_at_s: tuple[float, ...] = ()
-    first_text_s: float | None = None
+    final_wall_s: float | None = None
+    stored_wall_s: float | None = None
+    first_text_wall_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -144,52 +137,58 @@ class DecodedTrigger:
 
 @dataclass(frozen=True)
 class ShownCaption:
-    """A caption the receiver showed (its ``--json`` log line).
+    """A caption the receiver showed (its ``--json`` lines), with the receiver's own stamps.
 
     Attributes
     ----------
     channel, seq : int
         From the trigger.
     text : str
-        What the viewer saw.
+        What the viewer saw (the final text once it replaced a partial one in place).
     trigger_s : float or None
-        The trigger's time in the receiver's input stream (s).
-    fetch_s, display_s : float or None
-        Wall-clock seconds decoded -> fetched and fetched -> shown, when the receiver says.
-    decoded_to_shown_s : float or None
-        Wall-clock seconds decoded -> shown (used when the split is unknown).
+        The trigger's start in the receiver's input stream (s).
     stale : bool
         The receiver marked it as not live.
-    decoded_wall, shown_wall : float or None
-        POSIX times of the decoding and the display (used by ``--live``, where wall time is
-        the programme clock shifted by the broadcaster's start).
+    decoded_wall, fetched_wall, shown_wall : float or None
+        POSIX times: the decoder returned the trigger, the caption's text was in hand, the
+        (final) text was on screen.
     decoded_stream_s : float or None
-        When the receiver decoded the trigger, in seconds of its input stream: its decoding wall
-        time minus the wall time its stream started, for a receiver paced in real time (``None``
-        for ``--fast`` runs, whose wall clock is not the stream's).
+        Input stream position (s) the receiver's decoder had been fed up to when it returned
+        the trigger.
+    stream_start_wall : float or None
+        POSIX time of the receiver's stream position 0.
     first_shown_wall : float or None
         POSIX time the caption first appeared with partial text, when its final text came
         later as an in-place update (``shown_wall`` is then the final text's time).
-    shown_at_s, first_shown_at_s : float or None
-        The final text's and the first words' display times on the programme clock, when they
-        were measured directly (``--live``: real wall times minus the broadcast's start); they
-        override the computed ones.
+    decoded_at_s, shown_at_s, first_shown_at_s : float or None
+        The same stamps on the programme clock (real-time runs; ``None`` otherwise).
     """
 
     channel: int
     seq: int
     text: str
     trigger_s: float | None = None
-    fetch_s: float | None = None
-    display_s: float | None = None
-    decoded_to_shown_s: float | None = None
     stale: bool = False
     decoded_wall: float | None = None
+    fetched_wall: float | None = None
     shown_wall: float | None = None
     decoded_stream_s: float | None = None
+    stream_start_wall: float | None = None
     first_shown_wall: float | None = None
+    decoded_at_s: float | None = None
     shown_at_s: float | None = None
     first_shown_at_s: float | None = None
+
+    @property
+    def fetch_s(self) -> float | None:
+        """Decoded -> text in hand (s, the receiver's wall clock)."""
+        return _diff(self.fetched_wall, self.decoded_wall)
+
+    @property
+    def display_s(self) -> float | None:
+        """Text in hand -> first on screen (s, the receiver's wall clock)."""
+        first = self.first_shown_wall if self.first_shown_wall is not None else self.shown_wall
+        return _diff(first, self.fetched_wall)
 
 
 @dataclass(frozen=True)
@@ -215,11 +214,12 @@ class CaptionTiming:
         text on screen).
     first_shown_s : float or None
         When the caption first appeared on screen with whatever text it had (partial text,
-        replaced in place by the final text at ``shown_s``): ``max(decoded, first words
-        stored) + fetch + display``. Equals ``shown_s`` when the final was stored before the
-        trigger was decoded (or the broadcaster sent no partials).
+        replaced in place by the final text at ``shown_s``). Equals ``shown_s`` when the final
+        was in hand when the trigger was decoded (or the broadcaster sent no partials).
     stages : dict of str to float or None
         Durations of :data:`STAGES` (s).
+    spoken : str or None
+        The sentence that was spoken (the programme's truth, or the user's transcript line).
     """
 
     seq: int
@@ -236,6 +236,14 @@ class CaptionTiming:
     shown_s: float | None
     stages: dict[str, float | None] = field(default_factory=dict)
     first_shown_s: float | None = None
+    spoken: str | None = None
+
+    @property
+    def cer(self) -> float | None:
+        """Character error rate of the caption against what was spoken (``None``: unknown)."""
+        from jimaku.demo.transcript import cer
+
+        return None if self.spoken is None else cer(self.spoken, self.text)
 
     @property
     def latency_s(self) -> float | None:
@@ -285,7 +293,6 @@ def match_sentence(
 def build_timings(
     captions: Sequence[BroadcastCaption],
     aired: Sequence[AiredTrigger],
-    decoded: Sequence[DecodedTrigger],
     shown: Sequence[ShownCaption],
     sentences: Sequence[Sentence],
     channel: int,
@@ -299,8 +306,6 @@ def build_timings(
         What the broadcaster stored, in its order.
     aired : sequence of AiredTrigger
         Triggers decoded from the on-air audio (all airings, repeats included).
-    decoded : sequence of DecodedTrigger
-        Triggers decoded from the phone recording, with the position they were returned at.
     shown : sequence of ShownCaption
         What the receiver showed, in its order.
     sentences : sequence of Sentence
@@ -313,7 +318,8 @@ def build_timings(
     Returns
     -------
     list of CaptionTiming
-        One per broadcaster caption, in the broadcaster's order.
+        One per broadcaster caption, in the broadcaster's order. A time no component stamped
+        is ``None``.
     """
     shown_by_seq: dict[int, ShownCaption] = {}
     for s in shown:
@@ -324,67 +330,37 @@ def build_timings(
         sentence = match_sentence(cap.speech_start_s, cap.speech_end_s, sentences)
         sp_start = sentence.start_s if sentence else cap.speech_start_s
         sp_end = sentence.end_s if sentence else cap.speech_end_s
-        final_s = cap.final_at_s
-        stored_s = None if final_s is None or cap.upload_s is None else final_s + cap.upload_s
+        final_s = cap.final_wall_s if cap.final_wall_s is not None else cap.final_at_s
+        stored_s = cap.stored_wall_s
         airings = sorted(
             (a for a in aired if a.channel == channel and a.seq == cap.seq),
             key=lambda a: a.start_s,
         )
         show = shown_by_seq.get(cap.seq)
-        dec = _pick_decoded(decoded, channel, cap.seq, show)
-        # The airing the phone decoded (the first one when it says nothing about it).
+        # The airing the phone heard: the one nearest where the receiver says the trigger began.
         airing = None
         if airings:
             airing = airings[0]
-            if dec is not None:
-                airing = min(airings, key=lambda a: abs(a.start_s - dec.start_s))
+            if show is not None and show.trigger_s is not None:
+                heard_at = show.trigger_s
+                airing = min(airings, key=lambda a: abs(a.start_s - heard_at))
         trig_start = airing.start_s if airing else None
         trig_end = airing.end_s if airing else None
-        # The receiver's own clock when it ran in real time, else where the decoder returns it.
-        decoded_s = (
-            show.decoded_stream_s
-            if show and show.decoded_stream_s is not None
-            else (dec.returned_at_s if dec else None)
-        )
-        fetch_s = show.fetch_s if show else None
-        display_s = show.display_s if show else None
-        shown_s = first_shown_s = None
-        if show is not None and show.shown_at_s is not None:
-            # measured on the programme clock itself (a live run on real devices)
+        decoded_s = shown_s = first_shown_s = None
+        if show is not None:
+            decoded_s = show.decoded_at_s
+            if decoded_s is None:
+                decoded_s = show.decoded_stream_s  # a --fast receiver: its stream position
             shown_s = show.shown_at_s
             first_shown_s = show.first_shown_at_s if show.first_shown_at_s is not None else shown_s
-            fetch_s = None if decoded_s is None else shown_s - decoded_s
-            display_s = None
-        elif show is not None and decoded_s is not None:
-            # The fetch cannot finish before the caption is stored: in the faster-than-real-time
-            # run the receiver starts after everything is stored, so a live phone that decodes a
-            # trigger before the upload finished waits (the archive's long-poll) until then.
-            fetch_from = decoded_s if stored_s is None else max(decoded_s, stored_s)
-            if fetch_s is not None and display_s is not None:
-                shown_s = fetch_from + fetch_s + display_s
-                fetch_s = shown_s - display_s - decoded_s
-            elif show.decoded_to_shown_s is not None:
-                shown_s = fetch_from + show.decoded_to_shown_s
-                fetch_s = shown_s - decoded_s  # the split is unknown: all of it in fetch
-                display_s = None
-            first_shown_s = shown_s
-            if (
-                shown_s is not None
-                and cap.first_text_s is not None
-                and (stored_s is None or cap.first_text_s < stored_s)
-            ):
-                # A receiver following the live WebSocket shows the partial text as soon as it
-                # has both the trigger and the text; the same fetch + display time is added.
-                first_from = max(decoded_s, cap.first_text_s)
-                first_shown_s = min(shown_s, shown_s - fetch_from + first_from)
         stages: dict[str, float | None] = {
             "asr_endpoint": _diff(final_s, sp_end),
             "upload": cap.upload_s,
             "trigger_wait": _diff(trig_start, stored_s),
             "trigger_airtime": _diff(trig_end, trig_start),
             "decode": _diff(decoded_s, trig_end),
-            "fetch": fetch_s,
-            "display": display_s,
+            "fetch": show.fetch_s if show else None,
+            "display": show.display_s if show else None,
         }
         out.append(
             CaptionTiming(
@@ -402,24 +378,7 @@ def build_timings(
                 shown_s=shown_s,
                 stages=stages,
                 first_shown_s=first_shown_s,
+                spoken=sentence.text if sentence else None,
             )
         )
     return out
-
-
-def _pick_decoded(
-    decoded: Sequence[DecodedTrigger],
-    channel: int,
-    seq: int,
-    show: ShownCaption | None,
-) -> DecodedTrigger | None:
-    """Pick the phone-side decoding of (channel, seq) that led to the caption being shown."""
-    cands = sorted(
-        (d for d in decoded if d.channel == channel and d.seq == seq), key=lambda d: d.start_s
-    )
-    if not cands:
-        return None
-    if show is not None and show.trigger_s is not None:
-        trigger_s = show.trigger_s
-        return min(cands, key=lambda d: abs(d.start_s - trigger_s))
-    return cands[0]

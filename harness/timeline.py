@@ -1,4 +1,4 @@
-"""The demo's PNG timeline: what aired, what the phone heard, and when each caption appeared.
+"""The chain's PNG timeline: what aired, what the phone heard, and when each caption appeared.
 
 Three rows on the programme clock (see :mod:`jimaku.demo.timing`):
 
@@ -16,9 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
+from jimaku.demo.chain import ChainResult
 from jimaku.demo.timing import AiredTrigger, CaptionTiming, DecodedTrigger
 
-__all__ = ["KOREAN_FONT_FILES", "plot_timeline"]
+__all__ = ["KOREAN_FONT_FILES", "plot_chain_result", "plot_timeline"]
 
 #: Fonts with Hangul (Debian ``fonts-nanum``); without one, captions are labelled by seq only
 #: (matplotlib would otherwise draw empty boxes and warn for every glyph).
@@ -213,3 +214,43 @@ def plot_timeline(
         fig.tight_layout()
         fig.savefig(path, dpi=90)
         plt.close(fig)
+
+
+def plot_chain_result(result: ChainResult, path: Path) -> None:
+    """Draw the timeline of one :func:`jimaku.demo.chain.run_chain` run.
+
+    The phone's decodings marked are the receiver's own (where its decoder had been fed up to
+    when it returned each trigger).
+
+    Parameters
+    ----------
+    result : ChainResult
+        The run (its on-air audio and phone recording are read back from its folder).
+    path : Path
+        The PNG to write.
+    """
+    from audio_io import read_audio
+    from trigger_codec import airtime_s
+
+    onair, onair_sr = read_audio(result.paths["onair"])
+    phone, phone_sr = read_audio(result.paths["phone"])
+    air = airtime_s("hf")
+    decoded = [
+        DecodedTrigger(s.channel, s.seq, s.trigger_s, s.trigger_s + air, s.decoded_stream_s)
+        for s in result.shown
+        if s.trigger_s is not None and s.decoded_stream_s is not None
+    ]
+    s = result.settings
+    mode = f"synchronous, delay {s.delay_s:g} s" if s.delay_s else "live"
+    plot_timeline(
+        path,
+        onair,
+        int(onair_sr),
+        phone,
+        int(phone_sr),
+        result.timings,
+        result.aired,
+        decoded,
+        result.channel,
+        title=f"jimaku chain ({mode}): {result.programme.source}, room {s.room_preset}",
+    )
