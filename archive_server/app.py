@@ -104,6 +104,9 @@ class _Metrics:
         self.subscribers = Gauge(
             "archive_live_subscribers", "live WebSocket subscribers", registry=self.registry
         )
+        self.waiting = Gauge(
+            "archive_long_polls_waiting", "long-polls held open now", registry=self.registry
+        )
         self.live_kicked = Counter(
             "archive_live_kicked_total",
             "live subscribers disconnected because their queue was full",
@@ -331,6 +334,7 @@ def create_app(settings: ArchiveSettings | None = None) -> FastAPI:
     async def metrics_route() -> Response:
         """Prometheus text format: requests, latencies, captions stored, live subscribers."""
         metrics.subscribers.set(app.state.hub.subscribers)
+        metrics.waiting.set(app.state.hub.waiters)
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/v1/channels", response_model=ChannelList, tags=["channels"])
