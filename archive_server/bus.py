@@ -23,12 +23,14 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["NOTIFY_CHANNEL", "PgListener", "asyncpg_dsn", "parse_hint"]
+__all__ = ["APPLICATION_NAME", "NOTIFY_CHANNEL", "PgListener", "asyncpg_dsn", "parse_hint"]
 
 log = logging.getLogger("archive_server.bus")
 
 #: The PostgreSQL notification channel every archive process listens on.
 NOTIFY_CHANNEL = "jimaku_captions"
+#: ``application_name`` of the listener connections (find them in ``pg_stat_activity``).
+APPLICATION_NAME = "jimaku-archive-bus"
 
 
 def asyncpg_dsn(url: str) -> str:
@@ -111,7 +113,9 @@ class PgListener:
             conn: Any = None
             lost = asyncio.Event()
             try:
-                conn = await asyncpg.connect(self._dsn, timeout=5)
+                conn = await asyncpg.connect(
+                    self._dsn, timeout=5, server_settings={"application_name": APPLICATION_NAME}
+                )
                 conn.add_termination_listener(lambda _c, ev=lost: ev.set())
                 await conn.add_listener(NOTIFY_CHANNEL, self._notified)
                 self.connects += 1
