@@ -394,6 +394,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--crowd", type=int, default=10000, help="long-polling receivers (0: off)")
     ap.add_argument("--out", type=Path, default=REPO / "bench-out" / "cluster.json")
     a = ap.parse_args(argv)
+    # SIGTERM (a timeout, Ctrl-C's cousin): unwind, so the `finally` below stops the cluster
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     origins = [int(x) for x in a.origins.split(",")]
     counts = [int(x) for x in a.subscribers.split(",") if x]
     report: dict[str, Any] = {"cells": [], "kill": None, "crowd": None, "loaded_machine": True}
