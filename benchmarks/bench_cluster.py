@@ -351,16 +351,23 @@ def _kill(d: Path, info: dict[str, Any], token: str, subs: int, procs: int) -> d
     }
 
 
+def _gets(ports: list[int]) -> tuple[float, float]:
+    """Return the GETs of a caption by id the origins served: (all statuses, 304 only)."""
+    lab = f'method="GET",route="{ROUTE}"'
+    every = sum(_metric(p, "archive_requests_total", lab) for p in ports)
+    nm = sum(_metric(p, "archive_requests_total", lab + ',status="304"') for p in ports)
+    return every, nm
+
+
 def _crowd(info: dict[str, Any], token: str, n: int, procs: int, captions: int) -> dict[str, Any]:
     port = int(info["url"].rsplit(":", 1)[1])
     oports = [o["port"] for o in info["origins"]]
-    used = []
+    used: list[float] = []
+    revalidated: list[float] = []
     ok = 0
     for k in range(captions):
         seq = 60_000 + k
-        before = sum(
-            _metric(p, "archive_requests_total", f'method="GET",route="{ROUTE}"') for p in oports
-        )
+        before = _gets(oports)
         path = f"/v1/channels/7/captions/{seq}?wait=10"
         share = [n // procs + (1 if i < n % procs else 0) for i in range(procs)]
         gens = [_Gen(["crowd", str(port), path, str(m), _srcs(4, i)]) for i, m in enumerate(share)]
@@ -371,15 +378,15 @@ def _crowd(info: dict[str, Any], token: str, n: int, procs: int, captions: int) 
             res = json.loads(g.line())
             ok += res["ok"]
             g.proc.wait(timeout=60)
-        after = sum(
-            _metric(p, "archive_requests_total", f'method="GET",route="{ROUTE}"') for p in oports
-        )
-        used.append(after - before)
+        after = _gets(oports)
+        used.append(after[0] - before[0])
+        revalidated.append(after[1] - before[1])
     return {
         "receivers": n,
         "captions": captions,
         "answered_200": ok,
         "origin_requests_per_caption": used,
+        "of_which_304_revalidations": revalidated,
     }
 
 
