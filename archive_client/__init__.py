@@ -10,7 +10,7 @@ Errors (httpx/websockets errors are mapped at this boundary)::
 
 from __future__ import annotations
 
-from archive_client.client import ArchiveClient, AsyncArchiveClient
+from archive_client.client import LONG_POLL_S, PROXY_HOLD_S, ArchiveClient, AsyncArchiveClient
 from archive_client.errors import (
     ArchiveAuthError,
     ArchiveError,
@@ -20,6 +20,8 @@ from archive_client.errors import (
 from archive_client.models import Caption, CaptionIn, LiveEvent, Word
 
 __all__ = [
+    "LONG_POLL_S",
+    "PROXY_HOLD_S",
     "ArchiveAuthError",
     "ArchiveClient",
     "ArchiveError",

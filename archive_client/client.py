@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
+import random
+from collections.abc import AsyncIterator, Callable
 from types import TracebackType
 from typing import Any
 
@@ -18,7 +20,18 @@ from archive_client.errors import (
 )
 from archive_client.models import Caption, CaptionIn, LiveEvent
 
-__all__ = ["ArchiveClient", "AsyncArchiveClient"]
+__all__ = ["LONG_POLL_S", "PROXY_HOLD_S", "ArchiveClient", "AsyncArchiveClient"]
+
+#: The long-poll receivers send: ``GET /v1/channels/{c}/captions/{s}?wait=10`` (the same request
+#: from every phone, so a proxy cache collapses them; docs/archive.md "The crowd's read path").
+LONG_POLL_S = 10.0
+#: How long a proxy in front may hold any long-poll (deploy/nginx sends ``wait=10`` upstream,
+#: whatever the client asked): a long-poll's read timeout covers at least this.
+PROXY_HOLD_S = 10.0
+
+
+def _poll_timeout(timeout_s: float, wait_s: float) -> float:
+    return timeout_s + (max(wait_s, PROXY_HOLD_S) if wait_s > 0 else 0.0)
 
 
 def _headers(token: str | None) -> dict[str, str]:
@@ -97,7 +110,7 @@ class ArchiveClient:
             f"/v1/channels/{channel}/captions/{seq}",
             what,
             params=params,
-            timeout=self.timeout_s + max(0.0, wait_s),
+            timeout=_poll_timeout(self.timeout_s, wait_s),
         )
         if r.status_code == 404 and r.json().get("code") == "not_found":
             return None
@@ -192,7 +205,7 @@ class AsyncArchiveClient:
             f"/v1/channels/{channel}/captions/{seq}",
             what,
             params=params,
-            timeout=self.timeout_s + max(0.0, wait_s),
+            timeout=_poll_timeout(self.timeout_s, wait_s),
         )
         if r.status_code == 404 and r.json().get("code") == "not_found":
             return None
@@ -217,8 +230,15 @@ class AsyncArchiveClient:
         if after_cursor is not None:
             ws_url += f"?after_cursor={int(after_cursor)}"
         try:
+            # No permessage-deflate (the server declines it anyway: memory per socket); pings
+            # every 20 s notice a dead path behind a proxy that keeps the TCP side open.
             async with websockets.connect(
-                ws_url, open_timeout=self.timeout_s, max_size=1 << 20
+                ws_url,
+                open_timeout=self.timeout_s,
+                max_size=1 << 20,
+                compression=None,
+                ping_interval=20,
+                ping_timeout=20,
             ) as ws:
                 async for raw in ws:
                     msg = json.loads(raw)
@@ -238,3 +258,40 @@ class AsyncArchiveClient:
             raise
         except (OSError, TimeoutError, websockets.exceptions.WebSocketException) as exc:
             raise ArchiveUnavailable(f"live channel {channel} at {self.url}: {exc!r}") from exc
+
+    async def follow(
+        self,
+        channel: int,
+        after_cursor: int | None = None,
+        *,
+        backoff_initial_s: float = 0.2,
+        backoff_max_s: float = 5.0,
+        on_drop: Callable[[ArchiveUnavailable], None] | None = None,
+    ) -> AsyncIterator[LiveEvent]:
+        """Follow a channel live across drops: reconnect and resume by cursor, forever.
+
+        Each drop (origin killed, proxy restarted, queue overflow at the server) is followed by a
+        reconnect after a random delay in ``[0, min(backoff_max_s, backoff_initial_s * 2**n)]``
+        (full jitter: a crowd cut off at once does not come back at once), with
+        ``after_cursor`` = the last cursor yielded, so nothing is missed; an event whose cursor
+        was already yielded is dropped. ``on_drop`` is called with each drop's error.
+        :class:`ArchiveRejected` (no such channel) ends it.
+        """
+        last = after_cursor
+        failures = 0
+        while True:
+            try:
+                async for ev in self.live(channel, after_cursor=last):
+                    failures = 0
+                    if last is not None and ev.cursor <= last:
+                        continue
+                    last = ev.cursor
+                    yield ev
+                drop = ArchiveUnavailable(f"live channel {channel} at {self.url}: closed")
+            except ArchiveUnavailable as exc:
+                drop = exc
+            if on_drop is not None:
+                on_drop(drop)
+            delay = min(backoff_max_s, backoff_initial_s * 2**failures)
+            failures = min(failures + 1, 30)
+            await asyncio.sleep(random.uniform(0, delay))

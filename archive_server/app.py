@@ -38,6 +38,7 @@ from archive_server.models import (
     LiveMessage,
 )
 from archive_server.ratelimit import RateLimiter
+from archive_server.relay import start_fanout
 from archive_server.settings import ArchiveSettings, get_settings, safe_url
 from archive_server.store import Rendered, Store
 from archive_server.subtitles import to_srt, to_vtt
@@ -106,6 +107,14 @@ class _Metrics:
         )
         self.subscribers = Gauge(
             "archive_live_subscribers", "live WebSocket subscribers", registry=self.registry
+        )
+        self.waiting = Gauge(
+            "archive_long_polls_waiting", "long-polls held open now", registry=self.registry
+        )
+        self.live_kicked = Counter(
+            "archive_live_kicked_total",
+            "live subscribers disconnected because their queue was full",
+            registry=self.registry,
         )
         self.live_delay = Histogram(
             "archive_live_delivery_seconds",
@@ -248,6 +257,8 @@ def create_app(settings: ArchiveSettings | None = None) -> FastAPI:
         await store.migrate()
         app.state.store = store
         metrics.captions.set(await store.count_captions())
+        relay, listener = await start_fanout(settings, app.state.hub, store)
+        app.state.relay = relay
         # Everything built at start-up lives as long as the process: keep it out of the cyclic
         # GC's generations, so a full collection under load walks only request garbage.
         gc.collect()
@@ -261,6 +272,9 @@ def create_app(settings: ArchiveSettings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            if listener is not None:
+                await listener.close()
+            await relay.close()
             await store.close()
             log.info("archive stopped", extra={"json": {}})
 
@@ -272,7 +286,7 @@ def create_app(settings: ArchiveSettings | None = None) -> FastAPI:
         "receivers GET them (or follow them live).",
     )
     app.state.settings = settings
-    app.state.hub = Hub()
+    app.state.hub = Hub(queue_size=settings.live_queue)
     app.state.metrics = metrics
     app.state.write_limit = RateLimiter(settings.write_rate_per_s, settings.write_burst)
     app.state.wait_limit = RateLimiter(settings.wait_rate_per_s, settings.wait_burst)
@@ -324,6 +338,7 @@ def create_app(settings: ArchiveSettings | None = None) -> FastAPI:
     async def metrics_route() -> Response:
         """Prometheus text format: requests, latencies, captions stored, live subscribers."""
         metrics.subscribers.set(app.state.hub.subscribers)
+        metrics.waiting.set(app.state.hub.waiters)
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/v1/channels", response_model=ChannelList, tags=["channels"])
@@ -362,7 +377,7 @@ def create_app(settings: ArchiveSettings | None = None) -> FastAPI:
             metrics.writes.labels("created" if res.created else "updated").inc()
             if res.created:
                 metrics.captions.inc()
-            hub.publish(res.cursor, res.created, res.caption)
+            app.state.relay.local_write(res)
         return Response(
             res.caption.model_dump_json(),
             status_code=201 if res.created else 200,
@@ -388,12 +403,20 @@ def create_app(settings: ArchiveSettings | None = None) -> FastAPI:
         """Return the caption; with ``wait`` returns as soon as it exists and is final."""
         wait = min(wait, s.max_wait_s)
         cap = await store.get_rendered(channel, seq)
+        waited = False
         if (cap is None or not cap.caption.final) and wait > 0:
+            # Joining a wait that is already open costs one event, not a database read: a crowd
+            # behind one address (carrier-grade NAT) asking for the same caption is not refused.
+            # Opening a new wait takes a token of the address's bucket.
             client = request.client.host if request.client else "?"
-            if not app.state.wait_limit.allow(client):
+            if not hub.waiting(channel, seq) and not app.state.wait_limit.allow(client):
                 raise RateLimited(
-                    f"more than {s.wait_rate_per_s:g} long-polls/s from {client}; slow down"
+                    f"more than {s.wait_rate_per_s:g} long-polls/s for different captions from "
+                    f"{client}; slow down"
                 )
+            if hub.waiters >= s.max_waiters:
+                raise RateLimited(f"{hub.waiters} long-polls open; ask again shortly")
+            waited = True
             deadline = time.monotonic() + wait
             while cap is None or not cap.caption.final:
                 ev = hub.waiter(channel, seq)
@@ -411,15 +434,23 @@ def create_app(settings: ArchiveSettings | None = None) -> FastAPI:
                     hub.unwait(channel, seq, ev)
                 if time.monotonic() >= deadline:
                     break
+        # A long-poll answer that is not a final caption is cacheable for poll_max_age_s: a proxy
+        # holding the crowd behind its cache lock then answers all of it from this one response
+        # and collapses its next round of polls too (uncacheable, they would reach the origin one
+        # after another). Without a wait, a 404 or a partial is not cached at all.
+        poll_cc = f"public, max-age={s.poll_max_age_s}" if waited else None
         if cap is None:
             if not await store.channel_exists(channel):
                 raise ChannelNotFound(f"no channel {channel}")
             return JSONResponse(
                 {"detail": f"no caption {seq} on channel {channel}", "code": "not_found"},
                 status_code=404,
-                headers={"Cache-Control": "no-store"},
+                headers={"Cache-Control": poll_cc or "no-store"},
             )
-        return _caption_response(cap, s, if_none_match)
+        resp = _caption_response(cap, s, if_none_match)
+        if poll_cc is not None and cap.etag is None:
+            resp.headers["Cache-Control"] = poll_cc
+        return resp
 
     async def _history(
         store: Store,
@@ -513,7 +544,17 @@ def create_app(settings: ArchiveSettings | None = None) -> FastAPI:
         # lost 3.5 % of the deliveries: subscriptions still queued behind the handshakes).
         # No await between subscribing and reading the start cursor: no write can fall between.
         live_delay = metrics.live_delay
-        q = hub.subscribe(channel)
+        pump_box: list[asyncio.Task[None] | None] = [None]
+        kicked = [False]
+
+        def kick() -> None:
+            # Called by the hub when this subscriber's queue is full: stop sending (the pump may
+            # be blocked on a socket the phone does not read) and disconnect it below.
+            kicked[0] = True
+            if pump_box[0] is not None:
+                pump_box[0].cancel()
+
+        q = hub.subscribe(channel, kick)
         start = hub.last_cursor(channel)
         metrics.subscribers.set(hub.subscribers)
         try:
@@ -533,25 +574,25 @@ def create_app(settings: ArchiveSettings | None = None) -> FastAPI:
             with contextlib.suppress(asyncio.QueueFull):
                 q.put_nowait(RESYNC)  # wake the loop below; it sees `closed` and leaves
 
-        rtask = asyncio.create_task(reader())
         last: int = after_cursor if after_cursor is not None else (start or 0)
-        try:
 
-            async def resync() -> None:
-                nonlocal last
-                while not closed.is_set():
-                    batch = await store.events_after(channel, last, 1000)
-                    for cur, cap in batch:
-                        msg = LiveMessage(
-                            cursor=cur,
-                            event="created" if cap.revision == 1 else "updated",
-                            caption=cap,
-                        )
-                        await ws.send_text(msg.model_dump_json())
-                        last = cur
-                    if len(batch) < 1000:
-                        return
+        async def resync() -> None:
+            nonlocal last
+            while not closed.is_set():
+                batch = await store.events_after(channel, last, 1000)
+                for cur, cap in batch:
+                    msg = LiveMessage(
+                        cursor=cur,
+                        event="created" if cap.revision == 1 else "updated",
+                        caption=cap,
+                    )
+                    await ws.send_text(msg.model_dump_json())
+                    last = cur
+                if len(batch) < 1000:
+                    return
 
+        async def pump() -> None:
+            nonlocal last
             if after_cursor is not None:
                 await resync()
             while not closed.is_set():
@@ -567,10 +608,29 @@ def create_app(settings: ArchiveSettings | None = None) -> FastAPI:
                 await ws.send_text(text)  # the same text the hub serialised once for everyone
                 live_delay.observe(time.perf_counter() - t_pub)
                 last = cursor
+
+        rtask = asyncio.create_task(reader())
+        pump_task = asyncio.create_task(pump())
+        pump_box[0] = pump_task
+        if kicked[0]:
+            pump_task.cancel()
+        try:
+            try:
+                await pump_task
+            except asyncio.CancelledError:
+                if not kicked[0]:
+                    raise
+            if kicked[0]:
+                metrics.live_kicked.inc()
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(
+                        ws.close(code=1013, reason="too far behind; resume by cursor"), 1.0
+                    )
         except (WebSocketDisconnect, RuntimeError):
             return
         finally:
             rtask.cancel()
+            pump_task.cancel()
             hub.unsubscribe(channel, q)
             metrics.subscribers.set(hub.subscribers)
 

@@ -108,6 +108,8 @@ def run_serve(args: argparse.Namespace) -> int:
         # Live messages are ~300-byte JSON: compressing them gains little and would cost one
         # deflate per subscriber per message (the fan-out sends the same bytes to everyone).
         ws_per_message_deflate=False,
+        ws_ping_interval=s.ws_ping_interval_s,
+        ws_ping_timeout=s.ws_ping_timeout_s,
         backlog=4096,
         loop=s.loop,
     )

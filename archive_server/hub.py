@@ -1,8 +1,12 @@
 """In-process notification: long-poll waiters per (channel, seq) and live subscribers per channel.
 
-One server process owns the database, so a write can wake its waiters directly instead of anyone
-polling the database. A write is serialised to its live JSON text ONCE in :meth:`Hub.publish`; every
-subscriber's queue gets the same ``(cursor, text)`` and sends those bytes.
+Every write of the database reaches the hub of every process in cursor order through
+:class:`~archive_server.relay.Relay` (this process's own writes directly, other processes' through
+the bus and a read of the database), so waiters are woken without anyone polling. A write is
+serialised to its live JSON text ONCE in :meth:`Hub.publish`; every subscriber's queue gets the
+same ``(cursor, text)`` and sends those bytes. A subscriber whose bounded queue is full is dropped
+(its ``on_overflow`` is called, which disconnects it); it reconnects and resumes by cursor from
+the database, so a slow phone costs a bounded amount of memory and never slows the others.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict
+from collections.abc import Callable
 
 from archive_server.models import Caption, LiveMessage
 
@@ -26,27 +31,42 @@ class Hub:
 
     def __init__(self, queue_size: int = 1000) -> None:
         self._waiters: dict[tuple[int, int], set[asyncio.Event]] = defaultdict(set)
-        self._subs: dict[int, set[asyncio.Queue[LiveItem]]] = defaultdict(set)
+        self._subs: dict[int, dict[asyncio.Queue[LiveItem], Callable[[], None] | None]] = (
+            defaultdict(dict)
+        )
         self._queue_size = queue_size
-        # Newest cursor published per channel (writes go through this process only).
+        # Newest cursor published per channel (everything up to it has been published).
         self._last: dict[int, int] = {}
+        self.overflows = 0
+        self._n_waiters = 0
 
     @property
     def subscribers(self) -> int:
         """Live subscribers connected now."""
         return sum(len(s) for s in self._subs.values())
 
+    @property
+    def waiters(self) -> int:
+        """Long-poll waiters registered now."""
+        return self._n_waiters
+
+    def waiting(self, channel: int, seq: int) -> bool:
+        """Whether some long-poll is waiting for (channel, seq) now."""
+        return (channel, seq) in self._waiters
+
     def waiter(self, channel: int, seq: int) -> asyncio.Event:
         """Return an event set at the next write of (channel, seq); pair with :meth:`unwait`."""
         ev = asyncio.Event()
         self._waiters[(channel, seq)].add(ev)
+        self._n_waiters += 1
         return ev
 
     def unwait(self, channel: int, seq: int, ev: asyncio.Event) -> None:
         """Forget a waiter."""
         s = self._waiters.get((channel, seq))
-        if s is not None:
+        if s is not None and ev in s:
             s.discard(ev)
+            self._n_waiters -= 1
             if not s:
                 del self._waiters[(channel, seq)]
 
@@ -59,15 +79,22 @@ class Hub:
         if cursor > self._last.get(channel, -1):
             self._last[channel] = cursor
 
-    def subscribe(self, channel: int) -> asyncio.Queue[LiveItem]:
-        """Return a bounded queue of live messages (``None``: too slow, resync from the DB)."""
+    def subscribe(
+        self, channel: int, on_overflow: Callable[[], None] | None = None
+    ) -> asyncio.Queue[LiveItem]:
+        """Return a bounded queue of live messages for ``channel``.
+
+        When the queue is full at a publish, the subscriber is removed and ``on_overflow`` is
+        called (synchronously, from :meth:`publish`); without one, the queue gets ``None``
+        (:data:`RESYNC`) instead, meaning: resync from the database.
+        """
         q: asyncio.Queue[LiveItem] = asyncio.Queue(self._queue_size)
-        self._subs[channel].add(q)
+        self._subs[channel][q] = on_overflow
         return q
 
     def unsubscribe(self, channel: int, q: asyncio.Queue[LiveItem]) -> None:
         """Forget a subscriber."""
-        self._subs[channel].discard(q)
+        self._subs[channel].pop(q, None)
 
     def publish(self, cursor: int, created: bool, caption: Caption) -> None:
         """Wake waiters of this caption and push it to the channel's subscribers."""
@@ -83,7 +110,16 @@ class Hub:
             try:
                 q.put_nowait(item)
             except asyncio.QueueFull:
-                # A subscriber that cannot keep up resyncs from the database by cursor.
-                while not q.empty():
-                    q.get_nowait()
-                q.put_nowait(RESYNC)
+                self.overflows += 1
+                kick = subs[q]
+                if kick is None:
+                    _resync(q)
+                else:
+                    del subs[q]
+                    kick()
+
+
+def _resync(q: asyncio.Queue[LiveItem]) -> None:
+    while not q.empty():
+        q.get_nowait()
+    q.put_nowait(RESYNC)

@@ -34,6 +34,26 @@ class ArchiveSettings(BaseSettings):
     ws_impl : str
         uvicorn's WebSocket implementation (``auto``, ``websockets``, ``websockets-sansio``,
         ``wsproto``).
+    bus : str
+        How writes reach the other archive processes: ``postgres`` (LISTEN/NOTIFY on the
+        archive's database), ``memory`` (one process only) or ``auto`` (``postgres`` for a
+        PostgreSQL URL, ``memory`` for SQLite).
+    bus_check_s : float
+        With the ``postgres`` bus, seconds between checks of every channel's newest cursor, which
+        recover a notification the bus lost without a disconnect.
+    live_queue : int
+        Live messages queued at most for one WebSocket subscriber; a subscriber that falls
+        further behind is disconnected (close code 1013) and resumes by cursor.
+    ws_ping_interval_s, ws_ping_timeout_s : float
+        WebSocket pings from the server (under nginx's 60 s and Cloudflare's 100 s idle timeouts)
+        and how long a pong may take before the socket is closed.
+    poll_max_age_s : int
+        ``Cache-Control: max-age`` of a long-poll answer that is not a final caption (a 404 or a
+        partial after the wait): long enough that a proxy collapses the crowd's next round of
+        polls into one origin request, short enough that a caption stored just after is late by
+        at most this much.
+    max_waiters : int
+        Long-polls held open at most (more get 429).
     loop : str
         uvicorn's event loop: ``asyncio`` (default) or ``uvloop``. Measured with
         ``benchmarks/bench_archive.py`` (200 wrk clients connecting at once, 2 cores): uvloop
@@ -58,6 +78,19 @@ class ArchiveSettings(BaseSettings):
     log_level: str = "info"
     ws_impl: str = "auto"
     loop: Literal["asyncio", "uvloop"] = "asyncio"
+    bus: Literal["auto", "memory", "postgres"] = "auto"
+    bus_check_s: float = 2.0
+    live_queue: int = 1000
+    ws_ping_interval_s: float = 20.0
+    ws_ping_timeout_s: float = 20.0
+    poll_max_age_s: int = 1
+    max_waiters: int = 50_000
+
+    def bus_kind(self) -> Literal["memory", "postgres"]:
+        """Return the bus actually used (``auto`` resolved from the database URL)."""
+        if self.bus != "auto":
+            return self.bus
+        return "postgres" if self.db.startswith("postgresql") else "memory"
 
 
 @lru_cache(maxsize=1)

@@ -11,9 +11,10 @@ FOR UPDATE``) taken before the read-compare-write of the caption; on SQLite (one
 anyway) by an in-process lock, so concurrent PUTs never meet ``SQLITE_BUSY``.
 
 Reads of one caption are served from an in-process LRU of *rendered* captions (the model, its JSON
-bytes and its ETag), filled on read and replaced on every write (write-through). This is correct
-because one server process owns the database; running several processes on one database would need
-a cross-process invalidation (e.g. PostgreSQL LISTEN/NOTIFY), which is not built.
+bytes and its ETag), filled on read and replaced on every write (write-through). With several
+processes on one PostgreSQL database, every write also sends ``NOTIFY jimaku_captions,
+'<channel>:<cursor>'`` in its transaction; each process's :class:`~archive_server.relay.Relay`
+reads the changed captions back and replaces them in its cache (:meth:`Store.remember`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from archive_server.bus import NOTIFY_CHANNEL
 from archive_server.errors import (
     AuthError,
     ChannelExists,
@@ -371,6 +373,11 @@ class Store:
                         .values(revision=old.revision + 1, updated_at=now, cursor=cursor, **values)
                     )
                 row = (await conn.execute(sa.select(captions).where(*where))).one()
+                if self.engine.dialect.name == "postgresql":
+                    # Delivered at commit, never for a rollback; the payload is a hint only.
+                    await conn.execute(
+                        sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, f"{channel}:{cursor}"))
+                    )
         except SQLAlchemyError as exc:
             raise StorageError(f"database error: {exc}") from exc
         cap = _row_to_caption(row)
@@ -387,6 +394,12 @@ class Store:
         self._cache.move_to_end(key)
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
+
+    def remember(self, caption: Caption) -> Rendered:
+        """Put a caption read back from the database (another process's write) in the cache."""
+        r = _render(caption)
+        self._remember((caption.channel, caption.seq), r)
+        return r
 
     def cached(self, channel: int, seq: int) -> Rendered | None:
         """Return the rendered caption if it is in memory (no I/O; None: use get_rendered)."""
@@ -486,6 +499,15 @@ class Store:
         if r is None:
             raise ChannelNotFound(f"no channel {channel}")
         return int(r[0])
+
+    async def channel_cursors(self) -> dict[int, int]:
+        """Return every channel's newest cursor, by channel id (one small query)."""
+        try:
+            async with self.engine.connect() as conn:
+                rows = (await conn.execute(sa.select(channels.c.id, channels.c.last_cursor))).all()
+        except SQLAlchemyError as exc:
+            raise StorageError(f"database error: {exc}") from exc
+        return {int(r[0]): int(r[1]) for r in rows}
 
     async def count_captions(self) -> int:
         """Captions stored (for /metrics)."""

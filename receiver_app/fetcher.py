@@ -3,14 +3,19 @@
 One :class:`archive_client.ArchiveClient` (httpx, keep-alive) is shared by a few worker threads.
 For each (channel, seq) heard, one job asks ``GET .../captions/{seq}?wait=S`` until the caption is
 there and final, the archive says nothing exists after ``fetch_give_up_s``, or the trigger is no
-longer current. While the archive is unreachable the job backs off (doubling up to
-``retry_max_s``) and reports it once per outage through ``on_status``; the rest of the app keeps
-listening. A small LRU cache of final captions makes a repeated trigger cost no request; the
-live WebSocket follower fills the same cache.
+longer current. Every phone sends that same request (S is ``fetch_wait_s``, not shortened to the
+time left), so a proxy cache in front of the archive answers the crowd with one origin request
+(docs/archive.md). An answer that is not final yet (404 or a partial) and came back in under
+``_REPOLL_S`` came from a cache: the next poll waits out the rest of that second (jittered), so a
+phone never spins on a cached answer. While the archive is unreachable the job backs off
+(doubling up to ``retry_max_s``, jittered) and reports it once per outage through ``on_status``;
+the rest of the app keeps listening. A small LRU cache of final captions makes a repeated trigger
+cost no request; the live WebSocket follower fills the same cache.
 """
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from collections import OrderedDict
@@ -22,6 +27,9 @@ from typing import Any
 from receiver_app.settings import ReceiverSettings
 
 __all__ = ["CaptionCache", "CaptionFetcher", "FetchResult"]
+
+#: a non-final answer sooner than this is a cached one (the archive's poll_max_age_s is 1 s)
+_REPOLL_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -165,14 +173,14 @@ class CaptionFetcher:
                     break
                 attempts += 1
                 self.requests += 1
+                t_ask = time.monotonic()
                 try:
-                    got = self._client.get_caption(
-                        channel, seq, wait_s=max(0.0, min(s.fetch_wait_s, left))
-                    )
+                    got = self._client.get_caption(channel, seq, wait_s=s.fetch_wait_s)
                 except ArchiveUnavailable as exc:
                     reason = "unreachable"
                     self._set_down(True, str(exc))
-                    self._closed.wait(min(backoff, max(0.0, deadline - time.monotonic())))
+                    pause = backoff * random.uniform(0.5, 1.0)
+                    self._closed.wait(min(pause, max(0.0, deadline - time.monotonic())))
                     backoff = min(s.retry_max_s, backoff * 2)
                     continue
                 except ArchiveError as exc:
@@ -191,8 +199,12 @@ class CaptionFetcher:
                     reason = "partial"
                 else:
                     reason = "missing"
-                    if s.fetch_wait_s == 0:
-                        self._closed.wait(min(0.25, max(0.0, deadline - time.monotonic())))
+                if s.fetch_wait_s == 0:
+                    pause = 0.25
+                else:
+                    pause = _REPOLL_S - (time.monotonic() - t_ask)
+                    pause = pause + random.uniform(0.0, 0.2) if pause > 0 else 0.0
+                self._closed.wait(min(pause, max(0.0, deadline - time.monotonic())))
         finally:
             with self._lock:
                 self._inflight.discard((channel, seq))

@@ -3,7 +3,8 @@
 A background thread runs an asyncio loop with :class:`archive_client.AsyncArchiveClient` and
 follows ``WS /v1/channels/{ch}/live`` for the channel the receiver currently hears. Every event's
 caption goes to ``on_caption`` (the app caches it, and updates it in place if it is on screen).
-When the connection drops it reconnects with backoff and resumes from the last cursor seen, so no
+When the connection drops it reconnects with jittered backoff
+(:meth:`archive_client.AsyncArchiveClient.follow`) and resumes from the last cursor seen, so no
 correction is missed; on a channel switch it follows the new channel (each channel keeps its own
 cursor).
 """
@@ -63,34 +64,38 @@ class LiveFollower:
         self._task = asyncio.run_coroutine_threadsafe(self._run(channel), self._loop)
 
     async def _run(self, channel: int) -> None:
-        from archive_client import ArchiveError, AsyncArchiveClient
+        from archive_client import ArchiveRejected, ArchiveUnavailable, AsyncArchiveClient
 
-        backoff = self.settings.retry_initial_s
-        down = False
-        while True:
-            try:
-                async with AsyncArchiveClient(
-                    self.settings.archive_url, timeout_s=self.settings.http_timeout_s
-                ) as ac:
-                    async for ev in ac.live(channel, after_cursor=self.cursors.get(channel)):
-                        if down:
-                            self._on_status(f"live captions for channel {channel} resumed")
-                            down = False
-                        backoff = self.settings.retry_initial_s
-                        self.cursors[channel] = int(ev.cursor)
-                        self.events += 1
-                        self._on_caption(ev.caption)
-            except asyncio.CancelledError:
-                raise
-            except (ArchiveError, OSError) as exc:
-                if not down:
-                    self._on_status(
-                        f"live captions for channel {channel} interrupted ({exc}); reconnecting"
-                    )
-                    down = True
+        down = [False]
+
+        def dropped(exc: ArchiveUnavailable) -> None:
             self.reconnects += 1
-            await asyncio.sleep(backoff)
-            backoff = min(self.settings.retry_max_s, backoff * 2)
+            if not down[0]:
+                self._on_status(
+                    f"live captions for channel {channel} interrupted ({exc}); reconnecting"
+                )
+                down[0] = True
+
+        try:
+            async with AsyncArchiveClient(
+                self.settings.archive_url, timeout_s=self.settings.http_timeout_s
+            ) as ac:
+                # follow(): jittered reconnects, resume after the last cursor, duplicates dropped
+                async for ev in ac.follow(
+                    channel,
+                    after_cursor=self.cursors.get(channel),
+                    backoff_initial_s=self.settings.retry_initial_s,
+                    backoff_max_s=self.settings.retry_max_s,
+                    on_drop=dropped,
+                ):
+                    if down[0]:
+                        self._on_status(f"live captions for channel {channel} resumed")
+                        down[0] = False
+                    self.cursors[channel] = int(ev.cursor)
+                    self.events += 1
+                    self._on_caption(ev.caption)
+        except ArchiveRejected as exc:
+            self._on_status(f"no live captions for channel {channel}: {exc}")
 
     def close(self) -> None:
         """Stop following and end the thread."""

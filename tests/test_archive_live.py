@@ -132,6 +132,56 @@ def test_long_poll_times_out_with_404(archive_server: ArchiveHandle) -> None:
     assert time.monotonic() - t0 >= 0.45
 
 
+def _crowd_one_address(url: str, paths: list[str], writer: Callable[[], None]) -> list[int]:
+    """GET every path at once from 127.0.0.1 (one address: a crowd behind carrier-grade NAT);
+    ``writer`` runs once every request is open. Returns the statuses."""
+    port = int(url.rsplit(":", 1)[1])
+    sent = [0]
+
+    async def one(path: str) -> int:
+        reader, w = await asyncio.open_connection("127.0.0.1", port)
+        w.write(f"GET {path} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n".encode())
+        await w.drain()
+        sent[0] += 1
+        raw = await reader.read()
+        w.close()
+        return int(raw.split(b" ", 2)[1])
+
+    async def write_when_all_sent() -> None:
+        while sent[0] < len(paths):
+            await asyncio.sleep(0.01)
+        await asyncio.to_thread(writer)
+
+    async def go() -> list[int]:
+        got = await asyncio.gather(*(one(p) for p in paths), write_when_all_sent())
+        return list(got[: len(paths)])
+
+    return asyncio.run(go())
+
+
+def test_crowd_behind_one_address_is_not_refused(archive_server: ArchiveHandle) -> None:
+    """200 long-polls for one caption from one address: all answered (the limit is 20/s, burst
+    60, per address: it counts the waits an address opens, not the ones it joins)."""
+    w = _mk(archive_server.url, token=archive_server.token)
+    statuses = _crowd_one_address(
+        archive_server.url,
+        ["/v1/channels/7/captions/40?wait=10"] * 200,
+        lambda: w.put_caption(7, 40, CaptionIn(text="대피하세요")),
+    )
+    assert statuses == [200] * 200
+
+
+def test_one_address_opening_many_waits_is_limited(archive_server: ArchiveHandle) -> None:
+    """The origin is still protected: 200 long-polls for 200 different captions from one
+    address get 429 past the bucket (burst 60), without waiting."""
+    statuses = _crowd_one_address(
+        archive_server.url,
+        [f"/v1/channels/7/captions/{500 + i}?wait=2" for i in range(200)],
+        lambda: None,
+    )
+    assert statuses.count(429) >= 100 and set(statuses) == {404, 429}
+
+
 def test_live_and_resume(backend_archive: ArchiveHandle) -> None:
     archive_server = backend_archive
     writer = _mk(archive_server.url, token=archive_server.token)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import threading
 import time
 from collections.abc import Iterator
 
@@ -60,6 +61,13 @@ def _origin_gets(origin: str) -> float:
         for labels, v in re.findall(pat, text, flags=re.M)
         if 'method="GET"' in labels and f'route="{ROUTE}"' in labels
     )
+
+
+def _origin_waiting(origin: str) -> float:
+    """Long-polls the origin holds now."""
+    m = re.search(r"^archive_long_polls_waiting (\S+)$", httpx.get(origin + "/metrics").text, re.M)
+    assert m is not None
+    return float(m[1])
 
 
 def _put(h: ArchiveHandle, seq: int, text: str, final: bool = True) -> None:
@@ -118,7 +126,7 @@ def test_partials_and_404_are_not_held(archive_server: ArchiveHandle, front: Ngi
     assert r.json()["text"] == "부분 자막 완성"  # partials (no-cache) are not cached
 
 
-def test_long_poll_passes_through(archive_server: ArchiveHandle, front: NginxFront) -> None:
+def test_long_poll_through_the_cache(archive_server: ArchiveHandle, front: NginxFront) -> None:
     async def go() -> httpx.Response:
         async with httpx.AsyncClient(timeout=20) as c:
             poll = asyncio.ensure_future(c.get(front.url + "/v1/channels/7/captions/4?wait=10"))
@@ -129,8 +137,84 @@ def test_long_poll_passes_through(archive_server: ArchiveHandle, front: NginxFro
     t0 = time.monotonic()
     r = asyncio.run(go())
     assert r.status_code == 200 and r.json()["text"] == "기다린 자막"
-    assert time.monotonic() - t0 < 5
-    assert r.headers.get("x-cache-status") == "BYPASS"
+    assert time.monotonic() - t0 < 5  # answered when stored, not at the end of the hold
+    assert r.headers.get("x-cache-status") == "MISS"  # it went to the origin and filled the cache
+    # the same poll now is a cache hit, whatever its wait value (one key for every wait)
+    again = httpx.get(front.url + "/v1/channels/7/captions/4?wait=3")
+    assert again.json()["text"] == "기다린 자막" and again.headers["x-cache-status"] == "HIT"
+
+
+def _crowd(
+    port: int, path: str, n: int, sent: list[int] | None = None
+) -> list[tuple[int, bytes, float]]:
+    """``n`` bare HTTP/1.1 GETs of ``path`` at once: (status, body, seconds) each.
+
+    ``sent[0]`` counts the requests written so far (read by another thread).
+    """
+
+    async def get() -> tuple[int, bytes, float]:
+        t0 = time.monotonic()
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(f"GET {path} HTTP/1.1\r\nHost: archive\r\nConnection: close\r\n\r\n".encode())
+        await writer.drain()
+        if sent is not None:
+            sent[0] += 1
+        raw = await reader.read()
+        writer.close()
+        head, _, body = raw.partition(b"\r\n\r\n")
+        return int(head.split(b" ", 2)[1]), body, time.monotonic() - t0
+
+    async def all_() -> list[tuple[int, bytes, float]]:
+        return await asyncio.gather(*(get() for _ in range(n)))
+
+    return asyncio.run(all_())
+
+
+def test_long_poll_crowd_before_and_after_the_caption_is_stored(
+    archive_server: ArchiveHandle, front: NginxFront
+) -> None:
+    """300 receivers poll before the caption exists, 300 after: O(1) origin requests."""
+    n = 300
+    before = _origin_gets(archive_server.url)
+    path = "/v1/channels/7/captions/8?wait=10"
+
+    sent = [0]
+
+    def put_soon() -> None:
+        # the whole crowd has asked, and the origin holds a long-poll, when the caption arrives
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not (
+            sent[0] == n and _origin_waiting(archive_server.url) >= 1
+        ):
+            time.sleep(0.02)
+        _put(archive_server, 8, "홍수 경보")
+
+    t = threading.Thread(target=put_soon)
+    t.start()
+    early = _crowd(front.port, path, n, sent)
+    t.join()
+    late = _crowd(front.port, path, n)
+    for rs in (early, late):
+        assert [st for st, _, _ in rs] == [200] * n
+        assert {json.loads(b)["text"] for _, b, _ in rs} == {"홍수 경보"}
+    assert sent[0] == n
+    assert max(s for _, _, s in early) < 8  # woken by the write, not by the end of the hold
+    # one request held at the origin until the write, then the cache; at most one refresh more
+    got = _origin_gets(archive_server.url) - before
+    assert 1 <= got <= 2, f"{got} origin requests for {2 * n} polls"
+
+
+def test_long_poll_that_times_out_collapses_too(
+    archive_server: ArchiveHandle, front: NginxFront
+) -> None:
+    """Nothing stored within the hold: the crowd gets one cached 404, not one origin trip each."""
+    n = 100
+    before = _origin_gets(archive_server.url)
+    rs = _crowd(front.port, "/v1/channels/7/captions/9?wait=1", n)
+    assert [st for st, _, _ in rs] == [404] * n
+    # nginx sends wait=10 upstream whatever the client asked: the hold is the proxy's
+    assert min(s for _, _, s in rs) >= 9
+    assert _origin_gets(archive_server.url) - before <= 2
 
 
 def test_live_websocket_through_nginx(archive_server: ArchiveHandle, front: NginxFront) -> None:
