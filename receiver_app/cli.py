@@ -172,7 +172,16 @@ def _run_app(args: argparse.Namespace, settings: object, source: object) -> int:
         from receiver_app.web import WebView
 
         web = WebView(port=args.web_port, max_lines=settings.display.max_lines)
-        web.start()
+        try:
+            web.start()
+        except OSError as exc:
+            src.close()
+            print(
+                f"jimaku receive: cannot serve the caption page on 127.0.0.1:{args.web_port} "
+                f"({exc.strerror or exc}); pick another port with --web-port",
+                file=sys.stderr,
+            )
+            return 2
         print(f"jimaku receive: captions on {web.url}", file=sys.stderr)
         outputs.append(web)
     app = ReceiverApp(settings, src, outputs, order_hold_s=None if args.fast else 3.0)
