@@ -144,6 +144,11 @@ def run_broadcast(args: argparse.Namespace) -> int:
                     }
                 )
                 if retries > args.device_retries:
+                    if mode != "live":  # the live view shows the error itself
+                        print(
+                            f"jimaku broadcast: {exc} (gave up after {retries} attempts)",
+                            file=sys.stderr,
+                        )
                     return 1
                 time.sleep(args.device_retry_s)
             except BroadcasterError as exc:

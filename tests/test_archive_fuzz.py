@@ -25,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.plugins.archive import ArchiveHandle
 
@@ -33,6 +34,7 @@ HERE = Path(__file__).resolve().parent
 EXAMPLES = int(os.environ.get("JIMAKU_FUZZ_EXAMPLES", "200"))
 
 
+@pytest.mark.timeout(300 + 2 * EXAMPLES)
 def test_schemathesis_every_check_is_clean(archive_factory: Callable[..., ArchiveHandle]) -> None:
     # Limits out of the fuzzer's way: 429s would hide what the requests behind them do, and
     # long-polls would wait their full ?wait= (up to 30 s) for captions that never come.

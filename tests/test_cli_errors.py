@@ -44,10 +44,12 @@ def _jimaku(
     )
 
 
-def _one_clear_line(res: subprocess.CompletedProcess[str], starts: str, contains: str = "") -> None:
+def _one_clear_line(
+    res: subprocess.CompletedProcess[str], starts: str, contains: str = "", code: int = 2
+) -> None:
     err = res.stderr
     assert "Traceback" not in err + res.stdout, err[-3000:]
-    assert res.returncode == 2, f"exit {res.returncode}: {err[-2000:]}"
+    assert res.returncode == code, f"exit {res.returncode}: {err[-2000:]}"
     lines = [ln for ln in err.splitlines() if ln.strip()]
     assert len(lines) == 1, f"expected one line on stderr, got {len(lines)}:\n{err[-2000:]}"
     assert lines[0].startswith(starts), lines[0]
@@ -417,3 +419,22 @@ def test_user_error_is_one_clear_line(
 
     res = _jimaku(work, *(fill(a) for a in args))
     _one_clear_line(res, fill(starts), fill(contains))
+
+
+def test_broadcast_without_its_sound_device_gives_up_with_one_line(work: Path) -> None:
+    # exit 1, not 2: a device that fails is retried (--device-retries), then the daemon gives up
+    res = _jimaku(
+        work,
+        "broadcast",
+        "--input-device",
+        "97",
+        "--output",
+        "o.wav",
+        "--device-retries",
+        "1",
+        "--device-retry-s",
+        "0.1",
+    )
+    _one_clear_line(
+        res, "jimaku broadcast: opening input stream on device 97 failed", "gave up after 2", code=1
+    )
