@@ -96,7 +96,6 @@ def test_schemathesis_every_check_is_clean(archive_factory: Callable[..., Archiv
 def test_text_pattern_in_the_document_is_the_servers_rule_on_every_code_point() -> None:
     import json as _json
 
-    import pytest
     from pydantic import ValidationError
 
     from archive_server.app import create_app
@@ -126,7 +125,6 @@ def test_text_pattern_in_the_document_is_the_servers_rule_on_every_code_point() 
 
 
 def test_nonsense_times_are_refused_with_a_reason() -> None:
-    import pytest
     from pydantic import ValidationError
 
     from archive_server.models import CaptionIn

@@ -22,6 +22,7 @@ import soundfile as sf
 from archive_server.dburl import async_db_url
 from archive_server.errors import SettingsError
 from jimaku.cli import install_hint
+from tests.plugins.archive import ArchiveHandle
 from tests.plugins.postgres import PostgresServer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -438,3 +439,20 @@ def test_broadcast_without_its_sound_device_gives_up_with_one_line(work: Path) -
     _one_clear_line(
         res, "jimaku broadcast: opening input stream on device 97 failed", "gave up after 2", code=1
     )
+
+
+def test_broadcast_with_a_bad_token_ends_with_one_line_naming_it(
+    work: Path, archive_server: ArchiveHandle
+) -> None:
+    from scipy.signal import resample_poly
+
+    speech, rate = sf.read(REPO / "audio_fixtures" / "announcer" / "announcer.flac")
+    assert rate == 16000
+    sf.write(work / "speech48k.wav", resample_poly(speech[: 4 * rate], 3, 1), 48000)
+    res = _jimaku(
+        work, "broadcast", "--input", "speech48k.wav", "--output", "o.wav",
+        "--archive", archive_server.url, "--channel", str(archive_server.channel),
+        "--token", "not-the-token", "--state-dir", "state",
+    )  # fmt: skip
+    _one_clear_line(res, "jimaku broadcast: ", "HTTP 401", code=3)
+    assert "not stored" in res.stderr and "spooled in state" in res.stderr
