@@ -138,6 +138,14 @@ def run(args: argparse.Namespace) -> int:
     except ReceiverError as exc:
         print(f"jimaku receive: {exc}", file=sys.stderr)
         return 2
+    from trigger_codec import Decoder, ParameterError
+
+    try:
+        Decoder(source.sample_rate)  # type: ignore[attr-defined]
+    except ParameterError as exc:  # a recording at 8 or 22.05 kHz cannot hold a trigger
+        source.close()  # type: ignore[attr-defined]
+        print(f"jimaku receive: input {args.input or 'device'}: {exc}", file=sys.stderr)
+        return 2
     return _run_app(args, settings, source)
 
 

@@ -318,6 +318,12 @@ CASES: list[tuple[str, tuple[str, ...], str, str]] = [
         "44100 or 48000",
     ),
     (
+        "receive-file-rate",
+        ("receive", "--input", "noise16k.wav"),
+        "jimaku receive: input noise16k.wav: sample rate 16000 Hz is too low",
+        "44100 or 48000",
+    ),
+    (
         "receive-web-port-in-use",
         ("receive", "--input", "noise48k.wav", "--web", "--web-port", "{busy}"),
         "jimaku receive: cannot serve the caption page on 127.0.0.1:{busy}",
