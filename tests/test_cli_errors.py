@@ -318,6 +318,12 @@ CASES: list[tuple[str, tuple[str, ...], str, str]] = [
         "44100 or 48000",
     ),
     (
+        "demo-out-dir",
+        ("demo", "--out", "empty.wav/demo-out"),
+        "jimaku demo: cannot create the output folder 'empty.wav/demo-out'",
+        "--out",
+    ),
+    (
         "receive-file-rate",
         ("receive", "--input", "noise16k.wav"),
         "jimaku receive: input noise16k.wav: sample rate 16000 Hz is too low",
