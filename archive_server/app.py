@@ -21,6 +21,7 @@ from fastapi import Depends, FastAPI, Header, Path, Query, Request, Response, We
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.routing import APIRoute
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -35,6 +36,7 @@ from archive_server.models import (
     CaptionList,
     ChannelList,
     ErrorOut,
+    IsoTime,
     LiveMessage,
 )
 from archive_server.ratelimit import RateLimiter
@@ -51,12 +53,27 @@ log = logging.getLogger("archive_server")
 #: generation-0 threshold of the cyclic GC while serving (see the lifespan below)
 _GC_GEN0_THRESHOLD = 10_000
 
+_TIME_Q = "ISO-8601 date-time; without an offset it is read as UTC"
 ChannelP = Annotated[
     int, Path(ge=0, le=MAX_CHANNEL, description="channel id (trigger payload, 12 bits)")
 ]
 SeqP = Annotated[int, Path(ge=0, le=MAX_SEQ, description="sequence number (20 bits)")]
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorOut} for code in (401, 403, 404, 413, 422, 429, 503)
+}
+#: The exports' 200 bodies as they are sent (the errors stay application/json).
+_TEXT_BODY = {"schema": {"type": "string"}}
+VTT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    200: {"description": "WebVTT", "content": {"text/vtt": _TEXT_BODY}},
+}
+SRT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    200: {"description": "SubRip", "content": {"application/x-subrip": _TEXT_BODY}},
+}
+PUT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    201: {"model": Caption, "description": "Created (the first write of this seq)"},
 }
 
 
@@ -321,12 +338,23 @@ def create_app(settings: ArchiveSettings | None = None) -> FastAPI:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            # Starlette names only the methods of the first route that matched the path; GET
+            # and PUT of a caption are two routes, so list every route's methods
+            allowed = {
+                m
+                for r in app.router.routes
+                if isinstance(r, APIRoute) and r.path_regex.match(request.url.path)
+                for m in r.methods or ()
+            }
+            headers["Allow"] = ", ".join(sorted(allowed))
         return JSONResponse(
             {"detail": str(exc.detail), "code": code},
             status_code=exc.status_code,
-            headers=getattr(exc, "headers", None),
+            headers=headers or None,
         )
 
     @app.get("/healthz", tags=["ops"])
@@ -349,7 +377,7 @@ def create_app(settings: ArchiveSettings | None = None) -> FastAPI:
     @app.put(
         "/v1/channels/{channel}/captions/{seq}",
         response_model=Caption,
-        responses=ERRORS,
+        responses=PUT_RESPONSES,
         status_code=200,
         tags=["captions"],
     )
@@ -476,7 +504,10 @@ def create_app(settings: ArchiveSettings | None = None) -> FastAPI:
         channel: ChannelP,
         store: StoreDep,
         after: Annotated[int | None, Query(ge=-1, le=MAX_SEQ)] = None,
-        since: dt.datetime | None = None,
+        since: Annotated[
+            IsoTime | None,
+            Query(description="ISO-8601 date-time; without an offset it is read as UTC"),
+        ] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> CaptionList:
         """History: seq above ``after``, or on-air at/after ``since`` (ISO-8601 with offset)."""
@@ -493,15 +524,15 @@ def create_app(settings: ArchiveSettings | None = None) -> FastAPI:
 
     @app.get(
         "/v1/channels/{channel}/captions.vtt",
-        responses=ERRORS,
+        responses=VTT_RESPONSES,
         tags=["captions"],
-        response_class=PlainTextResponse,
+        response_class=Response,
     )
     async def captions_vtt(
         channel: ChannelP,
         store: StoreDep,
-        frm: Annotated[dt.datetime | None, Query(alias="from")] = None,
-        to: dt.datetime | None = None,
+        frm: Annotated[IsoTime | None, Query(alias="from", description=_TIME_Q)] = None,
+        to: Annotated[IsoTime | None, Query(description=_TIME_Q)] = None,
     ) -> Response:
         """Return the archive as WebVTT (times relative to ``from`` or the first caption)."""
         f, t = _window(frm, to)
@@ -510,15 +541,15 @@ def create_app(settings: ArchiveSettings | None = None) -> FastAPI:
 
     @app.get(
         "/v1/channels/{channel}/captions.srt",
-        responses=ERRORS,
+        responses=SRT_RESPONSES,
         tags=["captions"],
-        response_class=PlainTextResponse,
+        response_class=Response,
     )
     async def captions_srt(
         channel: ChannelP,
         store: StoreDep,
-        frm: Annotated[dt.datetime | None, Query(alias="from")] = None,
-        to: dt.datetime | None = None,
+        frm: Annotated[IsoTime | None, Query(alias="from", description=_TIME_Q)] = None,
+        to: Annotated[IsoTime | None, Query(description=_TIME_Q)] = None,
     ) -> Response:
         """Return the archive as SubRip."""
         f, t = _window(frm, to)

@@ -22,8 +22,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         sp.add_argument(
             "--db",
             default=None,
-            help="SQLAlchemy URL (default $JIMAKU_ARCHIVE_DB or "
-            "sqlite+aiosqlite:///jimaku-archive.db)",
+            help="database: a SQLite file path (captions.db), sqlite:///FILE or "
+            "postgresql://user@host/db (default $JIMAKU_ARCHIVE_DB or jimaku-archive.db)",
         )
 
     s = sub.add_parser("serve", help="run the server")
@@ -57,6 +57,7 @@ def _settings(args: argparse.Namespace) -> object:
     """Return the settings from the environment and flags (:class:`SettingsError` if bad)."""
     from pydantic import ValidationError
 
+    from archive_server.dburl import async_db_url
     from archive_server.errors import SettingsError
     from archive_server.settings import ArchiveSettings
 
@@ -70,13 +71,64 @@ def _settings(args: argparse.Namespace) -> object:
         if v is not None
     }
     try:
-        return ArchiveSettings(**over)
+        s = ArchiveSettings(**over)
     except ValidationError as exc:
         bad = "; ".join(
             f"JIMAKU_ARCHIVE_{'_'.join(str(x) for x in e['loc']).upper()}: {e['msg']}"
             for e in exc.errors()
         )
         raise SettingsError(f"invalid setting: {bad}") from None
+    return s.model_copy(update={"db": async_db_url(s.db)})
+
+
+def _one_line(exc: BaseException) -> str:
+    # SQLAlchemy appends "(Background on this error at: URL)" on a second line
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _port_problem(host: str, port: int) -> str | None:
+    """Say why uvicorn could not listen on ``host:port`` (None: it can), before it starts.
+
+    uvicorn reports a bind failure as log records after the app has started; a user who typed
+    a busy port deserves one line instead.
+    """
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as exc:
+        return f"cannot listen on host {host!r}: {exc}; use an address such as 127.0.0.1"
+    family, kind, proto, _name, addr = infos[0]
+    with socket.socket(family, kind, proto) as sock:
+        # the same option uvicorn sets, so a port in TIME_WAIT is not reported as busy
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(addr)
+        except OSError as exc:
+            why = exc.strerror or str(exc)
+            return f"cannot listen on {host}:{port}: {why}; pick another port with --port"
+    return None
+
+
+def _database_problem(url: str) -> str | None:
+    """Migrate the database once before serving; a failure becomes one line (None: fine)."""
+    import asyncio
+
+    from archive_server.errors import ArchiveServerError
+    from archive_server.store import Store
+
+    async def go() -> None:
+        store = Store(url)
+        try:
+            await store.migrate()
+        finally:
+            await store.close()
+
+    try:
+        asyncio.run(go())
+    except ArchiveServerError as exc:
+        return _one_line(exc)
+    return None
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -94,6 +146,10 @@ def run_serve(args: argparse.Namespace) -> int:
         print(f"jimaku archive: error: {exc}", file=sys.stderr)
         return 2
     assert isinstance(s, ArchiveSettings)
+    problem = _port_problem(s.host, s.port) or _database_problem(s.db)
+    if problem:
+        print(f"jimaku archive: error: {problem}", file=sys.stderr)
+        return 2
     setup_logging(s.log_level)
     app = create_app(s)
     uvicorn.run(
@@ -164,7 +220,7 @@ def _admin(args: argparse.Namespace, action: str) -> int:
     try:
         return asyncio.run(go())
     except (ArchiveServerError, ValueError) as exc:
-        print(f"jimaku archive: error: {exc}", file=sys.stderr)
+        print(f"jimaku archive: error: {_one_line(exc)}", file=sys.stderr)
         return 2
 
 

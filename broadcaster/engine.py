@@ -702,6 +702,7 @@ class Broadcaster:
             "stored": self.uploader.stored,
             "spooled": sum(1 for i in left if i.state != "rejected"),
             "rejected": sum(1 for i in left if i.state == "rejected"),
+            "last_error": next((i.last_error for i in reversed(left) if i.last_error), None),
             "all_stored": drained,
             "asr_dropped_blocks": self.asr_dropped_blocks,
             "clipped_samples": self.clipped_samples,

@@ -145,6 +145,11 @@ def run_broadcast(args: argparse.Namespace) -> int:
                     )
                 )
                 if retries > args.device_retries:
+                    if mode != "live" and not audio_on_stdout:  # else stderr has the status
+                        print(
+                            f"jimaku broadcast: {exc} (gave up after {retries} attempts)",
+                            file=sys.stderr,
+                        )
                     return 1
                 time.sleep(args.device_retry_s)
             except BroadcasterError as exc:
@@ -177,6 +182,7 @@ def _run_once(args: argparse.Namespace, sink_ev: Any, t0: float) -> int:
 
     sink = None
     eng = None
+    client = None
     summary: dict[str, Any] = {"spooled": 0, "rejected": 0}
     try:
         client = ArchiveClient(s.archive_url, token=s.token, timeout_s=args.archive_timeout)
@@ -220,8 +226,21 @@ def _run_once(args: argparse.Namespace, sink_ev: Any, t0: float) -> int:
             summary = eng.close()
         if sink is not None:
             sink.close()
+        if client is not None:
+            client.close()  # its sockets, not left to the garbage collector (ResourceWarning)
         source.close()
-    return 0 if summary["spooled"] == 0 and summary["rejected"] == 0 else 3
+    if summary["spooled"] == 0 and summary["rejected"] == 0:
+        return 0
+    # one plain line where stderr is free of status JSON (the live view shows it itself)
+    if sink_ev.mode != "live" and args.output != "-":
+        print(
+            f"jimaku broadcast: {summary['spooled']} caption(s) not stored and "
+            f"{summary['rejected']} refused by the archive (last error: "
+            f"{summary.get('last_error') or 'none'}); unsent ones stay spooled in "
+            f"{s.state_dir} and go out on the next run",
+            file=sys.stderr,
+        )
+    return 3
 
 
 def run_correct(args: argparse.Namespace) -> int:

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.metadata
+import re
 import signal
 import sys
 import threading
@@ -25,7 +27,14 @@ from types import FrameType
 
 from jimaku import __version__
 
-__all__ = ["COMPONENT_CLIS", "Terminated", "build_parser", "main", "run_as_module"]
+__all__ = [
+    "COMPONENT_CLIS",
+    "Terminated",
+    "build_parser",
+    "install_hint",
+    "main",
+    "run_as_module",
+]
 
 #: Modules that register subcommands, in the order ``jimaku --help`` lists them.
 COMPONENT_CLIS: tuple[str, ...] = (
@@ -75,6 +84,60 @@ def _raise_terminated(signum: int, frame: FrameType | None) -> None:
     raise Terminated
 
 
+def _extras_of(distribution: str) -> set[str]:
+    """Return the extras of jimaku that install ``distribution`` (a normalised name)."""
+    try:
+        requirements = importlib.metadata.requires("jimaku") or []
+    except importlib.metadata.PackageNotFoundError:
+        return set()
+    found: set[str] = set()
+    composite: dict[str, set[str]] = {}
+    for req in requirements:
+        name = re.match(r"[A-Za-z0-9._-]+", req)
+        extra = re.search(r"""extra\s*==\s*["']([^"']+)["']""", req)
+        if not (name and extra):
+            continue
+        own = re.match(r"jimaku\[([^\]]+)\]", req)
+        if own:
+            composite[extra.group(1)] = {x.strip() for x in own.group(1).split(",")}
+        elif re.sub(r"[-_.]+", "-", name.group(0)).lower() == distribution:
+            found.add(extra.group(1))
+    # an extra such as "broadcaster" = jimaku[audio,asr,...] installs what its parts install
+    for name_, parts in composite.items():
+        if parts & found:
+            found.add(name_)
+    return found
+
+
+def install_hint(module: str, extra: str | None) -> str:
+    """Return the command that installs the missing top-level ``module``.
+
+    The command's own extra when that extra installs the module; another extra of jimaku that
+    does; otherwise the package itself (jimaku does not depend on it, e.g. an optional driver).
+
+    Parameters
+    ----------
+    module : str
+        ``ModuleNotFoundError.name`` (``"sqlalchemy"``, ``"psycopg.pq"``...).
+    extra : str or None
+        The extra the subcommand declares (``"server"``).
+
+    Returns
+    -------
+    str
+        A shell command, e.g. ``pip install 'jimaku[server]'``.
+    """
+    top = module.split(".")[0]
+    dist = re.sub(r"[-_.]+", "-", top).lower()
+    extras = _extras_of(dist)
+    if extra is not None and extra in extras:
+        return f"pip install 'jimaku[{extra}]'"
+    for preferred in ("audio", "asr", "server", "client", "ui", "bench"):
+        if preferred in extras:
+            return f"pip install 'jimaku[{preferred}]'"
+    return f"pip install {top}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``jimaku`` command.
 
@@ -106,11 +169,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except ModuleNotFoundError as exc:
-        extra = getattr(args, "extra", None)
-        hint = f"pip install 'jimaku[{extra}]'" if extra else "pip install 'jimaku[all]'"
         print(
             f"jimaku {args.command}: the Python package {exc.name!r} is not installed; "
-            f"install it with: {hint}",
+            f"install it with: {install_hint(exc.name or '', getattr(args, 'extra', None))}",
             file=sys.stderr,
         )
         return 2

@@ -138,6 +138,14 @@ def run(args: argparse.Namespace) -> int:
     except ReceiverError as exc:
         print(f"jimaku receive: {exc}", file=sys.stderr)
         return 2
+    from trigger_codec import Decoder, ParameterError
+
+    try:
+        Decoder(source.sample_rate)  # type: ignore[attr-defined]
+    except ParameterError as exc:  # a recording at 8 or 22.05 kHz cannot hold a trigger
+        source.close()  # type: ignore[attr-defined]
+        print(f"jimaku receive: input {args.input or 'device'}: {exc}", file=sys.stderr)
+        return 2
     return _run_app(args, settings, source)
 
 
@@ -172,7 +180,16 @@ def _run_app(args: argparse.Namespace, settings: object, source: object) -> int:
         from receiver_app.web import WebView
 
         web = WebView(port=args.web_port, max_lines=settings.display.max_lines)
-        web.start()
+        try:
+            web.start()
+        except OSError as exc:
+            src.close()
+            print(
+                f"jimaku receive: cannot serve the caption page on 127.0.0.1:{args.web_port} "
+                f"({exc.strerror or exc}); pick another port with --web-port",
+                file=sys.stderr,
+            )
+            return 2
         print(f"jimaku receive: captions on {web.url}", file=sys.stderr)
         outputs.append(web)
     app = ReceiverApp(settings, src, outputs, order_hold_s=None if args.fast else 3.0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 __all__ = ["register", "run"]
@@ -111,6 +112,7 @@ def run(args: argparse.Namespace) -> int:
     from jimaku.demo.errors import DemoError
 
     try:
+        _check_out_dir(args.out)
         if args.delay < 0 or args.delay > 30:
             raise DemoError(f"--delay {args.delay} is out of range; use 0 (live) to 30 seconds")
         if args.live and args.programme is not None:
@@ -123,6 +125,19 @@ def run(args: argparse.Namespace) -> int:
     except DemoError as exc:
         print(f"jimaku demo: {exc}", file=sys.stderr)
         return 2
+
+
+def _check_out_dir(out: str | os.PathLike[str]) -> None:
+    """Create the output folder now, so a bad ``--out`` is one line before anything starts."""
+    from jimaku.demo.errors import DemoError
+
+    try:
+        Path(out).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DemoError(
+            f"cannot create the output folder {str(out)!r} ({exc.strerror or exc}); "
+            "pick another with --out"
+        ) from None
 
 
 def _run_file_demo(args: argparse.Namespace) -> int:
