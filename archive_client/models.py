@@ -12,19 +12,26 @@ import datetime as dt
 import unicodedata
 from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = ["MAX_TEXT_CHARS", "Caption", "CaptionIn", "LiveEvent", "Word"]
 
 #: Longest caption text the archive accepts, characters.
 MAX_TEXT_CHARS = 2000
+#: Longest on-air span of one caption (``end_at - start_at``) the archive accepts, seconds.
+MAX_CAPTION_S = 3600.0
+#: Categories the archive refuses in text (controls, surrogates, line/paragraph separators), and
+#: the same rule as the schema ``pattern`` it states.
+_REFUSED = ("Cc", "Cs", "Zl", "Zp")
+TEXT_PATTERN = r"^[^\u0000-\u001F\u007F-\u009F\u2028\u2029]*$"
 
 
 def _no_control(value: str, what: str) -> str:
     for i, ch in enumerate(value):
-        if unicodedata.category(ch) in ("Cc", "Cs"):
+        if unicodedata.category(ch) in _REFUSED:
             raise ValueError(
-                f"{what} contains a control character U+{ord(ch):04X} at index {i}; remove it"
+                f"{what} contains a control character or line break U+{ord(ch):04X} at index "
+                f"{i}; remove it"
             )
     return value
 
@@ -32,9 +39,9 @@ def _no_control(value: str, what: str) -> str:
 class Word(BaseModel):
     """One recognised word: seconds from utterance start, confidence 0-1."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
-    word: str = Field(max_length=200)
+    word: str = Field(max_length=200, json_schema_extra={"pattern": TEXT_PATTERN})
     start: float = Field(ge=0, le=86400)
     end: float = Field(ge=0, le=86400)
     conf: float = Field(ge=0, le=1)
@@ -44,14 +51,22 @@ class Word(BaseModel):
     def _word_clean(cls, v: str) -> str:
         return _no_control(v, "word")
 
+    @model_validator(mode="after")
+    def _ordered(self) -> Word:
+        if self.end < self.start:
+            raise ValueError(
+                f"word {self.word!r} ends ({self.end} s) before it starts ({self.start} s)"
+            )
+        return self
+
 
 class CaptionIn(BaseModel):
     """What a broadcaster PUTs."""
 
     model_config = ConfigDict(extra="forbid")
 
-    text: str = Field(max_length=MAX_TEXT_CHARS)
-    final: bool = True
+    text: str = Field(max_length=MAX_TEXT_CHARS, json_schema_extra={"pattern": TEXT_PATTERN})
+    final: bool = Field(default=True, strict=True)
     language: str | None = Field(
         default=None, max_length=16, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$"
     )
@@ -72,6 +87,22 @@ class CaptionIn(BaseModel):
         if v.tzinfo is None:
             raise ValueError("times must carry a UTC offset, e.g. 2026-11-28T06:00:00Z")
         return v.astimezone(dt.UTC)
+
+    @model_validator(mode="after")
+    def _span(self) -> CaptionIn:
+        if self.start_at is not None and self.end_at is not None:
+            span = (self.end_at - self.start_at).total_seconds()
+            if span < 0:
+                raise ValueError(
+                    f"end_at {self.end_at.isoformat()} is before start_at "
+                    f"{self.start_at.isoformat()}"
+                )
+            if span > MAX_CAPTION_S:
+                raise ValueError(
+                    f"end_at is {span:.0f} s after start_at; a caption is on air at most "
+                    f"{MAX_CAPTION_S:g} s (check the broadcaster's clock)"
+                )
+        return self
 
 
 class Caption(BaseModel):

@@ -129,6 +129,11 @@ BODIES = [
     {"text": "t", "words": [{"word": "a", "start": 0.0, "end": 0.5, "conf": 0.9}]},
     {"text": "t", "words": [{"word": "a", "start": 0.0, "end": 0.5, "conf": 1.5}]},
     {"text": "t", "colour": "red"},
+    {"text": "line\u2028break"},
+    {"text": "t", "final": 1},
+    {"text": "t", "start_at": "2026-12-03T10:00:05Z", "end_at": "2026-12-03T10:00:00Z"},
+    {"text": "t", "start_at": "2026-12-03T10:00:00Z", "end_at": "2026-12-03T12:00:00Z"},
+    {"text": "t", "words": [{"word": "a", "start": 0.5, "end": 0.2, "conf": 0.9}]},
 ]
 
 

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 import pytest
 import soundfile as sf
@@ -391,6 +392,19 @@ def test_sound_server_going_away_stops_with_a_clear_error(
     assert "stopped delivering audio" in err and "Traceback" not in err
 
 
+def _wait_for_live_subscriber(url: str, proc: subprocess.Popen[str], timeout_s: float) -> None:
+    """Return once the archive's metrics count a live WebSocket subscriber (the receiver's)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, f"the receiver exited ({proc.returncode}) before it connected"
+        body = httpx.get(f"{url}/metrics", timeout=5).text
+        for line in body.splitlines():
+            if line.startswith("archive_live_subscribers ") and float(line.split()[1]) >= 1:
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"no live subscriber at {url} after {timeout_s} s")
+
+
 def test_partial_then_final_then_correction_over_the_live_stream(
     archive: Archive, tmp_path: Path, rng: np.random.Generator
 ) -> None:
@@ -439,13 +453,14 @@ def test_partial_then_final_then_correction_over_the_live_stream(
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
     try:
-        # start-up takes 1-3 s, then the trigger is heard 0.8 s into the recording; the partial
-        # may come before it (cached from the live stream) or after: both must show it at once
-        time.sleep(3.0)
+        # the receiver follows the pinned channel's live stream: once the archive counts its
+        # socket, a partial stored now reaches it whether the trigger was heard before or after
+        _wait_for_live_subscriber(archive.url, proc, timeout_s=120)
         put("첫 단어", final=False)
         assert got.wait(10.0), "the partial text was not shown"
+        got.clear()
         put("첫 단어 다음 단어", final=True)
-        time.sleep(1.0)
+        assert got.wait(10.0), "the final text was not shown"
         put("첫 단어 고친 단어", final=True)  # the operator's correction: a new revision
         # (not communicate(): it would read stdout too, racing the reader for the lines)
         proc.wait(timeout=40)
