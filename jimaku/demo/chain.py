@@ -333,7 +333,10 @@ def run_chain(settings: ChainSettings, reporter: Reporter | None = None) -> Chai
     rep.stage("archive server")
     with ArchiveProcess(out / "archive") as archive:
         channel_live, token = archive.add_channel(settings.channel_name, channel)
-        rep.done(f"{archive.url}, channel {channel_live}")
+        rep.done(
+            f"{archive.url}, channel {channel_live}; the caption page: open {archive.url}/ in a "
+            "browser on this computer and tap Start (phones: docs/receiver.md)"
+        )
         if settings.realtime:
             rep.stage("broadcaster + receiver, real time", total=float(len(rehearsal)) or None)
             prog, prog_sr = read_audio(paths["programme"])
