@@ -44,6 +44,10 @@ from archive_server.models import Caption, CaptionIn, ChannelInfo
 from archive_server.schema import captions, channels, tokens
 from trigger_codec.ids import MAX_CHANNEL, MAX_SEQ
 
+#: What a database that is down or restarting raises: SQLAlchemy's errors, and the OSError
+#: (connection refused or reset) that asyncpg raises at connect, which SQLAlchemy passes through.
+_DB_ERRORS = (SQLAlchemyError, OSError)
+
 __all__ = [
     "PutResult",
     "Rendered",
@@ -174,7 +178,7 @@ class Store:
 
         try:
             await migrate.upgrade(self.engine, self.url)
-        except (SQLAlchemyError, OSError) as exc:
+        except _DB_ERRORS as exc:
             raise StorageError(f"cannot prepare database {self.url}: {exc}") from exc
 
     async def schema_revision(self) -> str | None:
@@ -183,7 +187,7 @@ class Store:
 
         try:
             return await migrate.current_revision(self.engine)
-        except SQLAlchemyError as exc:
+        except _DB_ERRORS as exc:
             raise StorageError(f"cannot read the schema revision of {self.url}: {exc}") from exc
 
     async def close(self) -> None:
@@ -224,7 +228,7 @@ class Store:
                 f"channel id {channel_id} or name {name!r} already exists; pick another "
                 "(see `jimaku archive list-channels`)"
             ) from exc
-        except SQLAlchemyError as exc:
+        except _DB_ERRORS as exc:
             raise StorageError(f"database error: {exc}") from exc
         return channel_id, token
 
@@ -233,7 +237,7 @@ class Store:
         try:
             async with self.engine.connect() as conn:
                 rows = (await conn.execute(sa.select(channels).order_by(channels.c.id))).all()
-        except SQLAlchemyError as exc:
+        except _DB_ERRORS as exc:
             raise StorageError(f"database error: {exc}") from exc
         return [ChannelInfo(id=r.id, name=r.name, language=r.language) for r in rows]
 
@@ -246,7 +250,7 @@ class Store:
                 r = (
                     await conn.execute(sa.select(channels.c.id).where(channels.c.id == channel))
                 ).first()
-        except SQLAlchemyError as exc:
+        except _DB_ERRORS as exc:
             raise StorageError(f"database error: {exc}") from exc
         if r is not None:
             self._known_channels.add(channel)
@@ -275,7 +279,7 @@ class Store:
                         created_at=dt.datetime.now(dt.UTC),
                     )
                 )
-        except SQLAlchemyError as exc:
+        except _DB_ERRORS as exc:
             raise StorageError(f"database error: {exc}") from exc
         return token
 
@@ -293,7 +297,7 @@ class Store:
                         )
                     )
                 ).first()
-        except SQLAlchemyError as exc:
+        except _DB_ERRORS as exc:
             raise StorageError(f"database error: {exc}") from exc
         if row is None or not hmac.compare_digest(row.token_hash, h):
             raise AuthError(
@@ -378,7 +382,7 @@ class Store:
                     await conn.execute(
                         sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, f"{channel}:{cursor}"))
                     )
-        except SQLAlchemyError as exc:
+        except _DB_ERRORS as exc:
             raise StorageError(f"database error: {exc}") from exc
         cap = _row_to_caption(row)
         self._remember((channel, seq), _render(cap))
@@ -423,7 +427,7 @@ class Store:
                         )
                     )
                 ).first()
-        except SQLAlchemyError as exc:
+        except _DB_ERRORS as exc:
             raise StorageError(f"database error: {exc}") from exc
         if row is None:
             return None
@@ -463,7 +467,7 @@ class Store:
         try:
             async with self.engine.connect() as conn:
                 rows = (await conn.execute(q)).all()
-        except SQLAlchemyError as exc:
+        except _DB_ERRORS as exc:
             raise StorageError(f"database error: {exc}") from exc
         return [_row_to_caption(r) for r in rows]
 
@@ -481,7 +485,7 @@ class Store:
                         .limit(limit)
                     )
                 ).all()
-        except SQLAlchemyError as exc:
+        except _DB_ERRORS as exc:
             raise StorageError(f"database error: {exc}") from exc
         return [(int(r.cursor), _row_to_caption(r)) for r in rows]
 
@@ -494,7 +498,7 @@ class Store:
                         sa.select(channels.c.last_cursor).where(channels.c.id == channel)
                     )
                 ).first()
-        except SQLAlchemyError as exc:
+        except _DB_ERRORS as exc:
             raise StorageError(f"database error: {exc}") from exc
         if r is None:
             raise ChannelNotFound(f"no channel {channel}")
@@ -505,7 +509,7 @@ class Store:
         try:
             async with self.engine.connect() as conn:
                 rows = (await conn.execute(sa.select(channels.c.id, channels.c.last_cursor))).all()
-        except SQLAlchemyError as exc:
+        except _DB_ERRORS as exc:
             raise StorageError(f"database error: {exc}") from exc
         return {int(r[0]): int(r[1]) for r in rows}
 
@@ -518,5 +522,5 @@ class Store:
                         await conn.execute(sa.select(sa.func.count()).select_from(captions))
                     ).scalar_one()
                 )
-        except SQLAlchemyError as exc:
+        except _DB_ERRORS as exc:
             raise StorageError(f"database error: {exc}") from exc
