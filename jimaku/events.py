@@ -251,6 +251,7 @@ class BroadcastSummary(BroadcastEventBase):
     stored: int
     spooled: int
     rejected: int
+    last_error: str | None = None  # the archive's last refusal or failure of an unsent caption
     all_stored: bool
     asr_dropped_blocks: int
     clipped_samples: int
