@@ -371,6 +371,11 @@ def test_exported_names() -> None:
             "CodecError",
             "ParameterError",
             "AudioFormatError",
+            "MAX_CHANNEL",
+            "MAX_SEQ",
+            "SEQ_MODULUS",
+            "PROFILE_NAMES",
+            "ProfileName",
         ]
     )
     for name in trigger_codec.__all__:
