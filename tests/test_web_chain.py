@@ -26,6 +26,7 @@ from audio_io import read_audio, write_audio
 from jimaku.demo.chain import ChainResult, ChainSettings, run_chain
 from tests.plugins.archive import ArchiveHandle
 from tests.plugins.browser import PageErrors, launch_chromium
+from trigger_codec import Decoder
 
 pytestmark = [pytest.mark.vosk, pytest.mark.browser, pytest.mark.timeout(600)]
 
@@ -40,7 +41,7 @@ CORRECTION = " (정정)"
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChainResult]:
     out = tmp_path_factory.mktemp("webchain")
-    yield run_chain(ChainSettings(out_dir=out, delay_s=0.0, receiver_realtime=False))
+    yield run_chain(ChainSettings(out_dir=out, delay_s=0.0, realtime=False))
 
 
 def _put(
@@ -99,8 +100,12 @@ def test_the_page_shows_the_runs_captions_from_its_phone_recording(
     made = [c.seq for c in run.captions]
     stored = {int(c["seq"]): c for c in run.archive_captions}
     assert made and sorted(made) == sorted(stored)
+    # where each caption's trigger is in the phone recording (its clock), from the Python decoder
+    rec, sr = read_audio(run.paths["phone"])
+    dec = Decoder(sample_rate=sr)
+    heard_py = [*dec.feed(rec[:, 0]), *dec.flush()]
     first_heard: dict[int, Any] = {}
-    for d in sorted(run.decoded, key=lambda d: d.start_s):
+    for d in sorted(heard_py, key=lambda d: d.start_s):
         if d.channel == run.channel:
             first_heard.setdefault(d.seq, d)
     assert set(first_heard) == set(made)
@@ -111,7 +116,6 @@ def test_the_page_shows_the_runs_captions_from_its_phone_recording(
     a = archive_factory(start=False)
     a.channel, a.token = a.add_channel("web chain", id=run.channel)
     a.start()
-    rec, sr = read_audio(run.paths["phone"])
     wav = tmp_path / "phone.wav"
     write_audio(wav, np.concatenate([rec[:, :1], np.zeros((int(1.5 * sr), 1), np.float32)]), sr)
 

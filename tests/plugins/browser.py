@@ -1,9 +1,10 @@
 """Debian's Chromium driven by Playwright, with a WAV file as its microphone (no browser download).
 
-``launch_chromium(pw, wav=None, fake_ui=True)``
+``launch_chromium(pw, wav=None, fake_ui=True, loop=False)``
     A headless Chromium (``/usr/bin/chromium``) whose fake microphone plays ``wav`` once
     (``%noloop``) from the moment a page opens it; ``fake_ui`` grants the microphone without a
-    prompt, ``fake_ui=False`` denies every permission prompt (the "microphone blocked" case).
+    prompt, ``fake_ui=False`` denies every permission prompt (the "microphone blocked" case);
+    ``loop=True`` plays it over and over instead.
 ``PageErrors(page)``
     Collects console errors, uncaught page errors and CSP violations of a page.
 Import the names you use from here (the web receiver's tests do); no fixture is registered.
@@ -31,7 +32,11 @@ BASE_ARGS = [
 
 
 def launch_chromium(
-    pw: Any, wav: Path | None = None, fake_ui: bool = True, extra_args: tuple[str, ...] = ()
+    pw: Any,
+    wav: Path | None = None,
+    fake_ui: bool = True,
+    extra_args: tuple[str, ...] = (),
+    loop: bool = False,
 ) -> Any:
     """Launch headless Chromium with a fake microphone playing ``wav`` once (see module doc)."""
     if not CHROMIUM.exists():
@@ -42,7 +47,7 @@ def launch_chromium(
     args = [*BASE_ARGS, "--use-fake-device-for-media-stream"]
     args.append("--use-fake-ui-for-media-stream" if fake_ui else "--deny-permission-prompts")
     if wav is not None:
-        args.append(f"--use-file-for-fake-audio-capture={wav}%noloop")
+        args.append(f"--use-file-for-fake-audio-capture={wav}" + ("" if loop else "%noloop"))
     args.extend(extra_args)
     return pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=args)
 

@@ -21,6 +21,12 @@ let lastReport = 0;
 
 const now = () => performance.timeOrigin + performance.now();
 
+// Settles when "init" has loaded the decoder. Blocks that arrive while it loads (the
+// ScriptProcessor path posts them from the first callback on) wait for it, in order, instead of
+// reaching a decoder that is not there yet: the first seconds after the tap are decoded too.
+/** @type {Promise<void>} */
+let initialised = Promise.resolve();
+
 /** @param {Float32Array} block @param {number} arrivedMs */
 function onAudio(block, arrivedMs) {
   if (!band) return;
@@ -62,28 +68,36 @@ function onAudio(block, arrivedMs) {
   }
 }
 
-onmessage = async (ev) => {
+/** @param {any} m */
+async function init(m) {
+  sampleRate = m.sampleRate;
+  band = new BandMeter(sampleRate);
+  try {
+    // Served from trigger_codec/js under ./codec/ (web_receiver/assets.py); a variable so a
+    // missing decoder is a message to the viewer, not a worker that fails to load.
+    const mod = await import(DECODER_URL);
+    decoder = new mod.Decoder({ sampleRate });
+  } catch (e) {
+    // keep measuring level and band: the viewer still learns what the microphone hears
+    postMessage({ type: "error", code: "no_decoder", detail: String(/** @type {Error} */ (e).message || e) });
+  }
+  if (m.port) {
+    /** @type {MessagePort} */ (m.port).onmessage = (e) => onAudio(e.data.block, now());
+  }
+  postMessage({ type: "ready" });
+}
+
+onmessage = (ev) => {
   const m = ev.data;
   if (m.type === "init") {
-    sampleRate = m.sampleRate;
-    band = new BandMeter(sampleRate);
-    try {
-      // Served from trigger_codec/js under ./codec/ (web_receiver/assets.py); a variable so a
-      // missing decoder is a message to the viewer, not a worker that fails to load.
-      const mod = await import(DECODER_URL);
-      decoder = new mod.Decoder({ sampleRate });
-    } catch (e) {
-      // keep measuring level and band: the viewer still learns what the microphone hears
-      postMessage({ type: "error", code: "no_decoder", detail: String(/** @type {Error} */ (e).message || e) });
-    }
-    if (m.port) {
-      /** @type {MessagePort} */ (m.port).onmessage = (e) => onAudio(e.data.block, now());
-    }
-    postMessage({ type: "ready" });
+    initialised = init(m);
   } else if (m.type === "audio") {
-    onAudio(m.block, now());
-  } else if (m.type === "flush" && decoder) {
-    const dets = decoder.flush();
-    if (dets.length) postMessage({ type: "detections", list: dets.map((d) => ({ ...d, lastSampleMs: null })) });
+    const arrived = now();
+    initialised.then(() => onAudio(m.block, arrived));
+  } else if (m.type === "flush") {
+    initialised.then(() => {
+      const dets = decoder ? decoder.flush() : [];
+      if (dets.length) postMessage({ type: "detections", list: dets.map((d) => ({ ...d, lastSampleMs: null })) });
+    });
   }
 };
