@@ -29,7 +29,7 @@ from archive_client import ArchiveClient, CaptionIn
 from channel_sim import PRESETS, Chain, Noise, apply_chain, make_programme
 from jimaku.events import CaptionShown, parse_receiver_event
 from tests.plugins.archive import ArchiveHandle
-from tests.plugins.process import stop
+from tests.plugins.process import EventReader
 
 JIMAKU = str(Path(sys.executable).parent / "jimaku")
 RATE = 48000
@@ -286,13 +286,20 @@ def test_archive_down_then_up(archive: Archive, tmp_path: Path, rng: np.random.G
         [JIMAKU, "receive", "--json", "--input", str(wav), "--archive", archive.url],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        text=True,
     )
-    time.sleep(3.0)  # the trigger has been heard; the archive is down all this time
-    archive.start()
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0, err
-    lines = caption_lines(out)
+    reader = EventReader(proc)
+    try:
+        # the trigger has been heard and its fetch found the archive down
+        reader.wait_for_stderr("the archive reported unreachable", "unreachable", 120)
+        archive.start()
+        proc.wait(timeout=60)  # the input ends; the receiver exits once its fetch is answered
+        code = reader.stop(timeout=10)
+    except BaseException:
+        reader.kill()
+        raise
+    err = reader.stderr
+    assert code == 0, err
+    lines = [e for e in reader.events if e["type"] in ("shown", "updated")]
     assert shown(lines) == [(7, 70, "서버가 돌아왔습니다")]
     assert "unreachable" in err and "still listening" in err and "reachable again" in err
     assert "Traceback" not in err
@@ -346,21 +353,24 @@ def test_capture_through_pulseaudio_virtual_card(
         [JIMAKU, "receive", "--json", "--input-device", "pulse", "--archive", archive.url],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        text=True,
         env=env,
     )
+    reader = EventReader(proc)
     try:
-        time.sleep(3.0)  # the receiver opens the monitor (first connection ~2 s)
+        # `listening` comes with the monitor's first block (the first connection takes ~2 s)
+        reader.wait_for("listening", lambda ev: any(e["type"] == "listening" for e in ev), 120)
         out = OutputStream(device="pulse", samplerate=sr, blocksize=1024)
         out.start()
         out.write(data)
         out.drain()
         out.close()
-        time.sleep(2.0)
-    finally:
-        stdout, stderr = stop(proc, timeout=30)
-    lines = caption_lines(stdout)
-    assert shown(lines) == [(9, 300, "마이크로 들은 자막")], stderr
+        reader.wait_for("the caption shown", lambda ev: any(e["type"] == "shown" for e in ev), 30)
+        reader.stop(timeout=30)
+    except BaseException:
+        reader.kill()
+        raise
+    lines = [e for e in reader.events if e["type"] in ("shown", "updated")]
+    assert shown(lines) == [(9, 300, "마이크로 들은 자막")], reader.stderr
 
 
 @pytest.mark.audio_device
@@ -381,14 +391,19 @@ def test_sound_server_going_away_stops_with_a_clear_error(
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        text=True,
         env=env,
     )
-    time.sleep(4.0)  # listening (the first connection to a new server takes ~2 s)
-    assert proc.poll() is None
-    private.stop()
-    _out, err = proc.communicate(timeout=30)
-    assert proc.returncode == 1, err
+    reader = EventReader(proc)
+    try:
+        reader.wait_for("listening", lambda ev: any(e["type"] == "listening" for e in ev), 120)
+        private.stop()
+        proc.wait(timeout=30)
+        code = reader.stop(timeout=10)
+    except BaseException:
+        reader.kill()
+        raise
+    err = reader.stderr
+    assert code == 1, err
     assert "stopped delivering audio" in err and "Traceback" not in err
 
 

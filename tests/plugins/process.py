@@ -72,7 +72,7 @@ class EventReader:
         self._cond = threading.Condition()
         self._threads = [
             threading.Thread(target=_drain, args=(proc.stdout, self._line), daemon=True),
-            threading.Thread(target=_drain, args=(proc.stderr, self._err.append), daemon=True),
+            threading.Thread(target=_drain, args=(proc.stderr, self._err_line), daemon=True),
         ]
         for t in self._threads:
             t.start()
@@ -82,6 +82,11 @@ class EventReader:
             with self._cond:
                 self.events.append(json.loads(raw))
                 self._cond.notify_all()
+
+    def _err_line(self, raw: bytes) -> None:
+        with self._cond:
+            self._err.append(raw)
+            self._cond.notify_all()
 
     @property
     def stderr(self) -> str:
@@ -97,6 +102,13 @@ class EventReader:
         """The events of one ``type`` seen so far."""
         with self._cond:
             return [e for e in self.events if e.get("type") == kind]
+
+    def wait_for_stderr(self, what: str, text: str, timeout: float) -> None:
+        """Wait until the command's stderr contains ``text`` (a status line it prints).
+
+        Raises :class:`DaemonDied` as :meth:`wait_for` does.
+        """
+        self.wait_for(what, lambda _events: text in self.stderr, timeout)
 
     def wait_for(
         self, what: str, pred: Callable[[list[dict[str, Any]]], bool], timeout: float
