@@ -113,7 +113,10 @@ def test_slow_consumer_counts_overflows_without_blocking(pulse_server: PulseServ
     try:
         inp.start()
         assert inp.read(timeout=5.0) is not None  # the first connection to a server is slow
-        time.sleep(0.6)  # ~60 blocks arrive, the queue holds 4
+        # a consumer that does not read: blocks keep arriving (one per 10 ms), the queue holds 4
+        deadline = time.monotonic() + 30.0
+        while inp.overflows <= 20 and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert inp.overflows > 20
         got = 0
         while inp.read(timeout=0.01) is not None and got < 100:
