@@ -34,12 +34,6 @@ SYNC_TOLERANCE_S = 0.3
 SYNC_DELAY_S = 2.5
 
 
-#: The programme feed may lag real time by this much and the run still count as live: a
-#: broadcaster that cannot keep up (it needs ~0.2 CPU s per programme second; on a machine
-#: loaded beyond its cores it gets less) blocks its input, and its captions come late by that.
-MAX_FEED_LAG_S = 0.25
-
-
 @pytest.fixture(scope="module")
 def live_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChainResult]:
     out = tmp_path_factory.mktemp("live")
@@ -146,20 +140,19 @@ def test_sync_every_caption_reaches_the_viewer_once_in_order(sync_run: ChainResu
 
 
 def test_sync_captions_are_shown_with_their_speech(sync_run: ChainResult) -> None:
-    # measured on the receiver's screen: first words on screen minus the speech's on-air start;
-    # a target for a station that keeps up with its programme, so judged only when it did
+    # measured on the receiver's screen: first words on screen minus the speech's on-air start.
+    # A station that fell behind real time (a machine loaded beyond its cores) shows everything
+    # up to its measured lag late, so the bound is the tolerance plus that lag; the 0.3 s target
+    # itself is benchmarks/bench_latency.py's, on an idle machine.
     assert sync_run.feed_lag_s is not None
-    if sync_run.feed_lag_s >= MAX_FEED_LAG_S:
-        pytest.skip(
-            f"the broadcaster fell {sync_run.feed_lag_s:.2f} s behind real time (this machine is "
-            "loaded beyond its cores): the sync target is not judged on a late station"
-        )
+    bound = SYNC_TOLERANCE_S + max(0.0, sync_run.feed_lag_s)
     errors = {t.seq: t.sync_error_s for t in sync_run.timings}
     assert all(e is not None for e in errors.values()), errors
-    late = {
-        s: round(e, 3) for s, e in errors.items() if e is not None and abs(e) > SYNC_TOLERANCE_S
-    }
-    assert not late, f"captions shown more than {SYNC_TOLERANCE_S} s off their speech: {late}"
+    late = {s: round(e, 3) for s, e in errors.items() if e is not None and abs(e) > bound}
+    assert not late, (
+        f"captions shown more than {bound:.2f} s off their speech (tolerance {SYNC_TOLERANCE_S} s"
+        f" + the station's lag {sync_run.feed_lag_s:.2f} s): {late}"
+    )
 
 
 def test_sync_triggers_air_with_the_delayed_speech(sync_run: ChainResult) -> None:
