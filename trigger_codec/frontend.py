@@ -11,11 +11,10 @@ steps, AGC) and of DC (bin 0 is never looked at).
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import numpy.typing as npt
 import scipy.fft
+from scipy.linalg import blas
 
 from trigger_codec.errors import AudioFormatError
 from trigger_codec.grid import Band, Grid
@@ -30,10 +29,18 @@ FLOOR_FRAMES = 20.0
 TINY = 1e-20
 
 
+#: Largest float sample magnitude accepted (24 dB above full scale). Float audio is full scale
+#: at +-1; a block far beyond it is not audio (an int16-scale float, a units mistake), and its
+#: power would hold the noise floor up for seconds (float32 overflows to inf from ~1e19 and
+#: deafens the decoder for good). Refused, like NaN/inf, rather than fed.
+MAX_SAMPLE_ABS = 16.0
+
+
 def check_block(block: object) -> str:
     """Validate ``block``; return its dtype's kind: "f" float32, "d" float64, "h" int16.
 
-    Cheap: no copies. Raises :class:`AudioFormatError` (wrong type, shape or dtype, NaN/inf).
+    Cheap: no copies. Raises :class:`AudioFormatError` (wrong type, shape or dtype, NaN/inf,
+    a float sample beyond +-:data:`MAX_SAMPLE_ABS`).
     """
     if not isinstance(block, np.ndarray):
         raise AudioFormatError(
@@ -52,10 +59,13 @@ def check_block(block: object) -> str:
         raise AudioFormatError(
             f"block dtype {block.dtype} is not supported; use float32/float64 in [-1, 1] or int16"
         )
-    # one dot product (BLAS, ~3x faster than a sum on a 256-sample block) instead of an
-    # isfinite() temporary: a NaN/inf sample makes it non-finite; so does an overflow of
-    # huge finite values, told apart only then
-    if block.size and not math.isfinite(block.dot(block)):
+    # one BLAS dot product (0.14 us on a 256-sample block, ~3x faster than a sum) instead of an
+    # isfinite() and an abs() temporary: a NaN/inf sample makes it non-finite, and a sample
+    # beyond the limit makes it exceed the limit squared; the culprit is looked for only then.
+    # scipy's BLAS wrapper rather than ndarray.dot: huge samples overflow it to inf, and numpy
+    # would also warn about that overflow
+    energy = (blas.sdot if kind == "f" else blas.ddot)(block, block) if block.size else 0.0
+    if not energy <= MAX_SAMPLE_ABS * MAX_SAMPLE_ABS:
         bad_mask = ~np.isfinite(block)
         if bad_mask.any():
             bad = int(np.flatnonzero(bad_mask)[0])
@@ -63,6 +73,14 @@ def check_block(block: object) -> str:
                 f"block holds a non-finite sample ({block[bad]!r} at index {bad}); the "
                 "block was not consumed: replace NaN/inf (e.g. np.nan_to_num) and feed it "
                 "again"
+            )
+        loud = np.flatnonzero(np.abs(block) > MAX_SAMPLE_ABS)
+        if loud.size:
+            bad = int(loud[0])
+            raise AudioFormatError(
+                f"block holds a sample of {float(block[bad]):g} at index {bad}, beyond "
+                f"+-{MAX_SAMPLE_ABS:g}: float audio is full scale at +-1 (int16 values as floats: "
+                "divide by 32768); the block was not consumed"
             )
     return kind
 

@@ -648,6 +648,13 @@ export class Decoder {
 }
 
 /**
+ * Largest float sample magnitude accepted (24 dB above full scale): beyond it a block is not
+ * audio (an int16-scale float, a units mistake) and would hold the noise floor up for seconds.
+ * SPEC.md 5.1.
+ */
+const MAX_SAMPLE_ABS = 16;
+
+/**
  * Validate a block; return its kind: "f" float32, "d" float64 or plain numbers, "h" int16.
  * @param {unknown} block
  * @returns {string}
@@ -664,10 +671,16 @@ function checkBlock(block) {
   }
   const x = /** @type {ArrayLike<number>} */ (block);
   for (let i = 0; i < x.length; i++) {
-    if (!Number.isFinite(x[i])) {
+    const v = x[i];
+    if (!Number.isFinite(v)) {
       throw new AudioFormatError(
-        `block holds a non-finite sample (${String(x[i])} at index ${i}); the block was not ` +
+        `block holds a non-finite sample (${String(v)} at index ${i}); the block was not ` +
         "consumed: replace NaN/Infinity and feed it again");
+    }
+    if (v > MAX_SAMPLE_ABS || v < -MAX_SAMPLE_ABS) {
+      throw new AudioFormatError(
+        `block holds a sample of ${v} at index ${i}, beyond +-${MAX_SAMPLE_ABS}: float audio is ` +
+        "full scale at +-1 (int16 values as floats: divide by 32768); the block was not consumed");
     }
   }
   return kind;

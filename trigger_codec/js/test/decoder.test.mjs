@@ -86,9 +86,14 @@ test("bad blocks: one clear error, nothing consumed", () => {
   bad[3] = NaN;
   assert.throws(() => dec.feed(bad), (e) => e instanceof AudioFormatError && /index 3/.test(e.message));
   assert.throws(() => dec.feed(/** @type {any} */ ("abc")), AudioFormatError);
-  assert.equal(dec.position, 100);
+  const loud = new Float32Array(10);
+  loud[7] = -16.5;
+  assert.throws(() => dec.feed(loud), (e) => e instanceof AudioFormatError && /index 7/.test(e.message));
+  loud[7] = -16;
+  dec.feed(loud);
+  assert.equal(dec.position, 110);
   assert.deepEqual(dec.feed(Int16Array.from([1000, -1000])), []);
-  assert.equal(dec.position, 102);
+  assert.equal(dec.position, 112);
 });
 
 test("stereo WAV fixture: both triggers at the manifest's times", () => {
