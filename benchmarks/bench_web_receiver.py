@@ -30,7 +30,6 @@ import json
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from audio_io import write_audio
 from channel_sim import PRESETS, apply_chain, pink_noise
 from tests.plugins.archive import ArchiveHandle
-from tests.plugins.browser import launch_chromium
+from tests.plugins.browser import launch_chromium, until
 from trigger_codec import encode
 
 MOD = "import(document.querySelector('script[type=module]').src)"
@@ -70,17 +69,6 @@ def make_recording(
     phone, sr = apply_chain(prog + trig, SR, PRESETS["living-room"], rng, reference=trig)
     write_audio(out, np.concatenate([phone, np.zeros(int(sr))])[:, None].astype(np.float32), sr)
     return ends
-
-
-def _until(page: Any, js: str, timeout_s: float) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        v = page.evaluate(js)
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"not true within {timeout_s} s: {js}")
-        page.wait_for_timeout(50)
 
 
 def _proc_cpu(root: psutil.Process) -> dict[str, float]:
@@ -131,8 +119,8 @@ def measure_bytes(pw: Any, url: str) -> dict[str, int]:
         page = ctx.new_page()
         page.goto(url)
         page.click("#start")  # the worker, the worklet and the decoder modules load now
-        _until(page, f"(async () => (await {MOD}).app.state.cpu !== null)()", 30)
-        _until(
+        until(page, f"(async () => (await {MOD}).app.state.cpu !== null)()", 30)
+        until(
             page,
             "navigator.serviceWorker.controller !== null || "
             "navigator.serviceWorker.ready.then(() => true)",
@@ -144,7 +132,7 @@ def measure_bytes(pw: Any, url: str) -> dict[str, int]:
         page2 = ctx.new_page()
         page2.goto(url)
         page2.click("#start")
-        _until(page2, f"(async () => (await {MOD}).app.state.cpu !== null)()", 30)
+        until(page2, f"(async () => (await {MOD}).app.state.cpu !== null)()", 30)
         page2.wait_for_load_state("networkidle")
         return {
             "first_visit_bytes": first,
@@ -190,9 +178,9 @@ def main() -> None:
                     page.goto(a.url + "/?lang=en&sw=0")
                     root = _browser_root()
                     page.click("#start")
-                    _until(page, f"(async () => (await {MOD}).app.state.audioStartMs)()", 20)
+                    until(page, f"(async () => (await {MOD}).app.state.audioStartMs)()", 20)
                     cpu0 = _proc_cpu(root)
-                    _until(
+                    until(
                         page,
                         f"(async () => (await {MOD}).app.timings.length >= {len(ends)})()",
                         args.triggers * args.spacing + 20,

@@ -25,7 +25,7 @@ import pytest
 from audio_io import read_audio, write_audio
 from jimaku.demo.chain import ChainResult, ChainSettings, run_chain
 from tests.plugins.archive import ArchiveHandle
-from tests.plugins.browser import PageErrors, launch_chromium
+from tests.plugins.browser import PageErrors, launch_chromium, until
 from trigger_codec import Decoder
 
 pytestmark = [pytest.mark.vosk, pytest.mark.browser, pytest.mark.timeout(600)]
@@ -75,17 +75,6 @@ def _put(
         return
 
 
-def _until(page: Any, js: str, timeout_s: float) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        v = page.evaluate(js)
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true within {timeout_s} s: {js}")
-        page.wait_for_timeout(100)
-
-
 @pytest.fixture
 def pw() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
@@ -126,7 +115,7 @@ def test_the_page_shows_the_runs_captions_from_its_phone_recording(
         errors = PageErrors(page)
         page.goto(a.url + "/?lang=en&sw=0")
         page.click("#start")
-        t0_ms = _until(page, f"(async () => (await {MOD}).app.state.audioStartMs)()", 20)
+        t0_ms = until(page, f"(async () => (await {MOD}).app.state.audioStartMs)()", 20)
 
         stored_at: dict[Any, float] = {}
         outage: list[float] = []
@@ -176,7 +165,7 @@ def test_the_page_shows_the_runs_captions_from_its_phone_recording(
                  return h.length >= {n} && h.every((x) => x.item.final)
                    && h.some((x) => x.item.text.endsWith({CORRECTION!r})); }})()"""
         try:
-            _until(page, all_final, timeout_s=len(rec) / sr + 40)
+            until(page, all_final, timeout_s=len(rec) / sr + 40)
         except AssertionError as exc:
             got = page.evaluate(
                 f"(async () => {{ const m = await {MOD}; return {{t: m.app.timings,"

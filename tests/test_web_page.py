@@ -12,7 +12,6 @@ import datetime as dt
 import os
 import re
 import shutil
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from scipy.signal import butter, sosfiltfilt
 
 from audio_io import read_audio, write_audio
 from tests.plugins.archive import ArchiveHandle, NginxFront
-from tests.plugins.browser import PageErrors, launch_chromium
+from tests.plugins.browser import PageErrors, launch_chromium, until
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
@@ -95,19 +94,6 @@ def _wait_subscribed(page: Any, a: ArchiveHandle, n: int = 1) -> None:
             return
         page.wait_for_timeout(50)
     raise AssertionError("the page never subscribed to the live WebSocket")
-
-
-def _until(page: Any, js: str, timeout_s: float = 30.0) -> Any:
-    """Poll an (async) expression of the page until it is truthy; its value. (Playwright's
-    wait_for_function treats the Promise an async function returns as truthy at once.)"""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        v = page.evaluate(js)
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true within {timeout_s} s: {js}")
-        page.wait_for_timeout(100)
 
 
 def _caption(page: Any, seq: int) -> Any:
@@ -230,9 +216,7 @@ def test_partial_then_final_then_correction_in_place(
     page.goto(f"{a.url}/?lang=en&channel={a.channel}")
     _wait_subscribed(page, a)
     _put(a, 20, "今日は", final=False)
-    _until(
-        page, f"(async () => (await {_module(page)}).app.receiver.cache.has('{a.channel}/20'))()"
-    )
+    until(page, f"(async () => (await {_module(page)}).app.receiver.cache.has('{a.channel}/20'))()")
     _hear(page, a.channel, 20)
     el = _caption(page, 20)
     page.wait_for_selector('#captions [data-seq="20"][data-final="false"]', timeout=10_000)
@@ -439,7 +423,7 @@ def test_the_service_worker_caches_the_app_shell_but_never_captions(
     scope = page.evaluate("navigator.serviceWorker.ready.then((r) => r.scope)")
     assert scope == a.url + "/"
     page.reload()  # now controlled by the worker
-    _until(page, "navigator.serviceWorker.controller !== null", 10)
+    until(page, "navigator.serviceWorker.controller !== null", 10)
     cached = page.evaluate(
         """async () => { const out = [];
              for (const k of await caches.keys())
@@ -481,7 +465,7 @@ def _listen(
     page.goto(url)
     page.click("#start")
     try:
-        _until(page, until_js, timeout_s)
+        until(page, until_js, timeout_s)
     except BaseException:
         b.close()
         raise

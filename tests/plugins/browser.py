@@ -12,12 +12,13 @@ Import the names you use from here (the web receiver's tests do); no fixture is 
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-__all__ = ["CHROMIUM", "PageErrors", "launch_chromium"]
+__all__ = ["CHROMIUM", "PageErrors", "launch_chromium", "until"]
 
 CHROMIUM = Path("/usr/bin/chromium")
 BASE_ARGS = [
@@ -63,3 +64,19 @@ class PageErrors:
     def _console(self, msg: Any) -> None:
         if msg.type == "error":
             self.all.append(f"console: {msg.text}")
+
+
+def until(page: Any, js: str, timeout_s: float = 30.0) -> Any:
+    """Poll an (async) expression of the page until it is truthy; return its value.
+
+    Playwright's ``wait_for_function`` treats the Promise an async function returns as truthy at
+    once, hence this loop. Raises :class:`AssertionError` after ``timeout_s`` seconds.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        v = page.evaluate(js)
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {timeout_s} s: {js}")
+        page.wait_for_timeout(50)
