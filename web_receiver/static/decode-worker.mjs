@@ -21,11 +21,17 @@ let lastReport = 0;
 
 const now = () => performance.timeOrigin + performance.now();
 
-// Settles when "init" has loaded the decoder. Blocks that arrive while it loads (the
-// ScriptProcessor path posts them from the first callback on) wait for it, in order, instead of
-// reaching a decoder that is not there yet: the first seconds after the tap are decoded too.
+// Settles when "init" has loaded the decoder. Blocks that arrive while it loads wait for it, in
+// order, instead of reaching a decoder that is not there yet (the first seconds after the tap
+// are decoded too); each keeps the time it arrived, which the page's clock is built on.
 /** @type {Promise<void>} */
 let initialised = Promise.resolve();
+
+/** @param {Float32Array} block */
+function queueAudio(block) {
+  const arrived = now();
+  initialised.then(() => onAudio(block, arrived));
+}
 
 /** @param {Float32Array} block @param {number} arrivedMs */
 function onAudio(block, arrivedMs) {
@@ -81,9 +87,6 @@ async function init(m) {
     // keep measuring level and band: the viewer still learns what the microphone hears
     postMessage({ type: "error", code: "no_decoder", detail: String(/** @type {Error} */ (e).message || e) });
   }
-  if (m.port) {
-    /** @type {MessagePort} */ (m.port).onmessage = (e) => onAudio(e.data.block, now());
-  }
   postMessage({ type: "ready" });
 }
 
@@ -91,9 +94,11 @@ onmessage = (ev) => {
   const m = ev.data;
   if (m.type === "init") {
     initialised = init(m);
+    // the worklet's blocks: listened to at once (not after the decoder loads), so that each
+    // is stamped when it arrives
+    if (m.port) /** @type {MessagePort} */ (m.port).onmessage = (e) => queueAudio(e.data.block);
   } else if (m.type === "audio") {
-    const arrived = now();
-    initialised.then(() => onAudio(m.block, arrived));
+    queueAudio(m.block);
   } else if (m.type === "flush") {
     initialised.then(() => {
       const dets = decoder ? decoder.flush() : [];
