@@ -1,7 +1,10 @@
 """archive_server: the caption archive service (FastAPI + SQLAlchemy Core async).
 
-Layers: routes (:mod:`archive_server.app`) -> :class:`~archive_server.store.Store` ->
-tables (:mod:`archive_server.schema`); request/response bodies in :mod:`archive_server.models`.
+Layers: wiring (:mod:`archive_server.app`: ``create_app``) -> middleware (:mod:`~.guard`,
+:mod:`~.hotpath`) -> routes (:mod:`archive_server.routes`: ``ops``, ``captions``, ``live``; their
+shared dependencies in :mod:`~.deps`) -> :class:`~archive_server.store.Store` -> tables
+(:mod:`archive_server.schema`); request/response bodies in :mod:`archive_server.models`; live
+fan-out through :mod:`~.hub` and :mod:`~.relay` (and :mod:`~.bus` for several origins).
 
 Errors::
 

@@ -1,0 +1,1 @@
+"""The archive's HTTP and WebSocket routes, one router per concern (included by ``create_app``)."""
