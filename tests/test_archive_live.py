@@ -15,7 +15,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 
-import httpx
 import pytest
 
 from archive_client import (
@@ -26,7 +25,7 @@ from archive_client import (
     AsyncArchiveClient,
     CaptionIn,
 )
-from tests.plugins.archive import ArchiveHandle
+from tests.plugins.archive import ArchiveHandle, wait_for_metric
 
 _open: list[ArchiveClient] = []
 
@@ -110,24 +109,14 @@ def test_unreachable_is_unavailable() -> None:
         _mk(f"http://127.0.0.1:{port}", timeout_s=1.0).get_caption(7, 1)
 
 
-def _wait_for_long_polls(url: str, n: int, timeout_s: float = 30.0) -> None:
-    """Return once the archive's metrics count at least ``n`` long-polls held open."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        for line in httpx.get(f"{url}/metrics", timeout=5).text.splitlines():
-            if line.startswith("archive_long_polls_waiting ") and float(line.split()[1]) >= n:
-                return
-        time.sleep(0.02)
-    raise AssertionError(f"fewer than {n} long-polls held open at {url} after {timeout_s} s")
-
-
 def test_long_poll_returns_when_final_arrives(archive_server: ArchiveHandle) -> None:
     writer = _mk(archive_server.url, token=archive_server.token)
 
     def later() -> None:
-        _wait_for_long_polls(archive_server.url, 1)  # the GET below is held open
+        held = "archive_long_polls_waiting"
+        wait_for_metric(archive_server.url, held, 1)  # the GET below is held open
         writer.put_caption(7, 5, CaptionIn(text="partial", final=False))
-        _wait_for_long_polls(archive_server.url, 1)  # a partial does not end the wait
+        wait_for_metric(archive_server.url, held, 1)  # a partial does not end the wait
         writer.put_caption(7, 5, CaptionIn(text="done", final=True))
 
     th = threading.Thread(target=later)
@@ -204,7 +193,9 @@ def test_live_and_resume(backend_archive: ArchiveHandle) -> None:
         async with AsyncArchiveClient(archive_server.url) as ac:
             it = ac.live(7).__aiter__()
             first = asyncio.ensure_future(it.__anext__())
-            await asyncio.sleep(0.3)
+            await asyncio.to_thread(
+                wait_for_metric, archive_server.url, "archive_live_subscribers", 1
+            )
             await asyncio.to_thread(writer.put_caption, 7, 10, CaptionIn(text="ten"))
             ev = await asyncio.wait_for(first, 5)
             assert (ev.event, ev.caption.seq, ev.caption.text) == ("created", 10, "ten")

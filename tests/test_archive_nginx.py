@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from archive_client import AsyncArchiveClient, CaptionIn
-from tests.plugins.archive import ArchiveHandle, NginxFront
+from tests.plugins.archive import ArchiveHandle, NginxFront, wait_for_metric
 
 ROUTE = "/v1/channels/{channel}/captions/{seq}"
 MAX_AGE_S = 2  # the origin's final_max_age_s default, which the test does not change
@@ -130,7 +130,9 @@ def test_long_poll_through_the_cache(archive_server: ArchiveHandle, front: Nginx
     async def go() -> httpx.Response:
         async with httpx.AsyncClient(timeout=20) as c:
             poll = asyncio.ensure_future(c.get(front.url + "/v1/channels/7/captions/4?wait=10"))
-            await asyncio.sleep(0.5)
+            await asyncio.to_thread(
+                wait_for_metric, archive_server.url, "archive_long_polls_waiting", 1
+            )
             await asyncio.to_thread(_put, archive_server, 4, "기다린 자막")
             return await poll
 
@@ -222,7 +224,9 @@ def test_live_websocket_through_nginx(archive_server: ArchiveHandle, front: Ngin
         async with AsyncArchiveClient(front.url, token=archive_server.token) as ac:
             it = ac.live(7).__aiter__()
             first = asyncio.ensure_future(it.__anext__())
-            await asyncio.sleep(0.3)
+            await asyncio.to_thread(
+                wait_for_metric, archive_server.url, "archive_live_subscribers", 1
+            )
             await ac.put_caption(7, 5, CaptionIn(text="생방송"))  # the write goes through nginx
             ev = await asyncio.wait_for(first, 5)
             assert (ev.event, ev.caption.seq, ev.caption.text) == ("created", 5, "생방송")

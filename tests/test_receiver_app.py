@@ -19,7 +19,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 import numpy as np
 import pytest
 import soundfile as sf
@@ -28,7 +27,7 @@ import trigger_codec as tc
 from archive_client import ArchiveClient, CaptionIn
 from channel_sim import PRESETS, Chain, Noise, apply_chain, make_programme
 from jimaku.events import CaptionShown, parse_receiver_event
-from tests.plugins.archive import ArchiveHandle
+from tests.plugins.archive import ArchiveHandle, wait_for_metric
 from tests.plugins.process import EventReader
 
 JIMAKU = str(Path(sys.executable).parent / "jimaku")
@@ -407,17 +406,13 @@ def test_sound_server_going_away_stops_with_a_clear_error(
     assert "stopped delivering audio" in err and "Traceback" not in err
 
 
-def _wait_for_live_subscriber(url: str, proc: subprocess.Popen[str], timeout_s: float) -> None:
-    """Return once the archive's metrics count a live WebSocket subscriber (the receiver's)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+def _alive(proc: subprocess.Popen[str]) -> Callable[[], None]:
+    """A check for :func:`wait_for_metric`: fail at once if the receiver has exited."""
+
+    def check() -> None:
         assert proc.poll() is None, f"the receiver exited ({proc.returncode}) before it connected"
-        body = httpx.get(f"{url}/metrics", timeout=5).text
-        for line in body.splitlines():
-            if line.startswith("archive_live_subscribers ") and float(line.split()[1]) >= 1:
-                return
-        time.sleep(0.05)
-    raise AssertionError(f"no live subscriber at {url} after {timeout_s} s")
+
+    return check
 
 
 def test_partial_then_final_then_correction_over_the_live_stream(
@@ -470,7 +465,9 @@ def test_partial_then_final_then_correction_over_the_live_stream(
     try:
         # the receiver follows the pinned channel's live stream: once the archive counts its
         # socket, a partial stored now reaches it whether the trigger was heard before or after
-        _wait_for_live_subscriber(archive.url, proc, timeout_s=120)
+        wait_for_metric(
+            archive.url, "archive_live_subscribers", 1, timeout_s=120, alive=_alive(proc)
+        )
         put("첫 단어", final=False)
         assert got.wait(10.0), "the partial text was not shown"
         got.clear()

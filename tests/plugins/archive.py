@@ -10,6 +10,9 @@
 ``archive_server``
     A started server with one channel (id 7, "test"): ``.url``, ``.channel``, ``.token`` plus the
     handle's methods.
+``wait_for_metric(url, name, at_least)``
+    Return once the archive's ``/metrics`` gauge ``name`` reaches ``at_least`` (a held long-poll,
+    a live subscriber): the event a test waits for before it writes, instead of a fixed sleep.
 ``NginxFront(origin_port, tmp)``
     Debian's ``/usr/sbin/nginx`` running ``deploy/nginx/jimaku-archive.conf`` (templated for a free
     listen port, the origin's port and a cache dir under ``tmp``) in the foreground, prefix and pid
@@ -32,11 +35,37 @@ from pathlib import Path
 import httpx
 import pytest
 
-__all__ = ["ArchiveHandle", "NginxFront", "archive_factory", "archive_server"]
+__all__ = ["ArchiveHandle", "NginxFront", "archive_factory", "archive_server", "wait_for_metric"]
 
 REPO = Path(__file__).resolve().parents[2]
 NGINX_CONF = REPO / "deploy" / "nginx" / "jimaku-archive.conf"
 NGINX_BIN = Path("/usr/sbin/nginx")
+
+
+def wait_for_metric(
+    url: str,
+    name: str,
+    at_least: float,
+    timeout_s: float = 30.0,
+    alive: Callable[[], None] | None = None,
+) -> None:
+    """Return once the archive at ``url`` reports the unlabelled gauge ``name`` >= ``at_least``.
+
+    ``alive``, if given, is called between polls and should raise when the thing being waited
+    for has died (a subprocess that exited), so the test fails at once with that reason.
+    """
+    deadline = time.monotonic() + timeout_s
+    seen = "nothing"
+    while time.monotonic() < deadline:
+        if alive is not None:
+            alive()
+        for line in httpx.get(f"{url}/metrics", timeout=5).text.splitlines():
+            if line.startswith(name + " "):
+                seen = line.split()[1]
+                if float(seen) >= at_least:
+                    return
+        time.sleep(0.02)
+    raise AssertionError(f"{name} at {url} stayed below {at_least} ({seen}) for {timeout_s} s")
 
 
 def _port() -> int:
