@@ -134,6 +134,7 @@ def run(args: argparse.Namespace) -> int:
                 max_lines=args.max_lines, min_display_s=0, display_s_per_char=0, max_hold_s=0
             ),
         )
+        _refuse_a_non_archive(settings.archive_url)
         source = _make_source(args, settings)
     except ReceiverError as exc:
         print(f"jimaku receive: {exc}", file=sys.stderr)
@@ -147,6 +148,38 @@ def run(args: argparse.Namespace) -> int:
         print(f"jimaku receive: input {args.input or 'device'}: {exc}", file=sys.stderr)
         return 2
     return _run_app(args, settings, source)
+
+
+def _refuse_a_non_archive(url: str, timeout_s: float = 3.0) -> None:
+    """Raise :class:`SettingsError` when ``url`` answers, but not as a jimaku archive.
+
+    An archive that is down or restarting (no answer, a proxy's 502/503/504, 429) is not an
+    error at start: the receiver keeps listening and retries, as it does later. A server that
+    answers ``GET /healthz`` with anything but the archive's 200 ``{"status": "ok"}`` is a
+    wrong ``--archive``, which retrying for ever would hide from the viewer.
+    """
+    import httpx
+
+    from receiver_app.errors import SettingsError
+
+    try:
+        r = httpx.get(f"{url}/healthz", timeout=timeout_s)
+    except httpx.RemoteProtocolError as exc:
+        msg = f"--archive {url} is not an HTTP server ({exc}); check the URL"
+        raise SettingsError(msg) from exc
+    except (httpx.TransportError, ValueError):
+        return  # down or unreachable for now (or an invalid URL, which the fetcher reports)
+    if r.status_code in (429, 502, 503, 504):
+        return
+    try:
+        ok = r.status_code == 200 and r.json() == {"status": "ok"}
+    except ValueError:
+        ok = False
+    if not ok:
+        raise SettingsError(
+            f"--archive {url} is not a jimaku archive (GET /healthz answered {r.status_code}, "
+            'not {"status": "ok"}); check the URL'
+        )
 
 
 def _make_source(args: argparse.Namespace, settings: object) -> object:

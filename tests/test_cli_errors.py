@@ -7,11 +7,14 @@ what to do), so a case fails if the command crashes, answers with a different er
 
 from __future__ import annotations
 
+import functools
+import http.server
 import json
 import os
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -468,3 +471,60 @@ def test_broadcast_with_a_bad_token_ends_with_one_line_naming_it(
     )  # fmt: skip
     _one_clear_line(res, "jimaku broadcast: ", "HTTP 401", code=3)
     assert "not stored" in res.stderr and "spooled in state" in res.stderr
+
+
+# ---- --archive pointing at a server that is not an archive ---------------------------------------
+
+
+class _NotAnArchive(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def web_server(work: Path) -> Iterator[str]:
+    """A real HTTP server that is not an archive (Python's file server on ``work``)."""
+    handler = functools.partial(_NotAnArchive, directory=str(work))
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as srv:
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        yield f"http://127.0.0.1:{srv.server_address[1]}"
+        srv.shutdown()
+
+
+@pytest.fixture
+def not_http_server() -> Iterator[str]:
+    """A TCP server that answers every request with an SSH banner, not HTTP."""
+    srv = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(65536)  # read the request, so that closing is not a reset
+                conn.sendall(b"SSH-2.0-OpenSSH_9.2\r\n")
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield f"http://127.0.0.1:{srv.getsockname()[1]}"
+    srv.close()
+
+
+def test_receive_refuses_a_web_server_that_is_not_an_archive(work: Path, web_server: str) -> None:
+    res = _jimaku(work, "receive", "--input", "noise48k.wav", "--fast", "--archive", web_server)
+    _one_clear_line(res, f"jimaku receive: --archive {web_server} is not a jimaku archive", "404")
+
+
+def test_receive_refuses_a_server_that_is_not_http(work: Path, not_http_server: str) -> None:
+    url = not_http_server
+    res = _jimaku(work, "receive", "--input", "noise48k.wav", "--fast", "--archive", url)
+    _one_clear_line(res, f"jimaku receive: --archive {url} is not an HTTP server")
+
+
+def test_receive_starts_while_the_archive_is_down(work: Path) -> None:
+    """Nothing listening is not a wrong URL: the archive may come up later, so it listens."""
+    url = f"http://127.0.0.1:{_closed_port()}"
+    res = _jimaku(work, "receive", "--input", "noise48k.wav", "--fast", "--json", "--archive", url)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert '"type": "listening"' in res.stdout and "Traceback" not in res.stderr
