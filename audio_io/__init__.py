@@ -14,12 +14,13 @@ Exceptions::
     AudioIOError
     ├── AudioFileError
     └── AudioDeviceError
+        └── AudioDeviceNotFound
 """
 
 from __future__ import annotations
 
 from audio_io.devices import DeviceInfo, InputStream, OutputStream, list_devices
-from audio_io.errors import AudioDeviceError, AudioFileError, AudioIOError
+from audio_io.errors import AudioDeviceError, AudioDeviceNotFound, AudioFileError, AudioIOError
 from audio_io.files import (
     AudioInfo,
     audio_info,
@@ -31,6 +32,7 @@ from audio_io.files import (
 
 __all__ = [
     "AudioDeviceError",
+    "AudioDeviceNotFound",
     "AudioFileError",
     "AudioIOError",
     "AudioInfo",

@@ -23,16 +23,11 @@ from typing import Any
 
 import numpy as np
 
-try:
-    from audio_io.errors import AudioDeviceError
-except ImportError:  # pragma: no cover - until audio_io.errors lands (audio-files engineer)
-
-    class AudioDeviceError(Exception):  # type: ignore[no-redef]
-        """A sound device cannot be opened or stopped delivering audio."""
-
+from audio_io.errors import AudioDeviceError, AudioDeviceNotFound
 
 __all__ = [
     "AudioDeviceError",
+    "AudioDeviceNotFound",
     "DeviceInfo",
     "InputStream",
     "OutputStream",
@@ -174,6 +169,14 @@ class _StreamBase:
     def _open(self, kind: str, callback: Any) -> None:
         sd = _sd()
         cls = sd.InputStream if kind == "input" else sd.OutputStream
+        if self.device is not None:
+            # Asked first, so that a device that is not there is told apart from one that
+            # refused: the first is a typo to report at once, the second worth retrying.
+            try:
+                sd.query_devices(self.device, kind)
+            except (sd.PortAudioError, ValueError) as exc:
+                err = _map_error(exc, f"opening {kind} stream", self.device)
+                raise AudioDeviceNotFound(str(err)) from exc
         try:
             self._stream = cls(
                 samplerate=self.samplerate,

@@ -6,6 +6,7 @@ __all__ = [
     "BroadcasterError",
     "ConfigError",
     "DeviceError",
+    "DeviceNotFound",
     "InputFormatError",
     "ModelLoadError",
     "RecognizerError",
@@ -35,6 +36,10 @@ class InputFormatError(BroadcasterError, ValueError):
 
 class DeviceError(BroadcasterError):
     """A sound device failed or disappeared."""
+
+
+class DeviceNotFound(DeviceError):
+    """No sound device has the index or name given (at start: a typo, reported at once)."""
 
 
 class StateError(BroadcasterError):

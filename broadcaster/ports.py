@@ -16,7 +16,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from broadcaster.errors import DeviceError, InputFormatError
+from broadcaster.errors import DeviceError, DeviceNotFound, InputFormatError
 
 __all__ = [
     "DeviceSink",
@@ -169,6 +169,8 @@ class DeviceSource(Source):
                 blocksize=blocksize,
                 queue_blocks=max(1, math.ceil(DEVICE_QUEUE_S * rate / max(blocksize, 1))),
             )
+        except aio.AudioDeviceNotFound as exc:
+            raise DeviceNotFound(str(exc)) from exc
         except AudioDeviceError as exc:
             raise DeviceError(str(exc)) from exc
 
@@ -267,6 +269,8 @@ class DeviceSink(Sink):
                 device=device, samplerate=rate, channels=channels, blocksize=blocksize
             )
             self.stream.start()
+        except aio.AudioDeviceNotFound as exc:
+            raise DeviceNotFound(str(exc)) from exc
         except AudioDeviceError as exc:
             raise DeviceError(str(exc)) from exc
 

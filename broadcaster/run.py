@@ -12,7 +12,7 @@ import sys
 import time
 from typing import Any
 
-from broadcaster.errors import BroadcasterError, DeviceError
+from broadcaster.errors import BroadcasterError, DeviceError, DeviceNotFound
 from broadcaster.settings import BroadcastSettings, load_settings
 from jimaku import events as ev
 
@@ -135,6 +135,13 @@ def run_broadcast(args: argparse.Namespace) -> int:
             try:
                 return _run_once(args, sink_ev, t0)
             except DeviceError as exc:
+                if isinstance(exc, DeviceNotFound) and not retries:
+                    # Not there at the first open: a wrong --input/--output-device, reported at
+                    # once. A device that was there and went (unplugged) is retried below.
+                    sink_ev.emit(ev.Error(kind="fatal", message=str(exc)))
+                    if mode == "live" or not args.json:
+                        print(f"jimaku broadcast: {exc}", file=sys.stderr)
+                    return 2
                 retries += 1
                 sink_ev.emit(
                     ev.Error(

@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -437,8 +438,10 @@ def test_user_error_is_one_clear_line(
     _one_clear_line(res, fill(starts), fill(contains))
 
 
-def test_broadcast_without_its_sound_device_gives_up_with_one_line(work: Path) -> None:
-    # exit 1, not 2: a device that fails is retried (--device-retries), then the daemon gives up
+def test_broadcast_with_a_device_that_does_not_exist_says_so_at_once(work: Path) -> None:
+    # exit 2 at the first open, without the retries (--device-retries) kept for a device that
+    # was there and went: no device has index 97, and waiting will not make one
+    t0 = time.monotonic()
     res = _jimaku(
         work,
         "broadcast",
@@ -447,13 +450,14 @@ def test_broadcast_without_its_sound_device_gives_up_with_one_line(work: Path) -
         "--output",
         "o.wav",
         "--device-retries",
-        "1",
+        "3",
         "--device-retry-s",
-        "0.1",
+        "5",
     )
     _one_clear_line(
-        res, "jimaku broadcast: opening input stream on device 97 failed", "gave up after 2", code=1
+        res, "jimaku broadcast: opening input stream on device 97 failed", "--list-devices"
     )
+    assert time.monotonic() - t0 < 15  # three 5 s retries would take 15 s more than the start
 
 
 def test_broadcast_with_a_bad_token_ends_with_one_line_naming_it(
