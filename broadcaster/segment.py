@@ -9,8 +9,9 @@ becomes a caption of its own. Empty utterances give no caption.
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
+
+import wcwidth
 
 from broadcaster.asr import Final, Word
 
@@ -18,8 +19,11 @@ __all__ = ["Caption", "Segmenter", "text_columns"]
 
 
 def text_columns(text: str) -> int:
-    """Display width of *text* in half-width columns (full-width and wide characters count 2)."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    """Display width of *text* in half-width columns, as a terminal draws it.
+
+    wcwidth's widths: wide characters 2, combining and zero-width ones 0, control characters 0.
+    """
+    return int(wcwidth.width(text))
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,8 @@ import unicodedata
 from collections import deque
 from dataclasses import dataclass, field, replace
 
+import wcwidth
+
 from receiver_app.settings import DisplayRules
 
 __all__ = [
@@ -57,7 +59,11 @@ def _breaks_anywhere(ch: str) -> bool:
 
 
 def text_width(text: str) -> int:
-    """Width of ``text`` in half-width columns (full-width characters count 2).
+    """Width of ``text`` in half-width columns, as a terminal draws it (wcwidth).
+
+    Wide and full-width characters count 2; combining marks, zero-width spaces and joiners and
+    Hangul's conjoining vowels and finals 0; an emoji sequence (skin tone, ZWJ family) 2 in all;
+    control characters 0 (they are not drawn).
 
     Parameters
     ----------
@@ -69,7 +75,7 @@ def text_width(text: str) -> int:
     int
         Columns.
     """
-    return sum(2 if _is_wide(c) else 1 for c in text)
+    return int(wcwidth.width(text))
 
 
 def _line_columns(text: str, rules: DisplayRules) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -227,3 +228,19 @@ def test_shared_display_cases(case: dict[str, Any]) -> None:
             assert hist == step["history"], (i, step)
         if "pending" in step:
             assert d.pending == step["pending"], (i, step)
+
+
+def test_width_counts_what_a_terminal_draws() -> None:
+    # Unicode: a combining acute and a zero-width space take no column; a decomposed (NFD)
+    # Hangul syllable is one wide leading consonant plus two zero-width conjoining jamo.
+    assert text_width("e\u0301") == 1
+    assert text_width("a\u200bb") == 2
+    assert text_width(unicodedata.normalize("NFD", "한국")) == 4
+
+
+def test_decomposed_hangul_wraps_like_composed() -> None:
+    text = "오늘 밤 한강 수위가 계속 오르고 있습니다 강변 주민은 지금 대피하십시오"
+    nfd = unicodedata.normalize("NFD", text)
+    composed = wrap_caption(text, RULES)
+    assert len(composed) > 1
+    assert [unicodedata.normalize("NFC", line) for line in wrap_caption(nfd, RULES)] == composed
