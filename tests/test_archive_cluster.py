@@ -12,6 +12,7 @@ from ``pg_stat_activity`` (bus listeners connected), never from a sleep.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -31,6 +32,7 @@ from archive_client import ArchiveUnavailable, AsyncArchiveClient, CaptionIn
 from archive_server.bus import APPLICATION_NAME
 from archive_server.hub import Hub
 from archive_server.models import Caption
+from tests.plugins.waiting import until, wait_until
 
 REPO = Path(__file__).resolve().parents[1]
 CLUSTER_SH = REPO / "deploy" / "cluster.sh"
@@ -118,13 +120,6 @@ def _origin_caption_gets(c: Cluster) -> float:
     )
 
 
-def _wait_for(what: str, ok: Any, timeout_s: float = 20) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not ok():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-
-
 class Subscriber:
     """One live follower: seq -> text of everything received, cursors in arrival order."""
 
@@ -170,11 +165,15 @@ async def _writer(
 
 
 async def _until_all_have(subs: list[Subscriber], acked: dict[int, str], timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while any(not set(acked) <= set(s.got) for s in subs):
-        if time.monotonic() > deadline:
-            return
-        await asyncio.sleep(0.05)
+    """Wait for every subscriber to have every acknowledged caption; on timeout return, for
+    :func:`_check_delivery` to say who lost what."""
+    with contextlib.suppress(TimeoutError):
+        await until(
+            "every subscriber to have every caption",
+            lambda: all(set(acked) <= set(s.got) for s in subs),
+            timeout_s,
+            poll_s=0.05,
+        )
 
 
 def _check_delivery(subs: list[Subscriber], acked: dict[int, str]) -> None:
@@ -187,15 +186,12 @@ def _check_delivery(subs: list[Subscriber], acked: dict[int, str]) -> None:
 
 async def _subscribed(c: Cluster, subs: list[Subscriber], tasks: list[Any], base: float) -> None:
     def ready() -> bool:
-        return sum(_metric(o, "archive_live_subscribers") for o in c.origins) >= base + len(subs)
-
-    deadline = time.monotonic() + 20
-    while not await asyncio.to_thread(ready):
-        assert time.monotonic() < deadline, "subscribers did not connect"
         for t in tasks:
             if t.done():
-                t.result()
-        await asyncio.sleep(0.05)
+                t.result()  # a subscriber that failed ends the wait with its error
+        return sum(_metric(o, "archive_live_subscribers") for o in c.origins) >= base + len(subs)
+
+    await until("the subscribers to connect", lambda: asyncio.to_thread(ready), 20, poll_s=0.05)
 
 
 def _live_now(c: Cluster) -> float:
@@ -253,8 +249,7 @@ def test_kill_9_of_an_origin_mid_stream_loses_nothing(cluster: Cluster) -> None:
         w = asyncio.create_task(
             _writer(cluster.origins[1], cluster.token, range(100, 160), 0.03, acked, failed)
         )
-        while len(acked) < 20:
-            await asyncio.sleep(0.01)
+        await until("20 captions acknowledged", lambda: len(acked) >= 20, 30)
         os.kill(victim["pid"], signal.SIGKILL)
         await w
         await _until_all_have(subs, acked, 20)
@@ -285,7 +280,7 @@ def _listeners(c: Cluster) -> int:
 
 
 def test_bus_connections_cut_mid_stream_lose_nothing(cluster: Cluster) -> None:
-    _wait_for("3 bus listeners", lambda: _listeners(cluster) == 3)
+    wait_until("3 bus listeners", lambda: _listeners(cluster) == 3, 20)
 
     async def go() -> tuple[list[Subscriber], dict[int, str]]:
         subs = [Subscriber(o) for o in cluster.origins for _ in range(3)]
@@ -298,8 +293,7 @@ def test_bus_connections_cut_mid_stream_lose_nothing(cluster: Cluster) -> None:
         w = asyncio.create_task(
             _writer(cluster.origins[0], cluster.token, range(200, 240), 0.03, acked, failed)
         )
-        while len(acked) < 10:
-            await asyncio.sleep(0.01)
+        await until("10 captions acknowledged", lambda: len(acked) >= 10, 30)
         cut = await asyncio.to_thread(
             cluster.psql,
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
@@ -316,7 +310,7 @@ def test_bus_connections_cut_mid_stream_lose_nothing(cluster: Cluster) -> None:
 
     subs, acked = asyncio.run(go())
     _check_delivery(subs, acked)
-    _wait_for("the listeners to reconnect", lambda: _listeners(cluster) == 3)
+    wait_until("the listeners to reconnect", lambda: _listeners(cluster) == 3, 20)
 
 
 def test_postgres_restart_fails_writes_cleanly_and_loses_nothing_acknowledged(
@@ -332,11 +326,9 @@ def test_postgres_restart_fails_writes_cleanly_and_loses_nothing_acknowledged(
         w = asyncio.create_task(
             _writer(cluster.url, cluster.token, range(300, 340), 0.03, acked, failed)
         )
-        while len(acked) < 10:
-            await asyncio.sleep(0.01)
+        await until("10 captions acknowledged", lambda: len(acked) >= 10, 30)
         await asyncio.to_thread(_cluster, "pg-stop", str(cluster.dir))
-        while not failed:
-            await asyncio.sleep(0.01)
+        await until("a write refused while PostgreSQL is down", lambda: failed, 30)
         await asyncio.to_thread(_cluster, "pg-start", str(cluster.dir))
         await w
         await _until_all_have(subs, acked, 30)
@@ -377,8 +369,7 @@ def test_long_poll_crowd_through_nginx_is_a_few_origin_requests_per_caption(
             def held() -> bool:
                 return sum(_metric(o, "archive_long_polls_waiting") for o in cluster.origins) >= 1
 
-            while not await asyncio.to_thread(held):
-                await asyncio.sleep(0.02)
+            await until("a long-poll held at an origin", lambda: asyncio.to_thread(held), 30)
             async with AsyncArchiveClient(cluster.url, token=cluster.token) as ac:
                 await ac.put_caption(7, seq, CaptionIn(text=f"대피 안내 {seq}"))
 

@@ -26,6 +26,7 @@ from archive_client import (
     CaptionIn,
 )
 from tests.plugins.archive import ArchiveHandle, wait_for_metric
+from tests.plugins.waiting import until
 
 _open: list[ArchiveClient] = []
 
@@ -151,8 +152,7 @@ def _crowd_one_address(url: str, paths: list[str], writer: Callable[[], None]) -
         return int(raw.split(b" ", 2)[1])
 
     async def write_when_all_sent() -> None:
-        while sent[0] < len(paths):
-            await asyncio.sleep(0.01)
+        await until("every request sent", lambda: sent[0] >= len(paths), 30, poll_s=0.01)
         await asyncio.to_thread(writer)
 
     async def go() -> list[int]:

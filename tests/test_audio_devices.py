@@ -10,6 +10,7 @@ import pytest
 
 from audio_io.devices import AudioDeviceError, InputStream, OutputStream, list_devices
 from tests.plugins.pulse import PulseServer, reinit_portaudio
+from tests.plugins.waiting import wait_until
 
 SR = 48000
 
@@ -114,10 +115,7 @@ def test_slow_consumer_counts_overflows_without_blocking(pulse_server: PulseServ
         inp.start()
         assert inp.read(timeout=5.0) is not None  # the first connection to a server is slow
         # a consumer that does not read: blocks keep arriving (one per 10 ms), the queue holds 4
-        deadline = time.monotonic() + 30.0
-        while inp.overflows <= 20 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert inp.overflows > 20
+        wait_until("more than 20 blocks overflowed", lambda: inp.overflows > 20, 30.0)
         got = 0
         while inp.read(timeout=0.01) is not None and got < 100:
             got += 1

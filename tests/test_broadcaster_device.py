@@ -12,7 +12,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +23,7 @@ from archive_client import ArchiveClient
 from tests.plugins.archive import ArchiveHandle
 from tests.plugins.process import EventReader
 from tests.plugins.pulse import PulseServer
+from tests.plugins.waiting import wait_until
 
 pytestmark = [pytest.mark.audio_device, pytest.mark.vosk]
 ROOT = Path(__file__).resolve().parents[1]
@@ -152,10 +152,7 @@ def test_stopping_hands_over_what_the_device_recorded(pulse_server: PulseServer)
         blocks = src.blocks()
         assert next(blocks).shape == (1024, 1)  # recording: the connection is up
         # the reader pauses (a busy moment); the card goes on delivering into the queue
-        deadline = time.monotonic() + 20
-        while src.stream._queue.qsize() < 10:
-            assert time.monotonic() < deadline, "the card delivered no blocks"
-            time.sleep(0.01)
+        wait_until("the card to queue 10 blocks", lambda: src.stream._queue.qsize() >= 10, 20)
         queued = src.stream._queue.qsize()
         drained = list(src.drain())
         assert len(drained) >= queued and all(b.shape == (1024, 1) for b in drained)

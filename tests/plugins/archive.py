@@ -28,12 +28,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.plugins.waiting import wait_until
 
 __all__ = ["ArchiveHandle", "NginxFront", "archive_factory", "archive_server", "wait_for_metric"]
 
@@ -54,18 +55,16 @@ def wait_for_metric(
     ``alive``, if given, is called between polls and should raise when the thing being waited
     for has died (a subprocess that exited), so the test fails at once with that reason.
     """
-    deadline = time.monotonic() + timeout_s
-    seen = "nothing"
-    while time.monotonic() < deadline:
+
+    def reached() -> bool:
         if alive is not None:
             alive()
         for line in httpx.get(f"{url}/metrics", timeout=5).text.splitlines():
             if line.startswith(name + " "):
-                seen = line.split()[1]
-                if float(seen) >= at_least:
-                    return
-        time.sleep(0.02)
-    raise AssertionError(f"{name} at {url} stayed below {at_least} ({seen}) for {timeout_s} s")
+                return float(line.split()[1]) >= at_least
+        return False
+
+    wait_until(f"{name} >= {at_least:g} at {url}", reached, timeout_s)
 
 
 def _port() -> int:
@@ -155,23 +154,31 @@ class ArchiveHandle:
                 env=self.env,
             )
         listening = f"running on http://127.0.0.1:{self.port} "
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
+        proc = self.proc
+
+        def up() -> str:
+            if proc.poll() is not None:
                 out = self._log_since()
                 if "address already in use" in out.lower():
-                    self.proc = None
-                    return False
-                raise RuntimeError(f"archive server exited ({self.proc.returncode}): {out[-2000:]}")
+                    return "port taken"
+                raise RuntimeError(f"archive server exited ({proc.returncode}): {out[-2000:]}")
             if listening in self._log_since():
                 try:
                     if httpx.get(self.url + "/healthz", timeout=1.0).status_code == 200:
-                        return True
+                        return "ready"
                 except httpx.HTTPError:
                     pass
-            time.sleep(0.05)
-        self.kill()
-        raise RuntimeError(f"archive server did not answer /healthz in {timeout_s} s")
+            return ""
+
+        try:
+            got = wait_until(f"the archive on port {self.port} to answer /healthz", up, timeout_s)
+        except TimeoutError:
+            self.kill()
+            raise
+        if got == "port taken":
+            self.proc = None
+            return False
+        return True
 
     def stop(self) -> None:
         """Graceful stop (SIGTERM)."""
@@ -278,18 +285,23 @@ class NginxFront:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                err = self.proc.stderr.read().decode() if self.proc.stderr else ""
-                raise RuntimeError(f"nginx exited ({self.proc.returncode}): {err}")
+        proc = self.proc
+
+        def listening() -> bool:
+            if proc.poll() is not None:
+                err = proc.stderr.read().decode() if proc.stderr else ""
+                raise RuntimeError(f"nginx exited ({proc.returncode}): {err}")
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                return
             except OSError:
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"nginx did not listen on {self.port} in {timeout_s} s")
+                return False
+            return True
+
+        try:
+            wait_until(f"nginx to listen on port {self.port}", listening, timeout_s)
+        except TimeoutError:
+            self.stop()
+            raise
 
     def stop(self) -> None:
         """Graceful quit (SIGQUIT), then SIGKILL if it lingers."""

@@ -15,18 +15,19 @@ they fail naming the package to install (tools/ensure-system-deps.sh installs bo
 
 from __future__ import annotations
 
-import contextlib
 import os
+import select
 import shutil
 import signal
 import subprocess
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from tests.plugins.waiting import wait_until
 
 __all__ = ["PulseServer", "pulse_factory", "pulse_server", "start_pulse"]
 
@@ -74,17 +75,21 @@ class PulseServer:
         if self._stopped:
             return
         self._stopped = True
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
-            try:
-                os.kill(self.pid, 0)
-            except ProcessLookupError:
-                return
-            time.sleep(0.05)
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.pid, signal.SIGKILL)
+        # The daemon forked away from us, so it cannot be waited for as a child: a pidfd
+        # becomes readable at its exit (and names this process even if the pid is reused).
+        try:
+            pidfd = os.pidfd_open(self.pid)
+        except ProcessLookupError:
+            return
+        try:
+            signal.pidfd_send_signal(pidfd, signal.SIGTERM)
+            exited, _, _ = select.select([pidfd], [], [], 5.0)
+            if not exited:
+                signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        finally:
+            os.close(pidfd)
 
 
 def start_pulse(base: Path) -> PulseServer:
@@ -129,22 +134,18 @@ def start_pulse(base: Path) -> PulseServer:
     ]
     subprocess.run(cmd, env=env, check=True, timeout=20, capture_output=True)
     pid_file = runtime / "pid"
-    deadline = time.monotonic() + 10
-    pid = 0
-    while time.monotonic() < deadline:
-        if pid_file.exists() and pid_file.read_text().strip():
-            pid = int(pid_file.read_text().split()[0])
-            ok = subprocess.run(
-                ["pactl", "info"],
-                env={**env, "PULSE_SERVER": server},
-                capture_output=True,
-                timeout=10,
-            )
-            if ok.returncode == 0:
-                break
-        time.sleep(0.1)
-    else:
-        raise RuntimeError(f"pulseaudio did not come up; see {log}")
+
+    def answering() -> int:
+        """The daemon's pid once it has written it and answers ``pactl info``; else 0."""
+        text = pid_file.read_text().strip() if pid_file.exists() else ""
+        if not text:
+            return 0
+        info = subprocess.run(
+            ["pactl", "info"], env={**env, "PULSE_SERVER": server}, capture_output=True, timeout=10
+        )
+        return int(text.split()[0]) if info.returncode == 0 else 0
+
+    pid = wait_until(f"pulseaudio to answer pactl info (log: {log})", answering, 10.0, poll_s=0.1)
     srv = PulseServer(runtime, server, SINK, SINK + ".monitor", pid, log)
     srv.pactl("set-default-sink", SINK)
     srv.pactl("set-default-source", srv.monitor)
