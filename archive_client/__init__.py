@@ -18,6 +18,7 @@ from archive_client.errors import (
     ArchiveUnavailable,
 )
 from archive_client.models import Caption, CaptionIn, LiveEvent, Word
+from archive_client.urls import check_archive_url
 
 __all__ = [
     "LONG_POLL_S",
@@ -32,4 +33,5 @@ __all__ = [
     "CaptionIn",
     "LiveEvent",
     "Word",
+    "check_archive_url",
 ]

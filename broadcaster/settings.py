@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from archive_client.urls import check_archive_url
 from broadcaster.errors import ConfigError
 from trigger_codec.ids import MAX_CHANNEL, PROFILE_NAMES, ProfileName
 
@@ -124,10 +125,10 @@ class BroadcastSettings:
             raise ConfigError(f"profile {self.profile!r} is unknown; use {names}")
         if self.delay_s < 0:
             raise ConfigError(f"delay {self.delay_s} s is negative; use 0 (live) or more")
-        if not self.archive_url.startswith(("http://", "https://")):
-            raise ConfigError(
-                f"archive URL {self.archive_url!r} must start with http:// or https://"
-            )
+        try:
+            check_archive_url(self.archive_url)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
         for name in ("repeat_interval_s", "caption_hold_s", "max_caption_s", "block_s"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} = {getattr(self, name)} must be positive")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from archive_client.urls import check_archive_url
 from receiver_app.errors import SettingsError
 from trigger_codec.ids import MAX_CHANNEL
 
@@ -120,10 +121,10 @@ class ReceiverSettings:
     display: DisplayRules = field(default_factory=DisplayRules)
 
     def __post_init__(self) -> None:
-        if not self.archive_url.startswith(("http://", "https://")):
-            raise SettingsError(
-                f"archive URL {self.archive_url!r} must start with http:// or https://"
-            )
+        try:
+            check_archive_url(self.archive_url)
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from exc
         if self.channel is not None and not 0 <= self.channel <= MAX_CHANNEL:
             raise SettingsError(f"channel must be 0-{MAX_CHANNEL}, got {self.channel}")
         if self.stale_after_s <= 0:

@@ -316,6 +316,18 @@ CASES: list[tuple[str, tuple[str, ...], str, str]] = [
         "",
     ),
     (
+        "receive-url-bad-port",
+        ("receive", "--input", "noise48k.wav", "--archive", "http://[::1"),
+        "jimaku receive: archive URL 'http://[::1' is not a valid URL",
+        "port",
+    ),
+    (
+        "receive-url-no-host",
+        ("receive", "--input", "noise48k.wav", "--archive", "http://:8000"),
+        "jimaku receive: archive URL 'http://:8000' names no host",
+        "",
+    ),
+    (
         "receive-rate",
         ("receive", "--input", "noise48k.wav", "--sample-rate", "8000"),
         "jimaku receive: sample rate 8000 Hz",
@@ -375,6 +387,12 @@ CASES: list[tuple[str, tuple[str, ...], str, str]] = [
         ("broadcast", "--input", "noise48k.wav", "--output", "o.wav", "--archive", "archive.local"),
         "jimaku broadcast: archive URL 'archive.local' must start with http://",
         "",
+    ),
+    (
+        "broadcast-url-bad-port",
+        ("broadcast", "--input", "noise48k.wav", "--output", "o.wav", "--archive", "http://[::1"),
+        "jimaku broadcast: archive URL 'http://[::1' is not a valid URL",
+        "port",
     ),
     (
         "broadcast-settings-missing",
