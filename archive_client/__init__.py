@@ -5,7 +5,8 @@ Errors (httpx/websockets errors are mapped at this boundary)::
     ArchiveError
     ├── ArchiveUnavailable   connect error, timeout, 5xx, 429, dropped live feed: retry later
     ├── ArchiveAuthError     401/403: the token is missing, wrong or another channel's
-    └── ArchiveRejected      other 4xx; .status, .detail and .code are the server's
+    ├── ArchiveRejected      other 4xx; .status, .detail and .code are the server's
+    └── NotAnArchive         the URL answers, but not as an archive (a wrong URL)
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from archive_client.errors import (
     ArchiveError,
     ArchiveRejected,
     ArchiveUnavailable,
+    NotAnArchive,
 )
 from archive_client.models import Caption, CaptionIn, LiveEvent, Word
 from archive_client.urls import check_archive_url
@@ -32,6 +34,7 @@ __all__ = [
     "Caption",
     "CaptionIn",
     "LiveEvent",
+    "NotAnArchive",
     "Word",
     "check_archive_url",
 ]

@@ -17,6 +17,7 @@ from archive_client.errors import (
     ArchiveError,
     ArchiveRejected,
     ArchiveUnavailable,
+    NotAnArchive,
 )
 from archive_client.models import Caption, CaptionIn, LiveEvent
 
@@ -133,6 +134,35 @@ class ArchiveClient:
         """Return True when /healthz answers 200 (ArchiveUnavailable when down)."""
         r = self._req("GET", "/healthz", "health check")
         return r.status_code == 200
+
+    def check_is_archive(self) -> None:
+        """Make sure the URL is a jimaku archive, as far as can be told now.
+
+        Raises
+        ------
+        NotAnArchive
+            A server answers ``GET /healthz``, but not with the archive's 200
+            ``{"status": "ok"}``, or it does not speak HTTP at all.
+        ArchiveUnavailable
+            Nothing answers now, or a proxy's 429/502/503/504: an archive may be down behind it.
+        """
+        try:
+            r = self._http.get("/healthz")
+        except httpx.RemoteProtocolError as exc:
+            raise NotAnArchive(f"{self.url} is not an HTTP server ({exc})") from exc
+        except httpx.HTTPError as exc:
+            raise ArchiveUnavailable(f"health check: archive at {self.url}: {exc!r}") from exc
+        if r.status_code in (429, 502, 503, 504):
+            raise ArchiveUnavailable(f"health check: archive at {self.url}: HTTP {r.status_code}")
+        try:
+            ok = r.status_code == 200 and r.json() == {"status": "ok"}
+        except ValueError:
+            ok = False
+        if not ok:
+            raise NotAnArchive(
+                f"{self.url} is not a jimaku archive (GET /healthz answered {r.status_code}, "
+                'not {"status": "ok"})'
+            )
 
     def close(self) -> None:
         """Close connections."""

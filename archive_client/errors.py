@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-__all__ = ["ArchiveAuthError", "ArchiveError", "ArchiveRejected", "ArchiveUnavailable"]
+__all__ = [
+    "ArchiveAuthError",
+    "ArchiveError",
+    "ArchiveRejected",
+    "ArchiveUnavailable",
+    "NotAnArchive",
+]
 
 
 class ArchiveError(Exception):
@@ -29,3 +35,7 @@ class ArchiveRejected(ArchiveError):
         self.status = status
         self.detail = detail
         self.code = code
+
+
+class NotAnArchive(ArchiveError):
+    """The URL answers, but not as a jimaku archive (a wrong URL: retrying will not help)."""

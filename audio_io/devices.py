@@ -53,10 +53,15 @@ def _sd() -> ModuleType:
     return module
 
 
-def _map_error(exc: BaseException, what: str, device: int | str | None) -> AudioDeviceError:
-    """Turn a sounddevice/PortAudio error into an :class:`AudioDeviceError` with advice."""
+def _map_error(
+    exc: BaseException,
+    what: str,
+    device: int | str | None,
+    kind: type[AudioDeviceError] = AudioDeviceError,
+) -> AudioDeviceError:
+    """Turn a sounddevice/PortAudio error into a ``kind`` (an AudioDeviceError) with advice."""
     dev = "the default device" if device is None else f"device {device!r}"
-    return AudioDeviceError(
+    return kind(
         f"{what} on {dev} failed: {exc}; list the devices with `jimaku receive --list-devices` "
         "(or sounddevice's `python -m sounddevice`) and pick one that exists, or check that the "
         "sound server (PulseAudio/PipeWire) is running"
@@ -175,8 +180,8 @@ class _StreamBase:
             try:
                 sd.query_devices(self.device, kind)
             except (sd.PortAudioError, ValueError) as exc:
-                err = _map_error(exc, f"opening {kind} stream", self.device)
-                raise AudioDeviceNotFound(str(err)) from exc
+                what = f"opening {kind} stream"
+                raise _map_error(exc, what, self.device, AudioDeviceNotFound) from exc
         try:
             self._stream = cls(
                 samplerate=self.samplerate,

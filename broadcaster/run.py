@@ -129,6 +129,13 @@ def run_broadcast(args: argparse.Namespace) -> int:
     audio_on_stdout = args.output == "-"
     mode = "json" if args.json else ("live" if sys.stderr.isatty() else "json")
     sink_ev = EventSink(mode, sys.stderr if (audio_on_stdout or mode == "live") else sys.stdout)
+
+    def fatal(exc: BroadcasterError) -> int:
+        sink_ev.emit(ev.Error(kind="fatal", message=str(exc)))
+        if mode == "live" or not args.json:
+            print(f"jimaku broadcast: {exc}", file=sys.stderr)
+        return 2
+
     retries = 0
     try:
         while True:
@@ -138,10 +145,7 @@ def run_broadcast(args: argparse.Namespace) -> int:
                 if isinstance(exc, DeviceNotFound) and not retries:
                     # Not there at the first open: a wrong --input/--output-device, reported at
                     # once. A device that was there and went (unplugged) is retried below.
-                    sink_ev.emit(ev.Error(kind="fatal", message=str(exc)))
-                    if mode == "live" or not args.json:
-                        print(f"jimaku broadcast: {exc}", file=sys.stderr)
-                    return 2
+                    return fatal(exc)
                 retries += 1
                 sink_ev.emit(
                     ev.Error(
@@ -160,10 +164,7 @@ def run_broadcast(args: argparse.Namespace) -> int:
                     return 1
                 time.sleep(args.device_retry_s)
             except BroadcasterError as exc:
-                sink_ev.emit(ev.Error(kind="fatal", message=str(exc)))
-                if mode == "live" or not args.json:
-                    print(f"jimaku broadcast: {exc}", file=sys.stderr)
-                return 2
+                return fatal(exc)
     finally:
         sink_ev.close()
 

@@ -153,33 +153,22 @@ def run(args: argparse.Namespace) -> int:
 def _refuse_a_non_archive(url: str, timeout_s: float = 3.0) -> None:
     """Raise :class:`SettingsError` when ``url`` answers, but not as a jimaku archive.
 
-    An archive that is down or restarting (no answer, a proxy's 502/503/504, 429) is not an
-    error at start: the receiver keeps listening and retries, as it does later. A server that
-    answers ``GET /healthz`` with anything but the archive's 200 ``{"status": "ok"}`` is a
-    wrong ``--archive``, which retrying for ever would hide from the viewer.
+    An archive that is down or restarting is not an error at start: the receiver keeps
+    listening and retries, as it does later. A wrong ``--archive`` is said at once, since
+    retrying for ever would hide it from the viewer.
     """
-    import httpx
-
+    from archive_client import ArchiveClient, ArchiveUnavailable, NotAnArchive
     from receiver_app.errors import SettingsError
 
+    client = ArchiveClient(url, timeout_s=timeout_s)
     try:
-        r = httpx.get(f"{url}/healthz", timeout=timeout_s)
-    except httpx.RemoteProtocolError as exc:
-        msg = f"--archive {url} is not an HTTP server ({exc}); check the URL"
-        raise SettingsError(msg) from exc
-    except (httpx.TransportError, ValueError):
-        return  # down or unreachable for now (or an invalid URL, which the fetcher reports)
-    if r.status_code in (429, 502, 503, 504):
+        client.check_is_archive()
+    except ArchiveUnavailable:
         return
-    try:
-        ok = r.status_code == 200 and r.json() == {"status": "ok"}
-    except ValueError:
-        ok = False
-    if not ok:
-        raise SettingsError(
-            f"--archive {url} is not a jimaku archive (GET /healthz answered {r.status_code}, "
-            'not {"status": "ok"}); check the URL'
-        )
+    except NotAnArchive as exc:
+        raise SettingsError(f"--archive {exc}; check the URL") from exc
+    finally:
+        client.close()
 
 
 def _make_source(args: argparse.Namespace, settings: object) -> object:

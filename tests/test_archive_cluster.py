@@ -32,6 +32,7 @@ from archive_client import ArchiveUnavailable, AsyncArchiveClient, CaptionIn
 from archive_server.bus import APPLICATION_NAME
 from archive_server.hub import Hub
 from archive_server.models import Caption
+from tests.plugins.archive import metric
 from tests.plugins.waiting import until, wait_until
 
 REPO = Path(__file__).resolve().parents[1]
@@ -105,19 +106,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         _cluster("down", str(d))
 
 
-def _metric(origin: str, name: str, label: str = "") -> float:
-    text = httpx.get(origin + "/metrics", timeout=5).text
-    total = 0.0
-    for labels, v in re.findall(rf"^{name}(\{{.*\}})? (\S+)$", text, flags=re.M):
-        if label in (labels or ""):
-            total += float(v)
-    return total
-
-
 def _origin_caption_gets(c: Cluster) -> float:
-    return sum(
-        _metric(o, "archive_requests_total", f'method="GET",route="{ROUTE}"') for o in c.origins
-    )
+    return sum(metric(o, "archive_requests_total", method="GET", route=ROUTE) for o in c.origins)
 
 
 class Subscriber:
@@ -189,13 +179,13 @@ async def _subscribed(c: Cluster, subs: list[Subscriber], tasks: list[Any], base
         for t in tasks:
             if t.done():
                 t.result()  # a subscriber that failed ends the wait with its error
-        return sum(_metric(o, "archive_live_subscribers") for o in c.origins) >= base + len(subs)
+        return sum(metric(o, "archive_live_subscribers") for o in c.origins) >= base + len(subs)
 
     await until("the subscribers to connect", lambda: asyncio.to_thread(ready), 20, poll_s=0.05)
 
 
 def _live_now(c: Cluster) -> float:
-    return sum(_metric(o, "archive_live_subscribers") for o in c.origins)
+    return sum(metric(o, "archive_live_subscribers") for o in c.origins)
 
 
 def test_cluster_json_contract(cluster: Cluster) -> None:
@@ -229,7 +219,7 @@ def test_every_caption_reaches_every_subscriber_on_every_origin(cluster: Cluster
     subs, acked = asyncio.run(go())
     assert len(acked) == 30
     _check_delivery(subs, acked)
-    writes = [_metric(o, "archive_caption_writes_total") for o in cluster.origins]
+    writes = [metric(o, "archive_caption_writes_total") for o in cluster.origins]
     assert sum(1 for w in writes if w > 0) >= 2, f"writes per origin {writes}: nginx did not spread"
 
 
@@ -242,7 +232,7 @@ def test_kill_9_of_an_origin_mid_stream_loses_nothing(cluster: Cluster) -> None:
         base = await asyncio.to_thread(_live_now, cluster)
         tasks = [asyncio.create_task(s.run()) for s in subs]
         await _subscribed(cluster, subs, tasks, base)
-        on_victim = await asyncio.to_thread(_metric, cluster.origins[0], "archive_live_subscribers")
+        on_victim = await asyncio.to_thread(metric, cluster.origins[0], "archive_live_subscribers")
         assert on_victim >= 1
         acked: dict[int, str] = {}
         failed: list[str] = []
@@ -367,7 +357,7 @@ def test_long_poll_crowd_through_nginx_is_a_few_origin_requests_per_caption(
 
         async def put_when_held() -> None:
             def held() -> bool:
-                return sum(_metric(o, "archive_long_polls_waiting") for o in cluster.origins) >= 1
+                return sum(metric(o, "archive_long_polls_waiting") for o in cluster.origins) >= 1
 
             await until("a long-poll held at an origin", lambda: asyncio.to_thread(held), 30)
             async with AsyncArchiveClient(cluster.url, token=cluster.token) as ac:

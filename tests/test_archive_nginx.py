@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import re
 import threading
 import time
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ import httpx
 import pytest
 
 from archive_client import AsyncArchiveClient, CaptionIn
-from tests.plugins.archive import ArchiveHandle, NginxFront, wait_for_metric
+from tests.plugins.archive import ArchiveHandle, NginxFront, metric, wait_for_metric
 from tests.plugins.waiting import wait_until
 
 ROUTE = "/v1/channels/{channel}/captions/{seq}"
@@ -55,21 +54,7 @@ def front(stack: tuple[ArchiveHandle, NginxFront]) -> NginxFront:
 
 def _origin_gets(origin: str) -> float:
     """GETs of one caption by id the origin has served (any status)."""
-    text = httpx.get(origin + "/metrics").text
-    # (route labels contain braces themselves: match up to the last "} ")
-    pat = r"^archive_requests_total\{(.*)\} (\S+)$"
-    return sum(
-        float(v)
-        for labels, v in re.findall(pat, text, flags=re.M)
-        if 'method="GET"' in labels and f'route="{ROUTE}"' in labels
-    )
-
-
-def _origin_waiting(origin: str) -> float:
-    """Long-polls the origin holds now."""
-    m = re.search(r"^archive_long_polls_waiting (\S+)$", httpx.get(origin + "/metrics").text, re.M)
-    assert m is not None
-    return float(m[1])
+    return metric(origin, "archive_requests_total", method="GET", route=ROUTE)
 
 
 def _put(h: ArchiveHandle, seq: int, text: str, final: bool = True) -> None:
@@ -186,10 +171,11 @@ def test_long_poll_crowd_before_and_after_the_caption_is_stored(
     def put_soon() -> None:
         # the whole crowd has asked, and the origin holds a long-poll, when the caption arrives;
         # if that takes too long the caption is stored anyway and the assertions below judge
+        held = "archive_long_polls_waiting"
         with contextlib.suppress(TimeoutError):
             wait_until(
                 "the crowd to ask and the origin to hold a long-poll",
-                lambda: sent[0] == n and _origin_waiting(archive_server.url) >= 1,
+                lambda: sent[0] == n and metric(archive_server.url, held) >= 1,
                 10,
             )
         _put(archive_server, 8, "홍수 경보")

@@ -22,7 +22,7 @@ import pytest
 from scipy.signal import butter, sosfiltfilt
 
 from audio_io import read_audio, write_audio
-from tests.plugins.archive import ArchiveHandle, NginxFront
+from tests.plugins.archive import ArchiveHandle, NginxFront, metric
 from tests.plugins.browser import PageErrors, launch_chromium, until
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
@@ -83,14 +83,9 @@ def _hear(page: Any, channel: int, seq: int) -> None:
     )
 
 
-def _live_subscribers(a: ArchiveHandle) -> float:
-    m = re.search(r"^archive_live_subscribers (\S+)$", httpx.get(a.url + "/metrics").text, re.M)
-    return float(m.group(1)) if m else 0.0
-
-
 def _wait_subscribed(page: Any, a: ArchiveHandle, n: int = 1) -> None:
     for _ in range(200):
-        if _live_subscribers(a) >= n:
+        if metric(a.url, "archive_live_subscribers") >= n:
             return
         page.wait_for_timeout(50)
     raise AssertionError("the page never subscribed to the live WebSocket")

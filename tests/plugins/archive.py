@@ -10,6 +10,9 @@
 ``archive_server``
     A started server with one channel (id 7, "test"): ``.url``, ``.channel``, ``.token`` plus the
     handle's methods.
+``metric(url, name, **labels)``
+    The sum of the archive's ``/metrics`` samples called ``name`` whose labels include
+    ``labels`` (0 when there is none), parsed by prometheus_client.
 ``wait_for_metric(url, name, at_least)``
     Return once the archive's ``/metrics`` gauge ``name`` reaches ``at_least`` (a held long-poll,
     a live subscriber): the event a test waits for before it writes, instead of a fixed sleep.
@@ -33,14 +36,36 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.plugins.waiting import wait_until
 
-__all__ = ["ArchiveHandle", "NginxFront", "archive_factory", "archive_server", "wait_for_metric"]
+__all__ = [
+    "ArchiveHandle",
+    "NginxFront",
+    "archive_factory",
+    "archive_server",
+    "metric",
+    "wait_for_metric",
+]
 
 REPO = Path(__file__).resolve().parents[2]
 NGINX_CONF = REPO / "deploy" / "nginx" / "jimaku-archive.conf"
 NGINX_BIN = Path("/usr/sbin/nginx")
+
+
+def metric(url: str, name: str, **labels: str) -> float:
+    """Sum the samples ``name`` at ``url``/metrics whose labels include ``labels``.
+
+    A counter none of whose label sets has been counted yet has no sample: that is 0.
+    """
+    text = httpx.get(f"{url}/metrics", timeout=5).text
+    return sum(
+        s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == name and labels.items() <= s.labels.items()
+    )
 
 
 def wait_for_metric(
@@ -50,7 +75,7 @@ def wait_for_metric(
     timeout_s: float = 30.0,
     alive: Callable[[], None] | None = None,
 ) -> None:
-    """Return once the archive at ``url`` reports the unlabelled gauge ``name`` >= ``at_least``.
+    """Return once :func:`metric` ``name`` at ``url`` is at least ``at_least``.
 
     ``alive``, if given, is called between polls and should raise when the thing being waited
     for has died (a subprocess that exited), so the test fails at once with that reason.
@@ -59,10 +84,7 @@ def wait_for_metric(
     def reached() -> bool:
         if alive is not None:
             alive()
-        for line in httpx.get(f"{url}/metrics", timeout=5).text.splitlines():
-            if line.startswith(name + " "):
-                return float(line.split()[1]) >= at_least
-        return False
+        return metric(url, name) >= at_least
 
     wait_until(f"{name} >= {at_least:g} at {url}", reached, timeout_s)
 
