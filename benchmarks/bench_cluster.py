@@ -12,8 +12,10 @@ started; for each subscriber count (``--subscribers``, default 2000,5000,10000):
     ``kill -9`` of origin 0 after the 3rd caption; reported: lost (must be 0) and the time from
     each dropped socket's close to its resumed connection (p50/p99/max).
 (c) ``--crowd``: that many receivers long-polling one new caption through nginx (``?wait=10``,
-    the receivers' request) while it is stored; reported: origin requests per caption (from the
-    origins' own /metrics).
+    the receivers' request), the caption stored once nginx is answering all of them
+    (``/nginx_status``); reported per caption: origin requests (fills and 304 refreshes, from the
+    origins' own /metrics), PUT -> answer p50/p99/max over the crowd, CPU of nginx and of the
+    load generators.
 
 The load generators, nginx, PostgreSQL and the origins share the machine's cores: the figures are
 relative (how the cluster behaves, where the CPU goes), not a capacity. Run it under the lock:
@@ -134,12 +136,15 @@ async def _gen_crowd(host: str, port: int, path: str, n: int, srcs: list[str]) -
         if sent[0] == n:
             print("SENT", flush=True)
         raw = await reader.read()
+        answered.append(time.time())
         writer.close()
         return int(raw.split(b" ", 2)[1])
 
+    answered: list[float] = []
     st = await asyncio.gather(*(one(i) for i in range(n)), return_exceptions=True)
     ok = sum(1 for s in st if s == 200)
-    print(json.dumps({"ok": ok, "other": [str(s) for s in st if s != 200][:5]}), flush=True)
+    other = [str(s) for s in st if s != 200][:5]
+    print(json.dumps({"ok": ok, "other": other, "answered": answered}), flush=True)
 
 
 # --- the driver -----------------------------------------------------------------------------
@@ -351,42 +356,80 @@ def _kill(d: Path, info: dict[str, Any], token: str, subs: int, procs: int) -> d
     }
 
 
-def _gets(ports: list[int]) -> tuple[float, float]:
-    """Return the GETs of a caption by id the origins served: (all statuses, 304 only)."""
-    lab = f'method="GET",route="{ROUTE}"'
-    every = sum(_metric(p, "archive_requests_total", lab) for p in ports)
-    nm = sum(_metric(p, "archive_requests_total", lab + ',status="304"') for p in ports)
-    return every, nm
+def _gets(ports: list[int], status: str = "") -> float:
+    """Return the GETs of a caption by id the origins served (with that status, or any)."""
+    lab = f'method="GET",route="{ROUTE}"' + (f',status="{status}"' if status else "")
+    return sum(_metric(p, "archive_requests_total", lab) for p in ports)
+
+
+def _nginx_writing(url: str) -> int:
+    """Return nginx's stub_status ``Writing``: requests it answers now (lock waiters included)."""
+    import httpx
+
+    m = re.search(r"Writing: (\d+)", httpx.get(f"{url}/nginx_status", timeout=10).text)
+    return int(m[1]) if m else -1
 
 
 def _crowd(info: dict[str, Any], token: str, n: int, procs: int, captions: int) -> dict[str, Any]:
+    """``n`` receivers long-poll each new caption through nginx, all asking before it is stored.
+
+    The caption is PUT once nginx is answering the whole crowd (stub_status) and an origin holds
+    one poll, or after 10 s at most (then ``crowd_in_before_put`` is false for that caption).
+    """
     port = int(info["url"].rsplit(":", 1)[1])
     oports = [o["port"] for o in info["origins"]]
-    used: list[float] = []
-    revalidated: list[float] = []
-    ok = 0
+    rounds: list[dict[str, Any]] = []
     for k in range(captions):
         seq = 60_000 + k
-        before = _gets(oports)
+        before = {st: _gets(oports, st) for st in ("", "200", "304")}
+        ncpu0 = _children_cpu(info["nginx_pid"])
         path = f"/v1/channels/7/captions/{seq}?wait=10"
         share = [n // procs + (1 if i < n % procs else 0) for i in range(procs)]
         gens = [_Gen(["crowd", str(port), path, str(m), _srcs(4, i)]) for i, m in enumerate(share)]
+        gcpu0 = [_cpu_s(g.proc.pid) for g in gens]
         for g in gens:
             assert g.line() == "SENT"
-        _put(info["url"], token, seq)
+        deadline = time.monotonic() + 10
+        all_in = False
+        while time.monotonic() < deadline:
+            held = sum(_metric(p, "archive_long_polls_waiting") for p in oports)
+            if held >= 1 and _nginx_writing(info["url"]) >= n + 1:
+                all_in = True
+                break
+            time.sleep(0.05)
+        put_at = _put(info["url"], token, seq)
+        ok = 0
+        lat: list[float] = []
         for g in gens:
             res = json.loads(g.line())
             ok += res["ok"]
+            lat += [(t - put_at) * 1000 for t in res["answered"]]
+        gcpu = sum(_cpu_s(g.proc.pid) for g in gens) - sum(gcpu0)
+        for g in gens:
             g.proc.wait(timeout=60)
-        after = _gets(oports)
-        used.append(after[0] - before[0])
-        revalidated.append(after[1] - before[1])
+        after = {st: _gets(oports, st) for st in ("", "200", "304")}
+        rounds.append(
+            {
+                "seq": seq,
+                "crowd_in_before_put": all_in,
+                "answered_200": ok,
+                "origin_requests": after[""] - before[""],
+                "origin_fills_200": after["200"] - before["200"],
+                "origin_refreshes_304": after["304"] - before["304"],
+                "put_to_answer_p50_ms": round(_pct(lat, 50), 1),
+                "put_to_answer_p99_ms": round(_pct(lat, 99), 1),
+                "put_to_answer_max_ms": round(max(lat), 1) if lat else None,
+                "cpu_s": {
+                    "nginx": round(_children_cpu(info["nginx_pid"]) - ncpu0, 2),
+                    "generators": round(gcpu, 2),
+                },
+            }
+        )
     return {
         "receivers": n,
         "captions": captions,
-        "answered_200": ok,
-        "origin_requests_per_caption": used,
-        "of_which_304_revalidations": revalidated,
+        "origin_requests_per_caption": [r["origin_requests"] for r in rounds],
+        "rounds": rounds,
     }
 
 
@@ -446,7 +489,10 @@ def main(argv: list[str] | None = None) -> int:
     if report["kill"]:
         print(f"kill -9: {report['kill']}")
     if report["crowd"]:
-        print(f"long-poll crowd: {report['crowd']}")
+        cr = report["crowd"]
+        print(f"long-poll crowd of {cr['receivers']} through nginx ({cr['origins']} origins):")
+        for r in cr["rounds"]:
+            print(f"  {r}")
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(json.dumps(report, indent=2) + "\n")
     return 0
