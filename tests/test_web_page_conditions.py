@@ -9,6 +9,7 @@ its decoder worker hands one over.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -17,16 +18,16 @@ import pytest
 
 from tests.plugins.archive import ArchiveHandle
 from tests.plugins.browser import launch_chromium, until
-from tests.test_web_page import _caption, _hear, _module, _put, _wait_subscribed
+from tests.test_web_page import (
+    RECORD_STATUS,
+    _caption,
+    _hear,
+    _module,
+    _put,
+    _wait_subscribed,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
-
-#: Every text #status shows, in order (a later message may replace one before the test looks).
-RECORD_STATUS = """() => {
-    window.__statuses = [];
-    new MutationObserver(() => window.__statuses.push(document.querySelector('#status').textContent))
-        .observe(document.querySelector('#status'), {childList: true, characterData: true, subtree: true});
-}"""
 
 
 @pytest.fixture(scope="module")
@@ -167,9 +168,9 @@ def test_an_unreachable_archive_is_retried_with_backoff_and_its_return_is_shown(
     while len(failed) < want + 1:
         assert time.monotonic() < deadline, f"only {len(failed)} retries seen"
         page.wait_for_timeout(100)
-    gaps = [b - a_ for a_, b in zip(failed, failed[1:], strict=False)]
-    # Each gap is the backoff plus the refused connection's own time (loopback: milliseconds; on a
-    # shared machine up to a few hundred). The backoff doubles, so the gaps grow, never past the cap.
+    gaps = [b - a_ for a_, b in itertools.pairwise(failed)]
+    # Each gap is the backoff plus the refused connection's own time (loopback: milliseconds; on
+    # a shared machine up to a few hundred). The backoff doubles, so the gaps grow, up to the cap.
     expected = [min(max_s, first_s * 2**i) for i in range(len(gaps))]
     for got, exp in zip(gaps, expected, strict=True):
         assert exp - 0.05 <= got <= exp + 1.0, (gaps, expected)
