@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from types import TracebackType
 
 from archive_server.launch import ArchiveLauncher, LaunchError, free_loopback_port
 from jimaku.demo.errors import ComponentMissing, StageFailed
@@ -32,7 +31,7 @@ def _archive_command(*args: str) -> list[str]:
     return jimaku_command("archive", *args)
 
 
-class ArchiveProcess:
+class ArchiveProcess(ArchiveLauncher):
     """``jimaku archive serve`` on 127.0.0.1 with a SQLite file in ``workdir``.
 
     Every start begins with an empty database. Use as a context manager: the server is started on
@@ -50,27 +49,14 @@ class ArchiveProcess:
     def __init__(self, workdir: Path, startup_timeout_s: float = 30.0) -> None:
         self.workdir = workdir
         self.db_path = workdir / "archive.sqlite3"
-        self.db_url = f"sqlite+aiosqlite:///{self.db_path}"
-        self.log_path = workdir / "archive-server.log"
         self.startup_timeout_s = startup_timeout_s
-        self._server: ArchiveLauncher | None = None
+        super().__init__(
+            f"sqlite+aiosqlite:///{self.db_path}",
+            workdir / "archive-server.log",
+            command=_archive_command,
+        )
 
-    @property
-    def port(self) -> int:
-        """TCP port of the server (0 before the first start)."""
-        return self._server.port if self._server is not None else 0
-
-    @property
-    def url(self) -> str:
-        """Base URL of the running server (``http://127.0.0.1:PORT``)."""
-        return f"http://127.0.0.1:{self.port}"
-
-    def _launcher(self) -> ArchiveLauncher:
-        if self._server is None:
-            self._server = ArchiveLauncher(self.db_url, self.log_path, command=_archive_command)
-        return self._server
-
-    def add_channel(self, name: str, channel_id: int | None = None) -> tuple[int, str]:
+    def add_channel(self, name: str, channel_id: int | None = None) -> tuple[int, str]:  # type: ignore[override]
         """Create a channel with ``jimaku archive add-channel --json``.
 
         Returns
@@ -84,12 +70,12 @@ class ArchiveProcess:
             The command failed or printed something unexpected.
         """
         try:
-            return self._launcher().add_channel(name, channel_id)
+            return super().add_channel(name, channel_id)
         except LaunchError as exc:
             raise StageFailed(f"the demo's archive channel: {exc}") from exc
 
-    def start(self) -> None:
-        """Start the server on a free port with an empty database; wait until it serves.
+    def start(self, timeout_s: float | None = None) -> None:
+        """Start the server with an empty database; wait until it serves.
 
         Raises
         ------
@@ -103,30 +89,16 @@ class ArchiveProcess:
         # would already hold its channels and captions.
         for suffix in ("", "-wal", "-shm"):
             Path(f"{self.db_path}{suffix}").unlink(missing_ok=True)
-        server = self._launcher()
         try:
-            server.start(self.startup_timeout_s)
+            super().start(self.startup_timeout_s if timeout_s is None else timeout_s)
         except LaunchError as exc:
-            if "invalid choice: 'archive'" in server.log_since_start():
+            if "invalid choice: 'archive'" in self.log_since_start():
                 raise ComponentMissing(
                     "the archive server's command `jimaku archive serve` is not available; "
                     "install the server extra: pip install 'jimaku[server]'"
                 ) from exc
             raise StageFailed(str(exc)) from exc
 
-    def stop(self) -> None:
+    def stop(self, grace_s: float = STOP_GRACE_S) -> None:
         """Stop the server (graceful first); a no-op when it is not running."""
-        if self._server is not None:
-            self._server.stop(grace_s=STOP_GRACE_S)
-
-    def __enter__(self) -> ArchiveProcess:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        super().stop(grace_s)
