@@ -62,7 +62,9 @@ export class ComplexFft {
    * @param {number[]} [radices] factors of m, outermost stage first (default: factor(m))
    */
   constructor(m, radices = factor(m)) {
-    if (radices.reduce((a, b) => a * b, 1) !== m) throw new RangeError(`radices ${radices} do not multiply to ${m}`);
+    if (radices.reduce((a, b) => a * b, 1) !== m) {
+      throw new RangeError(`radices ${radices.join(" x ")} do not multiply to ${m}`);
+    }
     this.m = m;
     /** @type {Stage[]} outermost first */
     this.stages = [];
