@@ -175,7 +175,24 @@ export class ComplexFft {
       }
       return;
     }
-    for (let q = 0; q < p; q++) this.work(x, i0 + 2 * q * fstride, o0 + q * m, fstride * p, s + 1);
+    const leaf = this.stages[s + 1];
+    if (leaf.m === 1 && UNROLLED.has(leaf.p)) {
+      // the p innermost transforms, called here rather than through work() (a third of the
+      // calls at 441 points)
+      const d = 2 * fstride * p;
+      const lp = leaf.p;
+      const di = 2 * fstride;
+      const dq = 2 * m;
+      let i = i0;
+      let o = 2 * o0;
+      if (lp === 7) for (let q = 0; q < p; q++, i += di, o += dq) leaf7(x, i, d, out, o);
+      else if (lp === 5) for (let q = 0; q < p; q++, i += di, o += dq) leaf5(x, i, d, out, o);
+      else if (lp === 3) for (let q = 0; q < p; q++, i += di, o += dq) leaf3(x, i, d, out, o);
+      else if (lp === 4) for (let q = 0; q < p; q++, i += di, o += dq) leaf4(x, i, d, out, o);
+      else for (let q = 0; q < p; q++, i += di, o += dq) leaf2(x, i, d, out, o);
+    } else {
+      for (let q = 0; q < p; q++) this.work(x, i0 + 2 * q * fstride, o0 + q * m, fstride * p, s + 1);
+    }
     if (p === 3) bfly3(out, 2 * o0, m, st.twRe, st.twIm);
     else if (p === 7) bfly7(out, 2 * o0, m, st.twRe, st.twIm);
     else if (p === 4) bfly4(out, 2 * o0, m, st.twRe, st.twIm);
