@@ -14,7 +14,11 @@ Errors::
     ├── ChannelNotFound         404
     ├── ChannelExists           409 (admin CLI)
     ├── RateLimited             429
-    └── StorageError            503 (SQLAlchemy / driver errors mapped here)
+    ├── StorageError            503 (SQLAlchemy / driver errors mapped here)
+    └── LaunchError             a server started by :mod:`~.launch` did not come up
+        └── PortTaken           ... because its port was in use
+
+:mod:`archive_server.launch` starts a real server in a subprocess (the demo, benchmarks and tests).
 """
 
 from __future__ import annotations

@@ -30,6 +30,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     db_arg(s)
     s.add_argument("--host", default=None)
     s.add_argument("--port", type=int, default=None)
+    tls = s.add_argument_group(
+        "HTTPS", "the caption page needs a secure context for the microphone (docs/receiver.md)"
+    )
+    tls.add_argument(
+        "--tls-self-signed",
+        action="store_true",
+        help="serve HTTPS with a self-signed certificate for this machine's LAN addresses and "
+        "localhost, made once and kept in --tls-dir; listens on every interface unless --host "
+        "is given; prints the https address(es) and the certificate's SHA-256 fingerprint "
+        "(for trying the page from a phone on the same Wi-Fi)",
+    )
+    tls.add_argument(
+        "--tls-dir",
+        default=None,
+        help="where --tls-self-signed keeps its certificate "
+        "(default $XDG_STATE_HOME/jimaku/archive-tls)",
+    )
+    tls.add_argument("--tls-cert", default=None, help="serve HTTPS with this PEM certificate")
+    tls.add_argument("--tls-key", default=None, help="the PEM private key of --tls-cert")
     s.set_defaults(func=run_serve, extra="server")
     m = sub.add_parser("migrate", help="create/upgrade the database schema")
     db_arg(m)
@@ -131,6 +150,65 @@ def _database_problem(url: str) -> str | None:
     return None
 
 
+def _tls_problem(args: argparse.Namespace) -> str | None:
+    """Check the combination of TLS flags (None: fine); files are checked in :func:`_tls`."""
+    self_signed = bool(getattr(args, "tls_self_signed", False))
+    cert, key = getattr(args, "tls_cert", None), getattr(args, "tls_key", None)
+    if self_signed and (cert or key):
+        return "--tls-self-signed makes its own certificate; give either it or --tls-cert/--tls-key"
+    if getattr(args, "tls_dir", None) and not self_signed:
+        return "--tls-dir is where --tls-self-signed keeps its certificate; add --tls-self-signed"
+    if bool(cert) != bool(key):
+        return "--tls-cert and --tls-key go together: give both (PEM files)"
+    return None
+
+
+def _tls(args: argparse.Namespace, host: str, port: int) -> tuple[str, str] | None:
+    """Return (certfile, keyfile) to serve HTTPS with, or None for plain HTTP.
+
+    With ``--tls-self-signed``: the certificate is made or reused and the https addresses and
+    its fingerprint are printed. Raises :class:`SettingsError` with a one-line message.
+    """
+    import ssl
+    from pathlib import Path
+
+    from archive_server import tls
+    from archive_server.errors import SettingsError
+
+    if getattr(args, "tls_cert", None):
+        cert, key = Path(args.tls_cert), Path(args.tls_key)
+        for f in (cert, key):
+            if not f.is_file():
+                raise SettingsError(f"{f} is not a file; --tls-cert and --tls-key take PEM files")
+        try:
+            ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+        except (ssl.SSLError, OSError) as exc:
+            why = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or exc
+            raise SettingsError(
+                f"cannot serve HTTPS with {cert} and {key} ({why}): give a PEM certificate "
+                "and the PEM private key that belongs to it"
+            ) from None
+        return str(cert), str(key)
+    if not getattr(args, "tls_self_signed", False):
+        return None
+    directory = Path(args.tls_dir).expanduser() if args.tls_dir else tls.default_tls_dir()
+    got = tls.ensure_self_signed(directory, tls.names_for(host))
+    made = "made" if got.created else "reused"
+    print(f"self-signed certificate ({made}): {got.cert}")
+    print(f"  SHA-256 fingerprint: {got.fingerprint}")
+    print("  (the phone warns once: check that it shows this fingerprint, then accept it)")
+    hosts = [n for n in got.names if n not in ("127.0.0.1", "::1")]
+    if host not in ("0.0.0.0", "::"):
+        hosts = [host]
+    else:
+        print("  listening on every interface (your LAN): stop it when you are done")
+    for h in hosts:
+        shown = f"[{h}]" if ":" in h else h
+        print(f"  open https://{shown}:{port}/")
+    sys.stdout.flush()
+    return str(got.cert), str(got.key)
+
+
 def run_serve(args: argparse.Namespace) -> int:
     """Run uvicorn until SIGINT/SIGTERM (graceful: open requests finish, then the DB closes)."""
     import uvicorn
@@ -146,9 +224,17 @@ def run_serve(args: argparse.Namespace) -> int:
         print(f"jimaku archive: error: {exc}", file=sys.stderr)
         return 2
     assert isinstance(s, ArchiveSettings)
-    problem = _port_problem(s.host, s.port) or _database_problem(s.db)
+    if getattr(args, "tls_self_signed", False) and "host" not in s.model_fields_set:
+        # the point of the flag is a phone on the LAN: a loopback-only server cannot be reached
+        s = s.model_copy(update={"host": "0.0.0.0"})
+    problem = _tls_problem(args) or _port_problem(s.host, s.port) or _database_problem(s.db)
     if problem:
         print(f"jimaku archive: error: {problem}", file=sys.stderr)
+        return 2
+    try:
+        ssl_files = _tls(args, s.host, s.port)
+    except SettingsError as exc:
+        print(f"jimaku archive: error: {exc}", file=sys.stderr)
         return 2
     setup_logging(s.log_level)
     app = create_app(s)
@@ -168,6 +254,8 @@ def run_serve(args: argparse.Namespace) -> int:
         ws_ping_timeout=s.ws_ping_timeout_s,
         backlog=4096,
         loop=s.loop,
+        ssl_certfile=ssl_files[0] if ssl_files else None,
+        ssl_keyfile=ssl_files[1] if ssl_files else None,
     )
     return 0
 

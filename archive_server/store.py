@@ -24,10 +24,10 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
-from collections import OrderedDict
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
+from cachetools import LRUCache
 from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -167,8 +167,7 @@ class Store:
     def __init__(self, url: str, cache_size: int = 10000) -> None:
         self.url = url
         self.engine = make_engine(url)
-        self._cache: OrderedDict[tuple[int, int], Rendered] = OrderedDict()
-        self._cache_size = cache_size
+        self._cache: LRUCache[tuple[int, int], Rendered] = LRUCache(maxsize=cache_size)
         self._sqlite_write = asyncio.Lock() if self.engine.dialect.name == "sqlite" else None
         self._known_channels: set[int] = set()
 
@@ -395,9 +394,6 @@ class Store:
             # never let an older revision replace a newer one (captions are never deleted)
             r = old
         self._cache[key] = r
-        self._cache.move_to_end(key)
-        if len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
 
     def remember(self, caption: Caption) -> Rendered:
         """Put a caption read back from the database (another process's write) in the cache."""

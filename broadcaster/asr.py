@@ -169,6 +169,24 @@ def _written_text(text: str, joins_words: bool) -> str:
     return ("" if joins_words else " ").join(words)
 
 
+def _words(items: Any) -> tuple[Word, ...]:
+    """Turn vosk's word list (``result`` / ``partial_result``) into written :class:`Word` s.
+
+    Words whose written form is empty (noise tokens) are left out. KeyError/TypeError/ValueError
+    on a malformed entry: the callers map them to :class:`RecognizerError`.
+    """
+    words = (
+        Word(
+            written_form(str(w["word"])),
+            float(w["start"]),
+            float(w["end"]),
+            float(w.get("conf", 1.0)),
+        )
+        for w in items
+    )
+    return tuple(w for w in words if w.word)
+
+
 def parse_final(raw: str, *, joins_words: bool = False) -> Final:
     """Turn vosk's ``Result()``/``FinalResult()`` JSON into a :class:`Final`.
 
@@ -186,16 +204,7 @@ def parse_final(raw: str, *, joins_words: bool = False) -> Final:
     """
     try:
         obj = json.loads(raw)
-        words = tuple(
-            Word(
-                written_form(str(w["word"])),
-                float(w["start"]),
-                float(w["end"]),
-                float(w.get("conf", 1.0)),
-            )
-            for w in obj.get("result", [])
-        )
-        words = tuple(w for w in words if w.word)
+        words = _words(obj.get("result", []))
         text = str(obj.get("text", ""))
     except (ValueError, KeyError, TypeError) as exc:
         raise RecognizerError(
@@ -272,16 +281,7 @@ class Recognizer:
         try:
             obj = json.loads(raw)
             text = _written_text(str(obj.get("partial", "")), self.joins_words)
-            words = tuple(
-                Word(
-                    written_form(str(w["word"])),
-                    float(w["start"]),
-                    float(w["end"]),
-                    float(w.get("conf", 1.0)),
-                )
-                for w in obj.get("partial_result", [])
-            )
-            words = tuple(w for w in words if w.word)
+            words = _words(obj.get("partial_result", []))
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise RecognizerError(f"vosk returned invalid partial JSON: {raw[:200]!r}") from exc
         if text != self._last_partial:

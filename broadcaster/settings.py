@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pydantic
+
 from archive_client.urls import check_archive_url
 from broadcaster.errors import ConfigError
 from trigger_codec.ids import MAX_CHANNEL, PROFILE_NAMES, ProfileName
@@ -143,12 +145,11 @@ class BroadcastSettings:
             raise ConfigError(f"max_lines {self.max_lines} must be at least 1")
 
 
-def _coerce(name: str, value: Any) -> Any:
-    if name == "state_dir":
-        return Path(value)
-    if name == "phrases":
-        return tuple(value)
-    return value
+# Values from a file, the environment and the command line are validated and converted
+# (str -> Path, list -> tuple, "7" -> 7) by pydantic against the dataclass's own annotations, so a
+# TOML ``early_trigger = "no"`` is False and ``phrases = "abc"`` an error, not three phrases.
+_VALIDATOR: pydantic.TypeAdapter[BroadcastSettings] = pydantic.TypeAdapter(BroadcastSettings)
+_ENV = {"token": "JIMAKU_TOKEN", "archive_url": "JIMAKU_ARCHIVE", "channel": "JIMAKU_CHANNEL"}
 
 
 def load_settings(overrides: dict[str, Any], settings_file: str | None = None) -> BroadcastSettings:
@@ -164,10 +165,12 @@ def load_settings(overrides: dict[str, Any], settings_file: str | None = None) -
     Raises
     ------
     ConfigError
-        Unreadable file, unknown key, bad value.
+        Unreadable file, unknown key, a value of the wrong type or out of range (one line naming
+        the setting and where it came from).
     """
     names = {f.name for f in dataclasses.fields(BroadcastSettings)}
     values: dict[str, Any] = {}
+    origin: dict[str, str] = {}
     path = settings_file or os.environ.get("JIMAKU_SETTINGS")
     if path:
         try:
@@ -179,17 +182,27 @@ def load_settings(overrides: dict[str, Any], settings_file: str | None = None) -
             raise ConfigError(
                 f"settings file {path!r} has unknown keys {unknown}; known: {sorted(names)}"
             )
-        values.update({k: _coerce(k, v) for k, v in data.items()})
-    env = {"token": "JIMAKU_TOKEN", "archive_url": "JIMAKU_ARCHIVE", "channel": "JIMAKU_CHANNEL"}
-    for key, var in env.items():
+        values.update(data)
+        origin.update(dict.fromkeys(data, f"settings file {path!r}"))
+    for key, var in _ENV.items():
         if os.environ.get(var):
-            raw = os.environ[var]
-            try:
-                values[key] = int(raw) if key == "channel" else raw
-            except ValueError as exc:
-                raise ConfigError(f"${var}={raw!r} is not a whole number") from exc
-    values.update({k: _coerce(k, v) for k, v in overrides.items() if v is not None})
+            values[key] = os.environ[var]
+            origin[key] = f"${var}"
+    cli = {k: v for k, v in overrides.items() if v is not None}
+    values.update(cli)
+    origin.update(dict.fromkeys(cli, "the command line"))
     try:
-        return BroadcastSettings(**values)
-    except TypeError as exc:
-        raise ConfigError(f"bad settings: {exc}") from exc
+        return _VALIDATOR.validate_python(values)
+    except pydantic.ValidationError as exc:
+        raise ConfigError(_one_line(exc, values, origin)) from exc
+
+
+def _one_line(exc: pydantic.ValidationError, values: dict[str, Any], origin: dict[str, str]) -> str:
+    """Return the first error of ``exc`` as one line: the setting, its value, its source."""
+    err = exc.errors()[0]
+    ctx = err.get("ctx") or {}
+    if isinstance(ctx.get("error"), ConfigError):  # a range check of __post_init__
+        return str(ctx["error"])
+    key = str(err["loc"][0]) if err["loc"] else "?"
+    src = origin.get(key, "the defaults")
+    return f"setting {key} = {values.get(key)!r} (from {src}): {err['msg'].lower()}"

@@ -18,11 +18,12 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
+
+from cachetools import LRUCache
 
 from receiver_app.settings import ReceiverSettings
 
@@ -59,8 +60,7 @@ class CaptionCache:
     """A thread-safe LRU of captions by (channel, seq)."""
 
     def __init__(self, size: int) -> None:
-        self._size = size
-        self._items: OrderedDict[tuple[int, int], Any] = OrderedDict()
+        self._items: LRUCache[tuple[int, int], Any] = LRUCache(maxsize=size)
         self._lock = threading.Lock()
         self.hits = 0
 
@@ -69,7 +69,6 @@ class CaptionCache:
         with self._lock:
             cap = self._items.get(key)
             if cap is not None:
-                self._items.move_to_end(key)
                 self.hits += 1
             return cap
 
@@ -80,9 +79,6 @@ class CaptionCache:
             if old is not None and getattr(old, "revision", 0) > getattr(caption, "revision", 0):
                 return
             self._items[key] = caption
-            self._items.move_to_end(key)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
 
 
 class CaptionFetcher:

@@ -272,3 +272,28 @@ def test_postgres_fixture_fails_loudly_without_binaries(monkeypatch: pytest.Monk
     monkeypatch.setattr(pg_plugin.glob, "glob", lambda pattern: [])
     with pytest.raises(pytest.fail.Exception, match=r"tools/ensure-system-deps\.sh"):
         pg_plugin.PostgresServer(Path("/nonexistent"))
+
+
+def test_rendered_cache_is_bounded_least_recently_used_and_never_older(tmp_path: Path) -> None:
+    """cache_size captions stay in memory; a read refreshes one; an older revision never wins."""
+
+    async def go() -> None:
+        st = Store(f"sqlite+aiosqlite:///{tmp_path / 'a.db'}", cache_size=2)
+        try:
+            await st.migrate()
+            await st.add_channel("seven", 7)
+            for seq in (1, 2):
+                await st.put_caption(7, seq, CaptionIn(text=f"c{seq}"))
+            assert await st.get_rendered(7, 1) is not None  # 1 is now the most recent
+            await st.put_caption(7, 3, CaptionIn(text="c3"))  # evicts 2, the least recent
+            assert [st.cached(7, s) is not None for s in (1, 2, 3)] == [True, False, True]
+            newer = (await st.put_caption(7, 1, CaptionIn(text="c1 second"))).caption
+            older = newer.model_copy(update={"revision": newer.revision - 1, "text": "c1"})
+            st.remember(older)
+            kept = st.cached(7, 1)
+            assert kept is not None and kept.caption.text == "c1 second"
+            assert (await st.get_rendered(7, 2)) is not None  # read back from the database
+        finally:
+            await st.close()
+
+    asyncio.run(go())

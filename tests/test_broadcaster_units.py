@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -232,8 +233,24 @@ def test_settings_precedence_and_validation(
     with pytest.raises(ConfigError, match=r"unknown keys \['chanel'\]"):
         load_settings({}, str(f))
     monkeypatch.setenv("JIMAKU_CHANNEL", "seven")
-    with pytest.raises(ConfigError, match="JIMAKU_CHANNEL='seven'"):
+    with pytest.raises(ConfigError, match=r"channel = 'seven' \(from \$JIMAKU_CHANNEL\)"):
         load_settings({})
+
+
+def test_settings_values_are_checked_against_their_types(tmp_path: Path) -> None:
+    """A TOML value of the wrong type is refused or converted as its field says, never taken."""
+    f = tmp_path / "b.toml"
+    f.write_text('early_trigger = "no"\nchannel = "12"\nstate_dir = "spool"\n')
+    s = load_settings({}, str(f))
+    assert (s.early_trigger, s.channel, s.state_dir) == (False, 12, Path("spool"))
+    for line, said in [
+        ('phrases = "abc"', "phrases = 'abc'"),  # would be the three phrases a, b and c
+        ('repeat_interval_s = "fast"', "repeat_interval_s = 'fast'"),
+        ("channel = 4.5", "channel = 4.5"),
+    ]:
+        f.write_text(line + "\n")
+        with pytest.raises(ConfigError, match=re.escape(f"{said} (from settings file")):
+            load_settings({}, str(f))
 
 
 def test_event_sink_writes_json_lines_and_board_folds_events() -> None:

@@ -2,11 +2,13 @@
 
 ``archive_factory`` (function-scoped)
     Call it (optionally ``archive_factory(db_url=...)``) to get an :class:`ArchiveHandle`: a server
-    started with ``python -m archive_server serve`` on a free loopback port, ready (/healthz
-    answered). Handle: ``.url``, ``.db_url``, ``.port``, ``.add_channel(name, id=None) ->
-    (channel, token)`` (runs ``add-channel`` against the same DB, works while running),
-    ``.stop()`` (SIGTERM, graceful), ``.kill()`` (SIGKILL), ``.start()`` (restart on the same port
-    and DB), ``.log`` (path of its JSON log). Everything is stopped at teardown.
+    started by :class:`archive_server.launch.ArchiveLauncher` (``python -m archive_server serve``
+    on a free loopback port), ready (it logged that it listens and /healthz answered). Handle:
+    ``.url``, ``.db_url``, ``.port``, ``.add_channel(name, id=None) -> (channel, token)`` (runs
+    ``add-channel`` against the same DB, works while running), ``.stop()`` (SIGTERM, graceful),
+    ``.kill()`` (SIGKILL), ``.start()`` (restart on the same port and DB), ``.log`` (path of its
+    JSON log). A server that dies at start raises ``LaunchError`` quoting its log. Everything is
+    stopped at teardown.
 ``archive_server``
     A started server with one channel (id 7, "test"): ``.url``, ``.channel``, ``.token`` plus the
     handle's methods.
@@ -28,13 +30,11 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
 import socket
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -42,6 +42,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from archive_server.launch import ArchiveLauncher, free_loopback_port
 from tests.plugins.waiting import wait_until
 
 __all__ = [
@@ -107,136 +108,30 @@ def wait_for_metric(
     wait_until(f"{name} >= {at_least:g} at {url}", reached, timeout_s)
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+class ArchiveHandle(ArchiveLauncher):
+    """One archive server subprocess (see module docstring), on :class:`ArchiveLauncher`.
 
-
-class ArchiveHandle:
-    """One archive server subprocess (see module docstring)."""
+    ``tmp`` holds its SQLite file (unless ``db_url`` names another database) and its log.
+    """
 
     def __init__(
         self, tmp: Path, db_url: str | None = None, env: dict[str, str] | None = None
     ) -> None:
+        super().__init__(
+            db_url or f"sqlite+aiosqlite:///{tmp / 'archive.db'}", tmp / "archive.log", env=env
+        )
         self.tmp = tmp
-        self.db_url = db_url or f"sqlite+aiosqlite:///{tmp / 'archive.db'}"
-        self.port = _port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = tmp / f"archive-{self.port}.log"
-        self.env = {**os.environ, **(env or {})}
-        self.proc: subprocess.Popen[bytes] | None = None
         self.channel = -1
         self.token = ""
-        self._started = False
-        self._log_at = 0
 
-    def _admin(self, *args: str) -> str:
-        out = subprocess.run(
-            [sys.executable, "-m", "archive_server", *args, "--db", self.db_url],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env=self.env,
-        )
-        if out.returncode != 0:
-            raise RuntimeError(f"archive {args[0]} failed: {out.stderr.strip()}")
-        return out.stdout
+    @property
+    def log(self) -> Path:
+        """Path of the server's JSON log (appended to across restarts)."""
+        return self.log_path
 
-    def add_channel(self, name: str, id: int | None = None) -> tuple[int, str]:
-        """Create a channel; returns (channel id, write token)."""
-        args = ["add-channel", name, "--json"] + (["--id", str(id)] if id is not None else [])
-        info = json.loads(self._admin(*args).strip().splitlines()[-1])
-        return int(info["channel"]), str(info["token"])
-
-    def start(self, timeout_s: float = 30.0) -> None:
-        """Start (or restart) on the same port and DB; returns when it is serving.
-
-        Serving means: this process logged that it listens on our port and /healthz answers
-        (a health answer alone could come from another test run's server that took the port
-        between :func:`_port` and the bind). If the port was taken at the first start, another
-        free port is tried; a restart keeps its port (clients know it).
-        """
-        if self.proc is not None and self.proc.poll() is None:
-            return
-        for attempt in range(3):
-            if self._start_once(timeout_s):
-                self._started = True
-                return
-            if self._started or attempt == 2:
-                break
-            self.port = _port()
-            self.url = f"http://127.0.0.1:{self.port}"
-        raise RuntimeError(f"archive server did not start: {self._log_since()[-2000:]}")
-
-    def _log_since(self) -> str:
-        return self.log.read_bytes()[self._log_at :].decode(errors="replace")
-
-    def _start_once(self, timeout_s: float) -> bool:
-        """One start; False if the port was taken (the server exited saying so)."""
-        self._log_at = self.log.stat().st_size if self.log.exists() else 0
-        with open(self.log, "ab") as logf:
-            self.proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "archive_server",
-                    "serve",
-                    "--db",
-                    self.db_url,
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(self.port),
-                ],
-                stdout=logf,
-                stderr=subprocess.STDOUT,
-                env=self.env,
-            )
-        listening = f"running on http://127.0.0.1:{self.port} "
-        proc = self.proc
-
-        def up() -> str:
-            if proc.poll() is not None:
-                out = self._log_since()
-                if "address already in use" in out.lower():
-                    return "port taken"
-                raise RuntimeError(f"archive server exited ({proc.returncode}): {out[-2000:]}")
-            if listening in self._log_since():
-                try:
-                    if httpx.get(self.url + "/healthz", timeout=1.0).status_code == 200:
-                        return "ready"
-                except httpx.HTTPError:
-                    pass
-            return ""
-
-        try:
-            got = wait_until(f"the archive on port {self.port} to answer /healthz", up, timeout_s)
-        except TimeoutError:
-            self.kill()
-            raise
-        if got == "port taken":
-            self.proc = None
-            return False
-        return True
-
-    def stop(self) -> None:
-        """Graceful stop (SIGTERM)."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
-
-    def kill(self) -> None:
-        """SIGKILL, no chance to flush anything."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        self.proc = None
+    def add_channel(self, name: str, id: int | None = None) -> tuple[int, str]:  # type: ignore[override]
+        """Create a channel; returns (channel id, write token) (``id=``: the tests' spelling)."""
+        return super().add_channel(name, id)
 
 
 @pytest.fixture
@@ -282,7 +177,7 @@ class NginxFront:
                 pytrace=False,
             )
         self.tmp = tmp
-        self.port = _port()
+        self.port = free_loopback_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.error_log = tmp / "error.log"
         site = NGINX_CONF.read_text()

@@ -5,7 +5,7 @@
 // No DOM here: the view gets display events through `onEvents`, messages through `onMessage`.
 
 import { CaptionDisplay } from "./display.mjs";
-import { Link, LiveFollower, fetchCaption } from "./archive.mjs";
+import { GIVE_UP_S, Link, LiveFollower, fetchCaption } from "./archive.mjs";
 
 /** @typedef {import("./archive.mjs").Caption} Caption */
 /** @typedef {import("./display.mjs").DisplayEvent} DisplayEvent */
@@ -57,6 +57,8 @@ export class Receiver {
     this.timer = null;
     this.ignoredOtherChannel = 0;
     this.staleSuppressed = 0;
+    /** seconds after a trigger before its caption counts as never coming (a test shortens it) */
+    this.giveUpS = GIVE_UP_S;
   }
 
   /** Pin to a channel (null: follow the triggers). @param {number|null} ch */
@@ -106,7 +108,7 @@ export class Receiver {
     }
     if (cached) h.result = { caption: cached, reason: "partial" };
     this.release();
-    fetchCaption(channel, seq, this.link).then((r) => this.onFetched(h, r));
+    fetchCaption(channel, seq, this.link, { giveUpS: this.giveUpS }).then((r) => this.onFetched(h, r));
   }
 
   /** @param {Heard} h @param {{caption: Caption|null, reason: string}} r */

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ComplexFft, RealBandFft } from "../fft.mjs";
+import { ComplexFft, RealBandFft, factor } from "../fft.mjs";
 import { BandDft } from "../dft.mjs";
 import { rng } from "./synth.mjs";
 
@@ -18,13 +18,14 @@ function directPower(x, start, n, k) {
 
 test("complex FFT equals the direct DFT for mixed-radix lengths", () => {
   const r = rng(11);
-  for (const m of [1, 2, 3, 4, 7, 12, 49, 320, 441, 480, 500]) {
+  // every unrolled radix (2, 3, 4, 5, 7), inner and outer, and the generic one (11, 13)
+  for (const m of [1, 2, 3, 4, 5, 7, 11, 12, 13, 49, 143, 242, 320, 441, 480, 500]) {
     const re = Float64Array.from({ length: m }, () => r() - 0.5);
     const im = Float64Array.from({ length: m }, () => r() - 0.5);
     const oRe = new Float64Array(m);
     const oIm = new Float64Array(m);
     new ComplexFft(m).transform(re, im, oRe, oIm);
-    for (const k of [0, 1, Math.floor(m / 3), m - 1].filter((k) => k < m)) {
+    for (let k = 0; k < m; k++) {
       let sr = 0;
       let si = 0;
       for (let t = 0; t < m; t++) {
@@ -68,4 +69,32 @@ test("band powers: real FFT, Goertzel half frames and the direct DFT agree", () 
       }
     });
   }
+});
+
+test("every order of the radices gives the same transform; wrong radices are refused", () => {
+  const r = rng(13);
+  for (const [m, plans] of /** @type {[number, number[][]][]} */ ([
+    [441, [[3, 3, 7, 7], [7, 7, 3, 3], [7, 3, 3, 7], [3, 7, 3, 7]]],
+    [480, [[4, 4, 2, 3, 5], [5, 3, 2, 4, 4], [2, 4, 4, 3, 5], [3, 5, 4, 4, 2]]],
+  ])) {
+    assert.deepEqual(factor(m), plans[0]);
+    const re = Float64Array.from({ length: m }, () => r() - 0.5);
+    const im = Float64Array.from({ length: m }, () => r() - 0.5);
+    for (const plan of plans) {
+      const oRe = new Float64Array(m);
+      const oIm = new Float64Array(m);
+      new ComplexFft(m, plan).transform(re, im, oRe, oIm);
+      for (let k = 0; k < m; k++) {
+        let sr = 0;
+        let si = 0;
+        for (let t = 0; t < m; t++) {
+          const ph = (-2 * Math.PI * ((k * t) % m)) / m;
+          sr += re[t] * Math.cos(ph) - im[t] * Math.sin(ph);
+          si += re[t] * Math.sin(ph) + im[t] * Math.cos(ph);
+        }
+        assert.ok(Math.abs(oRe[k] - sr) < 1e-9 && Math.abs(oIm[k] - si) < 1e-9, `${plan} k ${k}`);
+      }
+    }
+  }
+  assert.throws(() => new ComplexFft(12, [3, 2]), RangeError);
 });
