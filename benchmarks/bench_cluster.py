@@ -12,8 +12,10 @@ started; for each subscriber count (``--subscribers``, default 2000,5000,10000):
     ``kill -9`` of origin 0 after the 3rd caption; reported: lost (must be 0) and the time from
     each dropped socket's close to its resumed connection (p50/p99/max).
 (c) ``--crowd``: that many receivers long-polling one new caption through nginx (``?wait=10``,
-    the receivers' request) while it is stored; reported: origin requests per caption (from the
-    origins' own /metrics).
+    the receivers' request), the caption stored once nginx is answering all of them
+    (``/nginx_status``); reported per caption: origin requests (fills and 304 refreshes, from the
+    origins' own /metrics), PUT -> answer p50/p99/max over the crowd, CPU of nginx and of the
+    load generators.
 
 The load generators, nginx, PostgreSQL and the origins share the machine's cores: the figures are
 relative (how the cluster behaves, where the CPU goes), not a capacity. Run it under the lock:
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import os
 import random
@@ -38,6 +41,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +63,7 @@ async def _gen_ws(urls: list[str], n: int, srcs: list[str], resume: bool) -> Non
     import websockets
 
     got: list[dict[int, float]] = [{} for _ in range(n)]
+    raws: list[list[tuple[float, str | bytes]]] = [[] for _ in range(n)]
     resumes: list[float] = []
     ready = [0]
     stop = asyncio.Event()
@@ -88,14 +93,19 @@ async def _gen_ws(urls: list[str], n: int, srcs: list[str], resume: bool) -> Non
                     if first:
                         first = False
                         ready[0] += 1
-                    async for raw in ws:
-                        t = time.time()
-                        m = json.loads(raw)
-                        cur = int(m["cursor"])
-                        if last is not None and cur <= last:
-                            continue
-                        last = cur
-                        got[i][int(m["caption"]["seq"])] = t
+                    if not resume:
+                        # parse after the run: the generator shares the cores with the origins
+                        async for raw in ws:
+                            raws[i].append((time.time(), raw))
+                    else:
+                        async for raw in ws:
+                            t = time.time()
+                            m = json.loads(raw)
+                            cur = int(m["cursor"])
+                            if last is not None and cur <= last:
+                                continue
+                            last = cur
+                            got[i][int(m["caption"]["seq"])] = t
             except Exception:
                 if first and not resume:
                     ready[0] += 1
@@ -116,7 +126,105 @@ async def _gen_ws(urls: list[str], n: int, srcs: list[str], resume: bool) -> Non
     for t in tasks:
         t.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
+    for g, rs in zip(got, raws, strict=True):
+        for t, raw in rs:  # first arrival of each seq (no duplicates without a resume)
+            g.setdefault(int(json.loads(raw)["caption"]["seq"]), t)
     print(json.dumps({"got": [{str(k): v for k, v in g.items()} for g in got], "resumes": resumes}))
+
+
+class _LeanWS(asyncio.Protocol):
+    """A receive-only WebSocket client that does as little as it can per message.
+
+    The generator shares the 2 cores with the origins it measures: the websockets client cost
+    ~70 us of CPU per message received (3.4 s per 50,000), more than the origins spent sending.
+    This one writes the upgrade request itself, stamps each text frame's arrival and keeps its
+    bytes (parsed after the run), and answers pings; server frames are never masked (RFC 6455).
+    """
+
+    def __init__(self, path: str, host: str) -> None:
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.request = (
+            f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+        self.buf = b""
+        self.upgraded = False
+        self.ready: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self.frames: list[tuple[float, bytes]] = []
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        transport.write(self.request)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.ready.done():
+            self.ready.set_result(False)
+
+    def data_received(self, data: bytes) -> None:
+        t = time.time()
+        buf = self.buf + data
+        if not self.upgraded:
+            head, sep, buf = buf.partition(b"\r\n\r\n")
+            if not sep:
+                self.buf = head
+                return
+            self.upgraded = True
+            self.ready.set_result(head.startswith(b"HTTP/1.1 101"))
+        while len(buf) >= 2:
+            op, ln, at = buf[0] & 0x0F, buf[1] & 0x7F, 2
+            if ln == 126:
+                if len(buf) < 4:
+                    break
+                ln, at = int.from_bytes(buf[2:4], "big"), 4
+            elif ln == 127:
+                if len(buf) < 10:
+                    break
+                ln, at = int.from_bytes(buf[2:10], "big"), 10
+            if len(buf) < at + ln:
+                break
+            payload, buf = buf[at : at + ln], buf[at + ln :]
+            if op == 1:
+                self.frames.append((t, payload))
+            elif op == 9 and self.transport is not None:  # ping -> pong (client frames masked)
+                mask = os.urandom(4)
+                body = bytes(b ^ mask[j % 4] for j, b in enumerate(payload))
+                self.transport.write(bytes([0x8A, 0x80 | len(body)]) + mask + body)
+        self.buf = buf
+
+
+async def _gen_ws_lean(urls: list[str], n: int, srcs: list[str]) -> None:
+    loop = asyncio.get_running_loop()
+    sem = asyncio.Semaphore(500)  # handshakes in flight at once
+
+    async def one(i: int) -> _LeanWS:
+        u = urllib.parse.urlsplit(urls[i % len(urls)])
+        async with sem:
+            for attempt in range(5):
+                _, proto = await loop.create_connection(
+                    lambda: _LeanWS(u.path, u.netloc),
+                    u.hostname,
+                    u.port,
+                    local_addr=(srcs[i % len(srcs)], 0),
+                )
+                if await proto.ready:
+                    return proto
+                await asyncio.sleep(0.2 * (attempt + 1))
+        raise RuntimeError(f"subscriber {i}: no WebSocket upgrade from {urls[i % len(urls)]}")
+
+    protos = await asyncio.gather(*(one(i) for i in range(n)))
+    print(f"READY {len(protos)}", flush=True)
+    await loop.run_in_executor(None, sys.stdin.readline)
+    got = []
+    for p in protos:
+        g: dict[str, float] = {}
+        for t, raw in p.frames:
+            g.setdefault(str(json.loads(raw)["caption"]["seq"]), t)
+        got.append(g)
+        if p.transport is not None:
+            p.transport.abort()
+    print(json.dumps({"got": got, "resumes": []}))
 
 
 async def _gen_crowd(host: str, port: int, path: str, n: int, srcs: list[str]) -> None:
@@ -134,12 +242,15 @@ async def _gen_crowd(host: str, port: int, path: str, n: int, srcs: list[str]) -
         if sent[0] == n:
             print("SENT", flush=True)
         raw = await reader.read()
+        answered.append(time.time())
         writer.close()
         return int(raw.split(b" ", 2)[1])
 
+    answered: list[float] = []
     st = await asyncio.gather(*(one(i) for i in range(n)), return_exceptions=True)
     ok = sum(1 for s in st if s == 200)
-    print(json.dumps({"ok": ok, "other": [str(s) for s in st if s != 200][:5]}), flush=True)
+    other = [str(s) for s in st if s != 200][:5]
+    print(json.dumps({"ok": ok, "other": other, "answered": answered}), flush=True)
 
 
 # --- the driver -----------------------------------------------------------------------------
@@ -190,6 +301,31 @@ def _children_cpu(pid: int) -> float:
             if ppid == pid:
                 total += _cpu_s(int(p.name))
     return total
+
+
+_DELIVERY = "archive_live_delivery_seconds_bucket"
+
+
+def _delivery_buckets(ports: list[int]) -> dict[float, float]:
+    """Cumulative counts of the origins' publish -> handed-to-socket histogram, by upper bound."""
+    import httpx
+
+    out: dict[float, float] = {}
+    for p in ports:
+        text = httpx.get(f"http://127.0.0.1:{p}/metrics", timeout=10).text
+        for le, v in re.findall(rf'^{_DELIVERY}\{{le="([^"]+)"\}} (\S+)$', text, flags=re.M):
+            out[float(le)] = out.get(float(le), 0.0) + float(v)
+    return out
+
+
+def _bucket_pct(before: dict[float, float], after: dict[float, float], q: float) -> float | None:
+    """Return the smallest bucket bound (ms) under which a fraction ``q`` of new deliveries fell."""
+    d = {le: after[le] - before.get(le, 0.0) for le in sorted(after)}
+    total = d.get(float("inf"), 0.0)
+    for le, c in d.items():
+        if total and c >= q * total:
+            return le * 1000
+    return None
 
 
 def _metric(port: int, name: str, label: str = "") -> float:
@@ -254,14 +390,15 @@ def _put(url: str, token: str, seq: int) -> float:
 
 
 def _fanout(
-    info: dict[str, Any], token: str, subs: int, captions: int, procs: int
+    info: dict[str, Any], token: str, subs: int, captions: int, procs: int, client: str
 ) -> dict[str, Any]:
     ports = [o["port"] for o in info["origins"]]
     urls = ",".join(f"ws://127.0.0.1:{p}/v1/channels/7/live" for p in ports)
     rss0 = {p["pid"]: _rss_mb(p["pid"]) for p in info["origins"]}
     share = [subs // procs + (1 if i < subs % procs else 0) for i in range(procs)]
     t0 = time.monotonic()
-    gens = [_Gen(["ws", urls, str(n), _srcs(4, i), "0"]) for i, n in enumerate(share)]
+    kind = "wslean" if client == "lean" else "ws"
+    gens = [_Gen([kind, urls, str(n), _srcs(4, i), "0"]) for i, n in enumerate(share)]
     for g in gens:
         assert g.line().startswith("READY")
     connect_s = time.monotonic() - t0
@@ -273,6 +410,7 @@ def _fanout(
     cpu0["nginx"] = _children_cpu(info["nginx_pid"])
     cpu0["postgres"] = _children_cpu(info["postgres_pid"])
     gcpu0 = [_cpu_s(g.proc.pid) for g in gens]
+    hist0 = _delivery_buckets(ports)
     put_at: dict[int, float] = {}
     base = 1000 + subs  # fresh seqs for each cell
     for k in range(captions):
@@ -283,6 +421,7 @@ def _fanout(
     cpu["nginx"] = round(_children_cpu(info["nginx_pid"]) - cpu0["nginx"], 2)
     cpu["postgres"] = round(_children_cpu(info["postgres_pid"]) - cpu0["postgres"], 2)
     cpu["generators"] = round(sum(_cpu_s(g.proc.pid) for g in gens) - sum(gcpu0), 2)
+    hist1 = _delivery_buckets(ports)
     results = [g.finish() for g in gens]
     lat: list[float] = []
     lost = 0
@@ -300,6 +439,7 @@ def _fanout(
     ]
     return {
         "subscribers": subs,
+        "client": client,
         "captions": captions,
         "deliveries": len(lat),
         "lost": lost,
@@ -307,6 +447,9 @@ def _fanout(
         "p50_ms": round(_pct(lat, 50), 1),
         "p99_ms": round(_pct(lat, 99), 1),
         "max_ms": round(max(lat), 1) if lat else None,
+        # the origins' own share: publication -> frame handed to the socket (histogram bucket)
+        "origin_side_p50_ms_at_most": _bucket_pct(hist0, hist1, 0.5),
+        "origin_side_p99_ms_at_most": _bucket_pct(hist0, hist1, 0.99),
         "rss_kib_per_socket": round(sum(per_sock) / len(per_sock), 1),
         "cpu_s_during_captions": cpu,
     }
@@ -351,42 +494,80 @@ def _kill(d: Path, info: dict[str, Any], token: str, subs: int, procs: int) -> d
     }
 
 
-def _gets(ports: list[int]) -> tuple[float, float]:
-    """Return the GETs of a caption by id the origins served: (all statuses, 304 only)."""
-    lab = f'method="GET",route="{ROUTE}"'
-    every = sum(_metric(p, "archive_requests_total", lab) for p in ports)
-    nm = sum(_metric(p, "archive_requests_total", lab + ',status="304"') for p in ports)
-    return every, nm
+def _gets(ports: list[int], status: str = "") -> float:
+    """Return the GETs of a caption by id the origins served (with that status, or any)."""
+    lab = f'method="GET",route="{ROUTE}"' + (f',status="{status}"' if status else "")
+    return sum(_metric(p, "archive_requests_total", lab) for p in ports)
+
+
+def _nginx_writing(url: str) -> int:
+    """Return nginx's stub_status ``Writing``: requests it answers now (lock waiters included)."""
+    import httpx
+
+    m = re.search(r"Writing: (\d+)", httpx.get(f"{url}/nginx_status", timeout=10).text)
+    return int(m[1]) if m else -1
 
 
 def _crowd(info: dict[str, Any], token: str, n: int, procs: int, captions: int) -> dict[str, Any]:
+    """``n`` receivers long-poll each new caption through nginx, all asking before it is stored.
+
+    The caption is PUT once nginx is answering the whole crowd (stub_status) and an origin holds
+    one poll, or after 10 s at most (then ``crowd_in_before_put`` is false for that caption).
+    """
     port = int(info["url"].rsplit(":", 1)[1])
     oports = [o["port"] for o in info["origins"]]
-    used: list[float] = []
-    revalidated: list[float] = []
-    ok = 0
+    rounds: list[dict[str, Any]] = []
     for k in range(captions):
         seq = 60_000 + k
-        before = _gets(oports)
+        before = {st: _gets(oports, st) for st in ("", "200", "304")}
+        ncpu0 = _children_cpu(info["nginx_pid"])
         path = f"/v1/channels/7/captions/{seq}?wait=10"
         share = [n // procs + (1 if i < n % procs else 0) for i in range(procs)]
         gens = [_Gen(["crowd", str(port), path, str(m), _srcs(4, i)]) for i, m in enumerate(share)]
+        gcpu0 = [_cpu_s(g.proc.pid) for g in gens]
         for g in gens:
             assert g.line() == "SENT"
-        _put(info["url"], token, seq)
+        deadline = time.monotonic() + 10
+        all_in = False
+        while time.monotonic() < deadline:
+            held = sum(_metric(p, "archive_long_polls_waiting") for p in oports)
+            if held >= 1 and _nginx_writing(info["url"]) >= n + 1:
+                all_in = True
+                break
+            time.sleep(0.05)
+        put_at = _put(info["url"], token, seq)
+        ok = 0
+        lat: list[float] = []
         for g in gens:
             res = json.loads(g.line())
             ok += res["ok"]
+            lat += [(t - put_at) * 1000 for t in res["answered"]]
+        gcpu = sum(_cpu_s(g.proc.pid) for g in gens) - sum(gcpu0)
+        for g in gens:
             g.proc.wait(timeout=60)
-        after = _gets(oports)
-        used.append(after[0] - before[0])
-        revalidated.append(after[1] - before[1])
+        after = {st: _gets(oports, st) for st in ("", "200", "304")}
+        rounds.append(
+            {
+                "seq": seq,
+                "crowd_in_before_put": all_in,
+                "answered_200": ok,
+                "origin_requests": after[""] - before[""],
+                "origin_fills_200": after["200"] - before["200"],
+                "origin_refreshes_304": after["304"] - before["304"],
+                "put_to_answer_p50_ms": round(_pct(lat, 50), 1),
+                "put_to_answer_p99_ms": round(_pct(lat, 99), 1),
+                "put_to_answer_max_ms": round(max(lat), 1) if lat else None,
+                "cpu_s": {
+                    "nginx": round(_children_cpu(info["nginx_pid"]) - ncpu0, 2),
+                    "generators": round(gcpu, 2),
+                },
+            }
+        )
     return {
         "receivers": n,
         "captions": captions,
-        "answered_200": ok,
-        "origin_requests_per_caption": used,
-        "of_which_304_revalidations": revalidated,
+        "origin_requests_per_caption": [r["origin_requests"] for r in rounds],
+        "rounds": rounds,
     }
 
 
@@ -397,6 +578,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--subscribers", default="2000,5000,10000")
     ap.add_argument("--captions", type=int, default=10)
     ap.add_argument("--gen-procs", type=int, default=2)
+    ap.add_argument(
+        "--gen-client",
+        choices=("lean", "websockets"),
+        default="lean",
+        help="fan-out subscribers: a minimal receive-only client, or the websockets library's",
+    )
     ap.add_argument("--kill", type=int, default=2000, help="subscribers in the kill test (0: off)")
     ap.add_argument("--crowd", type=int, default=10000, help="long-polling receivers (0: off)")
     ap.add_argument("--out", type=Path, default=REPO / "bench-out" / "cluster.json")
@@ -422,7 +609,10 @@ def main(argv: list[str] | None = None) -> int:
             )
             token = json.loads(out.stdout.strip().splitlines()[-1])["token"]
             for m in counts:
-                cell = {"origins": n, **_fanout(info, token, m, a.captions, a.gen_procs)}
+                cell = {
+                    "origins": n,
+                    **_fanout(info, token, m, a.captions, a.gen_procs, a.gen_client),
+                }
                 print(json.dumps(cell), flush=True)
                 report["cells"].append(cell)
             if n == max(origins) and a.kill:
@@ -436,17 +626,20 @@ def main(argv: list[str] | None = None) -> int:
             _cluster("down", str(d))
             shutil.rmtree(d, ignore_errors=True)
     print(f"\n{'origins':>7} {'subs':>6} {'lost':>5} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} "
-          f"{'KiB/sock':>8}  cpu s (during {a.captions} captions)")  # fmt: skip
+          f"{'origin p99<=':>12} {'KiB/sock':>8} cpu s (during {a.captions} captions)")  # fmt: skip
     for c in report["cells"]:
         print(
             f"{c['origins']:>7} {c['subscribers']:>6} {c['lost']:>5} {c['p50_ms']:>7} "
-            f"{c['p99_ms']:>7} {c['max_ms']:>7} {c['rss_kib_per_socket']:>8}  "
-            f"{c['cpu_s_during_captions']}"
+            f"{c['p99_ms']:>7} {c['max_ms']:>7} {c['origin_side_p99_ms_at_most']!s:>12} "
+            f"{c['rss_kib_per_socket']:>8}  {c['cpu_s_during_captions']}"
         )
     if report["kill"]:
         print(f"kill -9: {report['kill']}")
     if report["crowd"]:
-        print(f"long-poll crowd: {report['crowd']}")
+        cr = report["crowd"]
+        print(f"long-poll crowd of {cr['receivers']} through nginx ({cr['origins']} origins):")
+        for r in cr["rounds"]:
+            print(f"  {r}")
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(json.dumps(report, indent=2) + "\n")
     return 0
@@ -456,6 +649,9 @@ def _gen_main(argv: list[str]) -> None:
     if argv[0] == "ws":
         urls, n, srcs, resume = argv[1].split(","), int(argv[2]), argv[3].split(","), argv[4]
         asyncio.run(_gen_ws(urls, n, srcs, resume == "1"))
+    elif argv[0] == "wslean":
+        urls, n, srcs = argv[1].split(","), int(argv[2]), argv[3].split(",")
+        asyncio.run(_gen_ws_lean(urls, n, srcs))
     else:
         port, path, n, srcs = int(argv[1]), argv[2], int(argv[3]), argv[4].split(",")
         asyncio.run(_gen_crowd("127.0.0.1", port, path, n, srcs))

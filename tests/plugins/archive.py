@@ -18,6 +18,9 @@
 ``wait_for_metric(url, name, at_least)``
     Return once the archive's ``/metrics`` gauge ``name`` reaches ``at_least`` (a held long-poll,
     a live subscriber): the event a test waits for before it writes, instead of a fixed sleep.
+``nginx_in_progress(url)``
+    Requests nginx at ``url`` is answering now (stub_status ``Writing``, the asking request
+    included; those waiting on the cache lock count): how a test knows a crowd has arrived.
 ``NginxFront(origin_port, tmp)``
     Debian's ``/usr/sbin/nginx`` running ``deploy/nginx/jimaku-archive.conf`` (templated for a free
     listen port, the origin's port and a cache dir under ``tmp``) in the foreground, prefix and pid
@@ -28,6 +31,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -47,6 +51,7 @@ __all__ = [
     "archive_factory",
     "archive_server",
     "metric",
+    "nginx_in_progress",
     "wait_for_metric",
 ]
 
@@ -67,6 +72,19 @@ def metric(url: str, name: str, **labels: str) -> float:
         for s in family.samples
         if s.name == name and labels.items() <= s.labels.items()
     )
+
+
+def nginx_in_progress(url: str) -> int:
+    """Return nginx's stub_status ``Writing`` count at ``url``/nginx_status (this request included).
+
+    ``Writing`` counts the requests whose headers nginx has read and is answering: a crowd waiting
+    on the cache lock or held at the origin. (``Reading``, headers not read yet, is not counted.)
+    """
+    text = httpx.get(f"{url}/nginx_status", timeout=5).text
+    found = re.search(r"Writing: (\d+)", text)
+    if found is None:
+        raise RuntimeError(f"{url}/nginx_status is not nginx's stub_status: {text[:200]!r}")
+    return int(found[1])
 
 
 def wait_for_metric(
