@@ -15,7 +15,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi.exceptions import RequestValidationError, WebSocketRequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
@@ -138,5 +138,7 @@ def create_app(settings: ArchiveSettings | None = None) -> FastAPI:
     app.include_router(ops.router)
     app.include_router(captions.router)
     app.include_router(live.router)
+    # a bad live query is said on the socket (the WebSocket API cannot read a refused handshake)
+    app.add_exception_handler(WebSocketRequestValidationError, live.invalid_query)  # type: ignore[arg-type]
     mount_web_receiver(app)  # the viewer's caption page at / (web_receiver)
     return app
