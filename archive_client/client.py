@@ -247,11 +247,24 @@ class AsyncArchiveClient:
         r = await self._req("GET", "/healthz", "health check")
         return r.status_code == 200
 
-    async def live(self, channel: int, after_cursor: int | None = None) -> AsyncIterator[LiveEvent]:
+    async def live(
+        self, channel: int, after_cursor: int | None = None, from_seq: int | None = None
+    ) -> AsyncIterator[LiveEvent]:
         """Follow a channel live; pass the last ``cursor`` seen to resume without gaps.
 
+        Parameters
+        ----------
+        channel : int
+            The channel.
+        after_cursor : int, optional
+            Resume: every caption whose latest change has a higher cursor first, then live.
+        from_seq : int, optional
+            Join at a heard trigger: caption ``from_seq`` as it stands now first (if stored),
+            then live. Not with ``after_cursor``.
+
         Raises :class:`ArchiveUnavailable` when the connection fails or drops,
-        :class:`ArchiveRejected` when the channel does not exist.
+        :class:`ArchiveRejected` when the channel does not exist (404) or an argument is out of
+        range (422, the server's detail).
         """
         import websockets
 
@@ -259,6 +272,8 @@ class AsyncArchiveClient:
         ws_url += f"/v1/channels/{channel}/live"
         if after_cursor is not None:
             ws_url += f"?after_cursor={int(after_cursor)}"
+        if from_seq is not None:
+            ws_url += f"{'&' if after_cursor is not None else '?'}from_seq={int(from_seq)}"
         try:
             # No permessage-deflate (the server declines it anyway: memory per socket); pings
             # every 20 s notice a dead path behind a proxy that keeps the TCP side open.
@@ -273,11 +288,12 @@ class AsyncArchiveClient:
                 async for raw in ws:
                     msg = json.loads(raw)
                     if msg.get("type") == "error":
+                        code = str(msg.get("code"))
                         raise ArchiveRejected(
                             f"live channel {channel}: {msg.get('detail')}",
-                            404,
+                            404 if code == "channel_not_found" else 422,
                             str(msg.get("detail")),
-                            str(msg.get("code")),
+                            code,
                         )
                     yield LiveEvent(
                         int(msg["cursor"]),
@@ -294,6 +310,7 @@ class AsyncArchiveClient:
         channel: int,
         after_cursor: int | None = None,
         *,
+        from_seq: int | None = None,
         backoff_initial_s: float = 0.2,
         backoff_max_s: float = 5.0,
         on_drop: Callable[[ArchiveUnavailable], None] | None = None,
@@ -305,13 +322,18 @@ class AsyncArchiveClient:
         (full jitter: a crowd cut off at once does not come back at once), with
         ``after_cursor`` = the last cursor yielded, so nothing is missed; an event whose cursor
         was already yielded is dropped. ``on_drop`` is called with each drop's error.
-        :class:`ArchiveRejected` (no such channel) ends it.
+        :class:`ArchiveRejected` (no such channel, an argument out of range) ends it.
+
+        ``from_seq`` (without ``after_cursor``) joins at a heard trigger: the first connection
+        (and every reconnection until an event has been yielded) starts with caption
+        ``from_seq`` as it stands, so its first words come at once; later ones resume by cursor.
         """
         last = after_cursor
         failures = 0
         while True:
             try:
-                async for ev in self.live(channel, after_cursor=last):
+                join = from_seq if last is None else None
+                async for ev in self.live(channel, after_cursor=last, from_seq=join):
                     failures = 0
                     if last is not None and ev.cursor <= last:
                         continue

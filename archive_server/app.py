@@ -15,7 +15,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi.exceptions import RequestValidationError, WebSocketRequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
@@ -78,7 +78,16 @@ def create_app(settings: ArchiveSettings | None = None) -> FastAPI:
         version="1",
         lifespan=lifespan,
         description="Caption archive: broadcasters PUT captions under their trigger IDs; "
-        "receivers GET them (or follow them live).",
+        "receivers GET them (or follow them live).\n\n"
+        # OpenAPI 3.1 has no WebSocket operations: the live route is described here
+        "**Live (WebSocket, not listed under paths):** `WS /v1/channels/{channel}/live` sends "
+        '`{"type": "caption", "cursor", "event": "created"|"updated", "caption": Caption}` '
+        "for every write of the channel. Query (at most one): `after_cursor` (integer >= 0) "
+        "first replays every caption whose latest change has a higher cursor (resume after a "
+        "drop); `from_seq` (integer 0-1048575) first sends caption `from_seq` as it stands now, "
+        "if stored (join at a heard trigger). A refusal is one "
+        '`{"type": "error", "code", "detail"}` message, then close code 4404 '
+        "(`channel_not_found`) or 4422 (`invalid`: a bad argument, or both).",
     )
     app.state.settings = settings
     app.state.hub = Hub(queue_size=settings.live_queue)
@@ -138,5 +147,7 @@ def create_app(settings: ArchiveSettings | None = None) -> FastAPI:
     app.include_router(ops.router)
     app.include_router(captions.router)
     app.include_router(live.router)
+    # a bad live query is said on the socket (the WebSocket API cannot read a refused handshake)
+    app.add_exception_handler(WebSocketRequestValidationError, live.invalid_query)  # type: ignore[arg-type]
     mount_web_receiver(app)  # the viewer's caption page at / (web_receiver)
     return app

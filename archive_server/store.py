@@ -485,6 +485,21 @@ class Store:
             raise StorageError(f"database error: {exc}") from exc
         return [(int(r.cursor), _row_to_caption(r)) for r in rows]
 
+    async def caption_event(self, channel: int, seq: int) -> tuple[int, Caption] | None:
+        """Return ``(cursor of its latest change, caption)`` at (channel, seq), or None."""
+        try:
+            async with self.engine.connect() as conn:
+                r = (
+                    await conn.execute(
+                        sa.select(captions).where(
+                            captions.c.channel == channel, captions.c.seq == seq
+                        )
+                    )
+                ).first()
+        except _DB_ERRORS as exc:
+            raise StorageError(f"database error: {exc}") from exc
+        return None if r is None else (int(r.cursor), _row_to_caption(r))
+
     async def last_cursor(self, channel: int) -> int:
         """Return the channel's newest cursor (0 if none)."""
         try:

@@ -275,7 +275,9 @@ class ReceiverApp:
                     o.status(f"now following channel {ch} (was {self.current_channel})")
             self.current_channel = ch
             if self._live is not None:
-                self._live.follow(ch)
+                # joined at this trigger: the stream starts with its caption as it stands, so
+                # the first words show now (a held GET would answer at the next revision)
+                self._live.follow(ch, from_seq=seq)
         heard = TriggerHeard(
             ch,
             seq,

@@ -162,6 +162,10 @@ class CaptionFetcher:
             while not self._closed.is_set():
                 cached = self.cache.get((channel, seq))
                 if cached is not None and bool(getattr(cached, "final", True)):
+                    if reason == "unreachable":
+                        # the live socket (rejoined at this trigger) brought it while this job
+                        # backed off: the archive is back, said once as a GET would say it
+                        self._set_down(False, "")
                     caption, reason = cached, "cached"
                     break
                 left = deadline - time.monotonic()

@@ -6,7 +6,8 @@ caption goes to ``on_caption`` (the app caches it, and updates it in place if it
 When the connection drops it reconnects with jittered backoff
 (:meth:`archive_client.AsyncArchiveClient.follow`) and resumes from the last cursor seen, so no
 correction is missed; on a channel switch it follows the new channel (each channel keeps its own
-cursor).
+cursor). Joining a channel at a heard trigger asks for that trigger's caption as it stands
+(``from_seq``), so its first words are shown at once rather than at its next revision.
 """
 
 from __future__ import annotations
@@ -54,16 +55,20 @@ class LiveFollower:
         self.reconnects = 0
         self.channel: int | None = None
 
-    def follow(self, channel: int) -> None:
-        """Follow ``channel`` (stops following the previous one)."""
+    def follow(self, channel: int, from_seq: int | None = None) -> None:
+        """Follow ``channel`` (stops following the previous one).
+
+        ``from_seq``: the trigger that made the receiver join; when the channel has no cursor
+        yet, the stream starts with that caption as the archive has it now.
+        """
         if channel == self.channel:
             return
         self.channel = channel
         if self._task is not None:
             self._task.cancel()
-        self._task = asyncio.run_coroutine_threadsafe(self._run(channel), self._loop)
+        self._task = asyncio.run_coroutine_threadsafe(self._run(channel, from_seq), self._loop)
 
-    async def _run(self, channel: int) -> None:
+    async def _run(self, channel: int, from_seq: int | None) -> None:
         from archive_client import ArchiveRejected, ArchiveUnavailable, AsyncArchiveClient
 
         down = [False]
@@ -81,9 +86,11 @@ class LiveFollower:
                 self.settings.archive_url, timeout_s=self.settings.http_timeout_s
             ) as ac:
                 # follow(): jittered reconnects, resume after the last cursor, duplicates dropped
+                cursor = self.cursors.get(channel)
                 async for ev in ac.follow(
                     channel,
-                    after_cursor=self.cursors.get(channel),
+                    after_cursor=cursor,
+                    from_seq=from_seq if cursor is None else None,
                     backoff_initial_s=self.settings.retry_initial_s,
                     backoff_max_s=self.settings.retry_max_s,
                     on_drop=dropped,

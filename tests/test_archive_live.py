@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -261,3 +262,102 @@ def test_live_declines_per_message_deflate(archive_server: ArchiveHandle) -> Non
     status, _, rest = head.partition(b"\r\n")
     assert status.startswith(b"HTTP/1.1 101"), head
     assert b"permessage-deflate" not in rest.lower(), head
+
+
+def test_live_from_seq_starts_with_that_caption_as_it_stands(
+    backend_archive: ArchiveHandle,
+) -> None:
+    """Joining at a heard trigger: its partial comes at once, then live; nothing before it."""
+    archive_server = backend_archive
+    writer = _mk(archive_server.url, token=archive_server.token)
+    writer.put_caption(7, 19, CaptionIn(text="before", final=True))
+    writer.put_caption(7, 20, CaptionIn(text="first", final=False))
+    writer.put_caption(7, 20, CaptionIn(text="first words", final=False))
+
+    async def go() -> None:
+        async with AsyncArchiveClient(archive_server.url) as ac:
+            it = ac.live(7, from_seq=20).__aiter__()
+            # no write happens until this event came: it can only be the replay
+            ev = await asyncio.wait_for(it.__anext__(), 5)
+            assert (ev.event, ev.caption.seq, ev.caption.text, ev.caption.revision) == (
+                "updated",
+                20,
+                "first words",
+                2,
+            )
+            assert not ev.caption.final
+            await asyncio.to_thread(writer.put_caption, 7, 20, CaptionIn(text="first words."))
+            nxt = await asyncio.wait_for(it.__anext__(), 5)
+            assert (nxt.caption.seq, nxt.caption.text, nxt.caption.final) == (
+                20,
+                "first words.",
+                True,
+            )
+            assert nxt.cursor > ev.cursor
+            await it.aclose()  # type: ignore[attr-defined]
+
+            # a trigger heard before its caption is stored: nothing to replay, then live
+            it = ac.live(7, from_seq=21).__aiter__()
+            first = asyncio.ensure_future(it.__anext__())
+            await asyncio.to_thread(
+                wait_for_metric, archive_server.url, "archive_live_subscribers", 1
+            )
+            await asyncio.to_thread(writer.put_caption, 7, 21, CaptionIn(text="next", final=False))
+            ev = await asyncio.wait_for(first, 5)
+            assert (ev.event, ev.caption.seq, ev.caption.text) == ("created", 21, "next")
+            await it.aclose()  # type: ignore[attr-defined]
+
+            # follow() joins with from_seq, then resumes by cursor: no caption twice
+            got = []
+            async for e in ac.follow(7, from_seq=21):
+                got.append(e)
+                if len(got) == 1:
+                    await asyncio.to_thread(writer.put_caption, 7, 21, CaptionIn(text="next one"))
+                if len(got) == 2:
+                    break
+            assert [(e.caption.seq, e.caption.text, e.caption.revision) for e in got] == [
+                (21, "next", 1),
+                (21, "next one", 2),
+            ]
+
+    asyncio.run(go())
+
+
+@pytest.mark.parametrize(
+    ("query", "names"),
+    [
+        ("from_seq=-1", "query.from_seq"),
+        ("from_seq=1048576", "query.from_seq"),
+        ("from_seq=abc", "query.from_seq"),
+        ("after_cursor=-5", "query.after_cursor"),
+        ("after_cursor=3&from_seq=4", "not both"),
+    ],
+)
+def test_live_bad_query_is_refused_with_a_reason(
+    archive_server: ArchiveHandle, query: str, names: str
+) -> None:
+    """A bad live argument: one ``invalid`` error message with the detail, then close 4422."""
+    import websockets
+    from websockets.exceptions import ConnectionClosed
+
+    async def go() -> tuple[dict[str, str], int | None]:
+        url = f"ws://127.0.0.1:{archive_server.port}/v1/channels/7/live?{query}"
+        async with websockets.connect(url, open_timeout=5) as ws:
+            msg = json.loads(await asyncio.wait_for(ws.recv(), 5))
+            with pytest.raises(ConnectionClosed):
+                await asyncio.wait_for(ws.recv(), 5)
+            return msg, ws.close_code
+
+    msg, close_code = asyncio.run(go())
+    assert close_code == 4422
+    assert (msg["type"], msg["code"]) == ("error", "invalid")
+    assert names in msg["detail"], msg
+
+    async def through_client() -> None:
+        async with AsyncArchiveClient(archive_server.url) as ac:
+            with pytest.raises(ArchiveRejected) as e:
+                async for _ in ac.live(7, from_seq=1 << 20):
+                    pass
+            assert e.value.status == 422 and "from_seq" in e.value.detail
+
+    asyncio.run(through_client())

@@ -491,3 +491,67 @@ def test_partial_then_final_then_correction_over_the_live_stream(
         ("updated", "첫 단어 다음 단어", True),
         ("updated", "첫 단어 고친 단어", True),
     ], (mine, err)
+
+
+def test_first_caption_heard_shows_its_first_words_at_once(
+    archive: Archive, tmp_path: Path, rng: np.random.Generator
+) -> None:
+    """Joining the channel at its first trigger: the caption's partial, already stored, is
+    shown at once (the live socket starts at that caption, ``from_seq``), not at its next
+    revision (a held GET answers only then, or at the end of its 10 s hold); the final text
+    then replaces it in place, once."""
+    from archive_client import LONG_POLL_S
+
+    wav = make_recording(tmp_path / "join.wav", [(0.3, 7, 81, "hf")], 8.0, rng, room=False)
+    client = ArchiveClient(archive.url, token=archive.tokens[7])
+    now = dt.datetime.now(dt.UTC)
+
+    def put(text: str, final: bool) -> None:
+        client.put_caption(
+            7,
+            81,
+            CaptionIn(text=text, final=final, language="ja", start_at=now, end_at=None, words=None),
+        )
+
+    put("最初の", final=False)  # stored before the receiver runs: it can only be replayed
+    err_path = tmp_path / "receiver.stderr"
+    with err_path.open("w") as err_file:
+        proc = subprocess.Popen(
+            [JIMAKU, "receive", "--json", "--input", str(wav), "--archive", archive.url],
+            stdout=subprocess.PIPE,
+            stderr=err_file,
+            text=True,
+        )
+    lines: list[dict[str, Any]] = []
+    got = threading.Event()
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for raw in proc.stdout:
+            if raw.startswith("{") and json.loads(raw)["type"] != "listening":
+                lines.append(json.loads(raw))
+                got.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        assert got.wait(120.0), "nothing was shown"
+        put("最初の言葉です。", final=True)
+        proc.wait(timeout=40)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    reader.join(timeout=5)
+    if proc.stdout is not None:
+        proc.stdout.close()
+    err = err_path.read_text()
+    assert proc.returncode == 0, err
+    mine = [r for r in lines if r.get("seq") == 81]
+    assert [(r["type"], r["text"], r["final"]) for r in mine] == [
+        ("shown", "最初の", False),
+        ("updated", "最初の言葉です。", True),
+    ], (mine, err)
+    first = mine[0]
+    waited = first["shown_wall"] - first["decoded_wall"]
+    assert 0 <= waited < LONG_POLL_S / 2, f"first words shown {waited:.2f} s after the trigger"

@@ -240,6 +240,31 @@ def test_partial_then_final_then_correction_in_place(
     page.close()
 
 
+def test_first_caption_after_joining_shows_its_first_words_at_once(
+    browser: Any, archive_server: ArchiveHandle
+) -> None:
+    """Unpinned, the page joins the channel's live socket at the first trigger it hears
+    (``from_seq``): that caption's partial, stored before, shows at once, not at its next
+    revision (the held GET's answer, or the end of its hold); the final replaces it, once."""
+    a = archive_server
+    page = browser.new_page()
+    errors = PageErrors(page)
+    page.goto(f"{a.url}/?lang=en")
+    _put(a, 30, "最初の", final=False)  # before the page knows the channel: only a replay brings it
+    _hear(page, a.channel, 30)
+    el = _caption(page, 30)
+    # well inside the GET's 10 s hold (web_receiver/static/archive.mjs WAIT_S), which alone
+    # would bring this partial only at the hold's end
+    page.wait_for_selector('#captions [data-seq="30"][data-final="false"]', timeout=5_000)
+    assert el.text_content() == "最初の"
+    _put(a, 30, "最初の言葉です。", final=True)
+    page.wait_for_selector('#captions [data-seq="30"][data-final="true"]', timeout=10_000)
+    assert el.count() == 1 and el.text_content() == "最初の言葉です。"
+    assert page.locator("#history-list li").all_text_contents() == ["最初の言葉です。"]
+    assert not errors.all, errors.all
+    page.close()
+
+
 def test_archive_stopping_and_coming_back_loses_nothing(
     browser: Any, archive_server: ArchiveHandle
 ) -> None:

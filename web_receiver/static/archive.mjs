@@ -1,5 +1,6 @@
 // Talking to the archive (same origin): one caption by GET ...?wait=S until it is final, and the
-// channel's live WebSocket, resumed by cursor after a drop. Both retry with doubling backoff while
+// channel's live WebSocket, joined at the heard trigger (`from_seq`: that caption as it stands
+// comes first, so its first words show at once) and resumed by cursor after a drop. Both retry with doubling backoff while
 // the archive is unreachable and report it once per outage; neither ever stops listening.
 
 /**
@@ -137,16 +138,24 @@ export class LiveFollower {
     this.ws = null;
     /** @type {Map<number, number>} last cursor seen per channel */
     this.cursor = new Map();
+    /** @type {number|null} the trigger the channel was joined at (used until a cursor is seen) */
+    this.fromSeq = null;
     this.backoff = RETRY_INITIAL_S;
     /** @type {ReturnType<typeof setTimeout>|null} */
     this.timer = null;
   }
 
-  /** Follow `channel` (a no-op if it is the one followed). @param {number} channel */
-  follow(channel) {
+  /**
+   * Follow `channel` (a no-op if it is the one followed).
+   * @param {number} channel
+   * @param {number|null} [fromSeq]  the heard trigger that made us join: without a cursor for
+   *   the channel yet, the socket starts with that caption as the archive has it now
+   */
+  follow(channel, fromSeq = null) {
     if (channel === this.channel) return;
     this.stop();
     this.channel = channel;
+    this.fromSeq = fromSeq;
     this.connect();
   }
 
@@ -166,7 +175,7 @@ export class LiveFollower {
     if (ch === null) return;
     const proto = location.protocol === "https:" ? "wss:" : "ws:";
     const cur = this.cursor.get(ch);
-    const q = cur === undefined ? "" : `?after_cursor=${cur}`;
+    const q = cur !== undefined ? `?after_cursor=${cur}` : this.fromSeq !== null ? `?from_seq=${this.fromSeq}` : "";
     const ws = new WebSocket(`${proto}//${location.host}/v1/channels/${ch}/live${q}`);
     this.ws = ws;
     ws.onopen = () => {
@@ -177,10 +186,11 @@ export class LiveFollower {
       /** @type {any} */
       let msg;
       try { msg = JSON.parse(String(ev.data)); } catch { return; }
-      if (msg.type === "error" && msg.code === "channel_not_found") {
+      if (msg.type === "error") {
+        // refused (no such channel, or an argument out of range): retrying will not help
         this.channel = null;
         ws.onclose = null;
-        this.onUnknownChannel(ch);
+        if (msg.code === "channel_not_found") this.onUnknownChannel(ch);
         return;
       }
       if (msg.type !== "caption" || typeof msg.cursor !== "number") return;

@@ -67,12 +67,16 @@ export class Receiver {
     if (ch !== null) this.setChannel(ch);
   }
 
-  /** @param {number} ch */
-  setChannel(ch) {
+  /**
+   * @param {number} ch
+   * @param {number|null} [seq]  the trigger heard on it, if that is why: the live socket joins
+   *   there (its caption as it stands comes first, so the first words show at once)
+   */
+  setChannel(ch, seq = null) {
     if (ch === this.channel) return;
     if (this.channel !== null) this.hooks.onMessage({ level: "info", key: "following", vars: { ch } });
     this.channel = ch;
-    this.live.follow(ch);
+    this.live.follow(ch, seq);
     this.hooks.onChannel?.(ch);
   }
 
@@ -91,7 +95,7 @@ export class Receiver {
     if (this.unknown.has(channel)) return;
     const key = `${channel}/${seq}`;
     if (this.heard.has(key)) return;
-    this.setChannel(channel);
+    this.setChannel(channel, seq);
     /** @type {Heard} */
     const h = { channel, seq, heardAt: performance.now(), lastSampleMs, result: null, delivered: false };
     this.heard.set(key, h);
