@@ -53,7 +53,7 @@ import numpy as np
 
 from trigger_codec import PROFILES, AudioFormatError, Decoder, Detection, airtime_s, encode
 from trigger_codec import trace as tr
-from trigger_codec.framing import encode_payload
+from trigger_codec.framing import MIN_Z, encode_payload
 
 BIN_HZ = 50  # the decoder's bin spacing (trigger_codec/SPEC.md): tones sit on multiples of 50 Hz
 RATES = (44100, 48000)
@@ -248,7 +248,9 @@ class _Witness:
 
     Keeps the accepted :class:`trigger_codec.trace.DecodeAttempt` of the last found word (its
     stage, half phase, list rank, ``z``) and tallies every stage decoded: words tried, CRC
-    matches, accepted words (in a stream without triggers every CRC match is a random one).
+    matches, accepted words (in a stream without triggers every CRC match is a random one), and
+    the words whose ``z`` passes whatever their CRC: ``words_z_pass / 2^16`` estimates the false
+    detections with far less scatter than their count (away from real triggers).
     """
 
     def __init__(self) -> None:
@@ -261,6 +263,8 @@ class _Witness:
         c = self.counts
         c["stages"] += 1
         c["words"] += len(event.words)
+        # had its CRC matched (a 2^-16 chance for a random word), would it have been accepted?
+        c["words_z_pass"] += sum(w.z >= MIN_Z for w in event.words)
         c["crc_ok"] += event.outcome != "crc_fail"
         if event.outcome == "accepted":
             c["accepted"] += 1
@@ -490,7 +494,10 @@ def main() -> int:
     for e in res["false_explained"][:20]:
         print("  ?", json.dumps(e))
     if res["list_decoder"]:
-        print("  list decoder:", json.dumps(res["list_decoder"]))
+        ld = res["list_decoder"]
+        print("  list decoder:", json.dumps(ld))
+        expected = ld["words_z_pass"] / 2**16
+        print(f"  expected false detections (words_z_pass / 2^16): {expected:.2f}")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     # the lists can be long if something is badly wrong: keep the first 100 of each
