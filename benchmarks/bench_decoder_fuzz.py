@@ -24,6 +24,14 @@ the end; flat means it grew by less than ``--max-growth-mb``.
 Usage::
 
     .venv/bin/python benchmarks/bench_decoder_fuzz.py [--blocks 1000000] [--seed 1] [--without KIND]
+        [--only KIND] [--explain]
+
+``--explain`` decodes with a ``trace=`` witness (slower, ~2x): each false detection is listed
+with the share of each block kind in its 0.48 s and the attempt that accepted it (stage, half
+phase, list rank, ``z``, symbols whose strongest check energy is the word's tone), and the
+list decoder's totals are printed (stages, words tried, CRC matches, accepted words): in a
+stream without triggers the CRC matches are ``words x 2^-16`` and the false detections are
+those of them the ``z`` check let through.
 
 Prints a table and writes ``bench-out/decoder_fuzz.json``. Exit status 1 when a crash, a false
 detection or memory growth was found. ``tests/test_codec_fuzz.py`` runs a short version.
@@ -36,14 +44,16 @@ import json
 import math
 import sys
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from trigger_codec import PROFILES, AudioFormatError, Decoder, airtime_s, encode
+from trigger_codec import PROFILES, AudioFormatError, Decoder, Detection, airtime_s, encode
+from trigger_codec import trace as tr
+from trigger_codec.framing import MIN_Z, encode_payload
 
 BIN_HZ = 50  # the decoder's bin spacing (trigger_codec/SPEC.md): tones sit on multiples of 50 Hz
 RATES = (44100, 48000)
@@ -233,11 +243,58 @@ def _rss_mb() -> float:
     return float(psutil.Process().memory_info().rss) / 2**20
 
 
+class _Witness:
+    """A ``trace=`` callback that keeps what explains a detection, and counts the list decoder.
+
+    Keeps the accepted :class:`trigger_codec.trace.DecodeAttempt` of the last found word (its
+    stage, half phase, list rank, ``z``) and tallies every stage decoded: words tried, CRC
+    matches, accepted words (in a stream without triggers every CRC match is a random one), and
+    the words whose ``z`` passes whatever their CRC: ``words_z_pass / 2^16`` estimates the false
+    detections with far less scatter than their count (away from real triggers).
+    """
+
+    def __init__(self) -> None:
+        self.last: tr.DecodeAttempt | None = None
+        self.counts: Counter[str] = Counter()
+
+    def __call__(self, event: tr.TraceEvent) -> None:
+        if not isinstance(event, tr.DecodeAttempt):
+            return
+        c = self.counts
+        c["stages"] += 1
+        c["words"] += len(event.words)
+        # had its CRC matched (a 2^-16 chance for a random word), would it have been accepted?
+        c["words_z_pass"] += sum(w.z >= MIN_Z for w in event.words)
+        c["crc_ok"] += event.outcome != "crc_fail"
+        if event.outcome == "accepted":
+            c["accepted"] += 1
+            self.last = event
+
+    def explain(self) -> dict[str, Any]:
+        """Return the accepted attempt of the last detection as plain values."""
+        a = self.last
+        if a is None:
+            return {}
+        tones = encode_payload(*a.words[-1].ident) if a.words[-1].ident else None
+        top = np.argmax(a.check_energies, axis=1)
+        return {
+            "profile": a.profile,
+            "frame": a.frame,
+            "phase": a.phase,
+            "half": a.half,
+            "stage": a.stage,
+            "rank": len(a.words) - 1,
+            "z": round(a.z, 2),
+            "argmax_hits": int((top == tones).sum()) if tones is not None else None,
+        }
+
+
 def fuzz(
     blocks: int,
     seed: int = 1,
     progress: Callable[[int], None] | None = None,
     kinds: tuple[str, ...] | None = None,
+    explain: bool = False,
 ) -> dict[str, Any]:
     """Feed ``blocks`` blocks and return the tally (see the module docstring).
 
@@ -251,6 +308,10 @@ def fuzz(
         Called with the number of blocks fed so far, every 10 %.
     kinds : tuple of str, optional
         Only these block kinds (default: all of :data:`VALID` and :data:`INVALID`).
+    explain : bool
+        Decode with a ``trace=`` witness: each false detection then comes with the block
+        kinds under its 0.48 s and the attempt that accepted it (``false_explained``), and
+        ``list_decoder`` counts the stages, words, CRC matches and accepted words.
 
     Returns
     -------
@@ -262,11 +323,16 @@ def fuzz(
     """
     rng = np.random.default_rng(seed)
     sources = [_Source(r, rng) for r in RATES]
-    decoders = [Decoder(r) for r in RATES]
-    kinds = list(kinds or WEIGHTS)
-    p = np.array([WEIGHTS[k] for k in kinds])
+    witnesses = [_Witness() if explain else None for _ in RATES]
+    decoders = [Decoder(r, trace=w) for r, w in zip(RATES, witnesses, strict=True)]
+    # per rate: (start sample in the decoder's stream, kind) of the last blocks fed
+    recent: list[deque[tuple[int, str]]] = [deque(maxlen=400) for _ in RATES]
+    stream_pos = [0, 0]
+    explained: list[dict[str, Any]] = []
+    names = list(kinds or WEIGHTS)
+    p = np.array([WEIGHTS[k] for k in names])
     p /= p.sum()
-    picks = rng.choice(len(kinds), size=blocks, p=p)
+    picks = rng.choice(len(names), size=blocks, p=p)
     crashes: list[str] = []
     false: list[str] = []
     true_dets = 0
@@ -283,11 +349,14 @@ def fuzz(
             rss_start = _rss_mb()
         which = i & 1
         src, dec = sources[which], decoders[which]
-        kind = kinds[picks[i]]
+        kind = names[picks[i]]
         tally[kind] += 1
         block = getattr(src, kind)(src.length())
         try:
-            dets = dec.flush() if rng.random() < 1e-4 else []  # a stream ends now and then
+            dets = []
+            if rng.random() < 1e-4:  # a stream ends now and then
+                dets = dec.flush()
+                stream_pos[which] = 0
             dets += dec.feed(block)
         except AudioFormatError:
             rejected += 1
@@ -300,6 +369,8 @@ def fuzz(
         if kind in INVALID:
             crashes.append(f"{kind} accepted: {getattr(block, 'dtype', type(block))}")
         samples[which] += int(getattr(block, "size", 0))
+        recent[which].append((stream_pos[which], kind))
+        stream_pos[which] += int(getattr(block, "size", 0))
         for d in dets:
             tid = (d.channel << 20) | d.seq
             if 1 <= tid < src.next_id:
@@ -307,6 +378,8 @@ def fuzz(
                 seen.add(tid if which == 0 else -tid)
             else:
                 false.append(f"{src.rate} Hz: ch {d.channel} seq {d.seq} at {d.start_s:.2f} s")
+                if explain:
+                    explained.append(_explain(d, src.rate, recent[which], witnesses[which]))
     for src, dec in zip(sources, decoders, strict=True):
         for d in dec.flush():
             tid = (d.channel << 20) | d.seq
@@ -322,7 +395,13 @@ def fuzz(
         for tid in sorted(src.clean_ids)
         if (tid if w == 0 else -tid) not in seen
     ]
+    counts: Counter[str] = Counter()
+    for w in witnesses:
+        if w is not None:
+            counts.update(w.counts)
     return {
+        "false_explained": explained,
+        "list_decoder": dict(counts),
         "blocks": blocks,
         "seed": seed,
         "crashes": crashes,
@@ -339,6 +418,22 @@ def fuzz(
     }
 
 
+def _explain(
+    d: Detection, rate: int, recent: deque[tuple[int, str]], witness: _Witness | None
+) -> dict[str, Any]:
+    """Return the block kinds (share of samples) under detection ``d`` and its attempt."""
+    lo, hi = round(d.start_s * rate), round(d.end_s * rate)
+    spans = list(recent)
+    share: Counter[str] = Counter()
+    for (a, kind), (b, _) in zip(spans, [*spans[1:], (10**18, "")], strict=True):
+        share[kind] += max(0, min(b, hi) - max(a, lo))
+    total = max(1, sum(share.values()))
+    kinds = {k: round(v / total, 2) for k, v in share.most_common() if v}
+    return {"rate": rate, "id": [d.channel, d.seq], "profile": d.profile, "kinds": kinds} | (
+        witness.explain() if witness is not None else {}
+    )
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--blocks", type=int, default=1_000_000)
@@ -352,14 +447,27 @@ def main() -> int:
         choices=VALID + INVALID,
         help="leave out a block kind (repeatable), e.g. to see the rest past a known failure",
     )
+    ap.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        choices=VALID + INVALID,
+        help="feed only these block kinds (repeatable), e.g. to iterate on one of them",
+    )
+    ap.add_argument(
+        "--explain",
+        action="store_true",
+        help="trace the decoder: list each false detection's block kinds and accepted attempt",
+    )
     args = ap.parse_args()
 
     def note(k: int) -> None:
         print(f"  {k:>9,} blocks", file=sys.stderr, flush=True)
 
-    kinds = tuple(k for k in WEIGHTS if k not in args.without)
-    res = fuzz(args.blocks, args.seed, note, kinds=kinds)
+    kinds = tuple(k for k in WEIGHTS if k not in args.without and (k in args.only or not args.only))
+    res = fuzz(args.blocks, args.seed, note, kinds=kinds, explain=args.explain)
     res["without"] = args.without
+    res["only"] = args.only
     growth = res["rss_mb"][1] - res["rss_mb"][0]
     res["rss_growth_mb"] = round(growth, 1)
     res["max_growth_mb"] = args.max_growth_mb
@@ -383,6 +491,13 @@ def main() -> int:
     print(f"{'wall time (s)':<26}{res['wall_s']:>14.1f}")
     for line in (res["crashes"] + res["false_detections"] + res["clean_missed"])[:20]:
         print("  !", line)
+    for e in res["false_explained"][:20]:
+        print("  ?", json.dumps(e))
+    if res["list_decoder"]:
+        ld = res["list_decoder"]
+        print("  list decoder:", json.dumps(ld))
+        expected = ld["words_z_pass"] / 2**16
+        print(f"  expected false detections (words_z_pass / 2^16): {expected:.2f}")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     # the lists can be long if something is badly wrong: keep the first 100 of each

@@ -42,3 +42,18 @@ def test_huge_finite_samples_are_refused_and_do_not_deafen_the_decoder() -> None
     wave = encode(5, 77, 48000, "hf")
     dets = dec.feed(np.concatenate([wave, np.zeros(48000, dtype=np.float32)])) + dec.flush()
     assert [(d.channel, d.seq) for d in dets] == [(5, 77)]
+
+
+def test_fuzz_explain_traces_without_changing_the_detections() -> None:
+    # --explain decodes with a trace= witness: the same blocks must give the same detections,
+    # and the witness must have seen the list decoder at work (hopping tones reach it)
+    kinds = ("hopping_tones", "tone", "clean_trigger")
+    plain = fuzz(3000, seed=4, kinds=kinds)
+    traced = fuzz(3000, seed=4, kinds=kinds, explain=True)
+    for key in ("false_detections", "true_detections", "clean_missed", "kinds"):
+        assert traced[key] == plain[key]
+    assert plain["list_decoder"] == {} and plain["false_explained"] == []
+    ld = traced["list_decoder"]
+    assert ld["stages"] > 0
+    assert ld["crc_ok"] >= traced["true_detections"] > 0
+    assert len(traced["false_explained"]) == len(traced["false_detections"])
