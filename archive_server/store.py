@@ -414,17 +414,7 @@ class Store:
         hit = self._cache.get(key)
         if hit is not None:
             return hit
-        try:
-            async with self.engine.connect() as conn:
-                row = (
-                    await conn.execute(
-                        sa.select(captions).where(
-                            captions.c.channel == channel, captions.c.seq == seq
-                        )
-                    )
-                ).first()
-        except _DB_ERRORS as exc:
-            raise StorageError(f"database error: {exc}") from exc
+        row = await self._caption_row(channel, seq)
         if row is None:
             return None
         r = self._cache.get(key)  # a write may have landed while we read
@@ -487,9 +477,14 @@ class Store:
 
     async def caption_event(self, channel: int, seq: int) -> tuple[int, Caption] | None:
         """Return ``(cursor of its latest change, caption)`` at (channel, seq), or None."""
+        r = await self._caption_row(channel, seq)
+        return None if r is None else (int(r.cursor), _row_to_caption(r))
+
+    async def _caption_row(self, channel: int, seq: int) -> Any:
+        """Read the caption row at (channel, seq) from the database (None: not stored)."""
         try:
             async with self.engine.connect() as conn:
-                r = (
+                return (
                     await conn.execute(
                         sa.select(captions).where(
                             captions.c.channel == channel, captions.c.seq == seq
@@ -498,7 +493,6 @@ class Store:
                 ).first()
         except _DB_ERRORS as exc:
             raise StorageError(f"database error: {exc}") from exc
-        return None if r is None else (int(r.cursor), _row_to_caption(r))
 
     async def last_cursor(self, channel: int) -> int:
         """Return the channel's newest cursor (0 if none)."""

@@ -14,6 +14,7 @@ import pytest
 
 pytest_plugins = [
     "tests.plugins.archive",
+    "tests.plugins.browser",
     "tests.plugins.postgres",
     "tests.plugins.pulse",
     "tests.plugins.vosk",

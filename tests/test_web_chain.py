@@ -75,14 +75,6 @@ def _put(
         return
 
 
-@pytest.fixture
-def pw() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        yield p
-
-
 def test_the_page_shows_the_runs_captions_from_its_phone_recording(
     run: ChainResult, archive_factory: Callable[..., ArchiveHandle], tmp_path: Path, pw: Any
 ) -> None:

@@ -12,7 +12,6 @@ import datetime as dt
 import os
 import re
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -48,21 +47,6 @@ RECORD_STATUS = """() => {
     new MutationObserver(() => window.__statuses.push(el.textContent))
         .observe(el, {childList: true, characterData: true, subtree: true});
 }"""
-
-
-@pytest.fixture(scope="module")
-def pw() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        yield p
-
-
-@pytest.fixture(scope="module")
-def browser(pw: Any) -> Iterator[Any]:
-    b = launch_chromium(pw, None)
-    yield b
-    b.close()
 
 
 def _put(a: ArchiveHandle, seq: int, text: str, final: bool = True, **kw: Any) -> dict[str, Any]:

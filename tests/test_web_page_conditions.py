@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests.plugins.archive import ArchiveHandle
-from tests.plugins.browser import launch_chromium, until
+from tests.plugins.browser import until
 from tests.test_web_page import (
     RECORD_STATUS,
     _caption,
@@ -28,21 +27,6 @@ from tests.test_web_page import (
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
-
-
-@pytest.fixture(scope="module")
-def pw() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        yield p
-
-
-@pytest.fixture(scope="module")
-def browser(pw: Any) -> Iterator[Any]:
-    b = launch_chromium(pw, None)
-    yield b
-    b.close()
 
 
 def _archive_js(page: Any, name: str) -> Any:

@@ -7,18 +7,21 @@
     ``loop=True`` plays it over and over instead.
 ``PageErrors(page)``
     Collects console errors, uncaught page errors and CSP violations of a page.
-Import the names you use from here (the web receiver's tests do); no fixture is registered.
+Fixtures (``pytest_plugins`` in tests/conftest.py registers them): ``pw``, a Playwright instance,
+and ``browser``, a Chromium without a microphone recording, one of each per test module.
+Import the other names you use from here.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-__all__ = ["CHROMIUM", "PageErrors", "launch_chromium", "until"]
+__all__ = ["CHROMIUM", "PageErrors", "browser", "launch_chromium", "pw", "until"]
 
 CHROMIUM = Path("/usr/bin/chromium")
 BASE_ARGS = [
@@ -51,6 +54,23 @@ def launch_chromium(
         args.append(f"--use-file-for-fake-audio-capture={wav}" + ("" if loop else "%noloop"))
     args.extend(extra_args)
     return pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=args)
+
+
+@pytest.fixture(scope="module")
+def pw() -> Iterator[Any]:
+    """A Playwright (sync API) for the test module."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="module")
+def browser(pw: Any) -> Iterator[Any]:
+    """A headless Chromium without a recording (fake microphone of silence) for the module."""
+    b = launch_chromium(pw, None)
+    yield b
+    b.close()
 
 
 class PageErrors:
