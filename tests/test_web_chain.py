@@ -129,35 +129,61 @@ def test_the_page_shows_the_runs_captions_from_its_phone_recording(
         def spool(s: int, text: str, final: bool) -> Callable[[], None]:
             return lambda: spooled.put((s, text, final))
 
-        def broadcaster() -> None:
-            plan: list[tuple[float, Callable[[], None]]] = []
-            for s in made:
-                d = first_heard[s]
-                text = stored[s]["text"]
-                words = text.split()
-                first = " ".join(words[: max(1, len(words) // 2)])
-                fin = d.end_s + FINAL_AFTER_TRIGGER_S
-                plan.append((d.start_s - PARTIAL_LEAD_S, spool(s, first, False)))
-                plan.append((fin, spool(s, text, True)))
-                if s == corrected:
-                    plan.append((fin + 0.5, spool(s, want[s], True)))
-                if s == outage_after:
-                    plan.append((fin + 0.3, restart))
-            for at_s, act in sorted(plan, key=lambda p: p[0]):
-                # paced by the recording's clock: the programme runs in real time
-                if stop.wait(max(0.0, t0_ms / 1000 + at_s - time.time())):
-                    return
-                act()
-
-        th = threading.Thread(target=broadcaster, daemon=True)
-        th.start()
+        plan: list[tuple[float, Callable[[], None]]] = []
+        for s in made:
+            d = first_heard[s]
+            text = stored[s]["text"]
+            words = text.split()
+            first = " ".join(words[: max(1, len(words) // 2)])
+            fin = d.end_s + FINAL_AFTER_TRIGGER_S
+            plan.append((d.start_s - PARTIAL_LEAD_S, spool(s, first, False)))
+            plan.append((fin, spool(s, text, True)))
+            if s == corrected:
+                plan.append((fin + 0.5, spool(s, want[s], True)))
+            if s == outage_after:
+                plan.append((fin + 0.3, restart))
+        plan.sort(key=lambda p: p[0])
         n = len(made)
         all_final = f"""(async () => {{ const r = (await {MOD}).app.receiver;
                  const h = r.display.history;
                  return h.length >= {n} && h.every((x) => x.item.final)
                    && h.some((x) => x.item.text.endsWith({CORRECTION!r})); }})()"""
+        heard_js = f"""(async () => (await {MOD}).app.detections.filter((d) => d.lastSampleMs
+                 !== null).map((d) => [d.channel, d.seq, d.endS, d.lastSampleMs]))()"""
+        ends: dict[int, list[float]] = {}  # where each trigger airing ends in the recording
+        for d in heard_py:
+            if d.channel == run.channel:
+                ends.setdefault(d.seq, []).append(d.end_s)
+        # The programme runs in real time on the recording's clock. Its origin is first taken as
+        # the page's first audio block; the fake microphone may have played (unheard) before the
+        # page's audio graph was connected, so at the page's first detection the origin is
+        # re-taken from that airing's end in the recording and when the page heard its last
+        # sample. The airing is the first one at or after the page's own stream position (the
+        # unheard head is shorter than the 2.5 s between repeats).
+        origin_s = t0_ms / 1000
+        anchored = False
+        limit_s = len(rec) / sr + 40
+        deadline = time.monotonic() + limit_s
         try:
-            until(page, all_final, timeout_s=len(rec) / sr + 40)
+            while True:
+                if not anchored:
+                    for ch, seq, end_s, last_ms in page.evaluate(heard_js):
+                        later = [
+                            e for e in ends.get(seq, []) if ch == run.channel and e >= end_s - 0.05
+                        ]
+                        if later:
+                            origin_s = last_ms / 1000 - min(later)
+                            anchored = True
+                            break
+                while plan and origin_s + plan[0][0] <= time.time():
+                    plan.pop(0)[1]()
+                if not plan and page.evaluate(all_final):
+                    break
+                if time.monotonic() > deadline:
+                    raise AssertionError(
+                        f"not all captions final within {len(rec) / sr + 40:.0f} s"
+                    )
+                page.wait_for_timeout(20)  # poll step of the programme's clock and the page
         except AssertionError as exc:
             got = page.evaluate(
                 f"(async () => {{ const m = await {MOD}; return {{t: m.app.timings,"
@@ -165,7 +191,6 @@ def test_the_page_shows_the_runs_captions_from_its_phone_recording(
                 "'#status').textContent, alert: document.querySelector('#alert').textContent}; })()"
             )
             raise AssertionError(f"{exc}; made {made}, want {want}, page {got}") from None
-        th.join(timeout=30)
         spooled.put(None)
         history = page.locator("#history-list li").all_text_contents()
         events = page.evaluate(f"(async () => (await {MOD}).app.timings)()")
