@@ -77,6 +77,8 @@ export class Receiver {
     this.untold = new Map();
     /** @type {number|null} channel of the trigger heard last */
     this.newestChannel = null;
+    /** @type {number|null} channel of the caption delivered last */
+    this.shownChannel = null;
     /** seconds after a trigger before its caption counts as never coming (a test shortens it) */
     this.giveUpS = GIVE_UP_S;
   }
@@ -97,8 +99,6 @@ export class Receiver {
    */
   setChannel(ch, seq = null) {
     if (ch === this.channel) return;
-    // not "now following" away from a channel that may have been a false ID's
-    if (this.channel !== null && this.trusted.has(this.channel)) this.hooks.onMessage({ level: "info", key: "following", vars: { ch } });
     this.channel = ch;
     this.live.follow(ch, seq);
     this.hooks.onChannel?.(ch);
@@ -291,6 +291,10 @@ export class Receiver {
       this.hooks.onMessage({ level: "info", key: "stale", vars: { ch: h.channel, seq: h.seq, s: STALE_AFTER_S } });
       return;
     }
+    // said when the screen changes channel (in trigger order), so never of a channel only a
+    // false ID was heard on
+    if (this.shownChannel !== null && h.channel !== this.shownChannel) this.hooks.onMessage({ level: "info", key: "following", vars: { ch: h.channel } });
+    this.shownChannel = h.channel;
     this.emit(this.display.offer(this.item(c), this.now()));
   }
 
