@@ -376,14 +376,14 @@ def test_false_trigger_ids_change_nothing_the_viewer_sees(
         page.wait_for_function(
             f"() => window.__receiver.heard.get('{ch}/{seq}')?.delivered", timeout=2_500
         )
-        # the archive has answered for the channels it does not have (at once): still, only a
-        # channel heard twice or confirmed by the archive may have been named
+        # the archive has answered for the channels it does not have (after the GET's 10 s hold):
+        # still, only a channel heard twice or confirmed by the archive may have been named
         for other in {c for c, _ in case["heard"]} - set(case["channels"]):
             if other in count:
                 page.wait_for_function(
                     f"() => [...window.__receiver.heard.values()]"
                     f".some((h) => h.channel === {other} && h.result !== null)",
-                    timeout=10_000,
+                    timeout=30_000,
                 )
         messages = page.evaluate("window.__messages")
         named = {m["vars"]["ch"] for m in messages if "ch" in m.get("vars", {})}
