@@ -275,7 +275,13 @@ class ReceiverApp:
         self._events.put(("tick", None))
 
     def _finished(self) -> bool:
-        return not self._order and self.display.pending == 0
+        # a dropped untrusted trigger's fetch is waited for too (bounded by the give-up), so
+        # it is counted before a file's run ends
+        return (
+            not self._order
+            and self.display.pending == 0
+            and not any(h.dropped for h in self._heard.values())
+        )
 
     def _handle(self, kind: str, payload: Any) -> None:
         if kind == "det":
