@@ -13,6 +13,24 @@ earlier trigger holds later ones back (up to ``order_hold_s`` when listening liv
 in ``--fast`` file mode, where the fetcher's give-up bounds it). Stale captions (on air longer ago
 than ``stale_after_s``) are not shown as live; with ``timeshift`` they are shown marked
 "recorded".
+
+False IDs (the decoder very rarely reports an ID nobody broadcast: a random CRC-16 match) must
+never show anything or disturb what is shown. One rule guards against them: a channel is
+*trusted* once the archive has confirmed it (a fetch or the live stream brought a caption of it)
+or one of its triggers has been heard twice (real triggers repeat every few seconds while their
+caption is on screen; a false ID does not repeat). A pinned channel is trusted from the start.
+A trigger on a channel that is not trusted
+
+- does not switch the followed channel (the very first channel heard, with nothing followed yet,
+  is still joined at once so the first caption is fast); it switches when the channel becomes
+  trusted;
+- does not hold later captions in trigger order (live listening): it leaves the order as soon as
+  a later caption is ready, and is shown when (if) the archive brings its caption;
+- when the archive has no caption or no such channel, is counted in
+  :attr:`ReceiverApp.unconfirmed_triggers` and told to the viewer only if the channel is heard
+  again (a real unknown channel repeats; a false ID stays silent).
+
+A false seq on the followed channel itself (1 in 4096 false IDs) is not caught by this rule.
 """
 
 from __future__ import annotations
@@ -57,6 +75,9 @@ class TriggerHeard:
         Input stream position (s) the decoder had been fed up to when it reported it.
     result : FetchResult or None
         The caption's text once in hand.
+    dropped : bool
+        Left the trigger order unresolved because its channel was not trusted (so it held
+        nothing): delivered when its caption comes.
     resolved_mono, resolved_wall : float or None
         When ``result`` came (monotonic clock, Unix time).
     """
@@ -73,6 +94,7 @@ class TriggerHeard:
     result: FetchResult | None = None
     resolved_mono: float | None = None
     resolved_wall: float | None = None
+    dropped: bool = False
 
     def resolve(self, result: FetchResult, mono: float) -> None:
         """Record that the caption's text is in hand (``mono``: the app's clock now)."""
@@ -149,6 +171,18 @@ class ReceiverApp:
         self.ignored_other_channel = 0
         self.stale_suppressed = 0
         self.missing = 0
+        #: triggers on a channel not trusted whose caption the archive did not have (most likely
+        #: false IDs); counted for the test engineer, never shown
+        self.unconfirmed_triggers = 0
+        self._trusted: set[int] = (
+            set() if self.settings.channel is None else {self.settings.channel}
+        )
+        self._hearings: dict[
+            int, int
+        ] = {}  # triggers heard (repeats included) per untrusted channel
+        self._untold: dict[int, list[str]] = {}  # failures of untrusted channels, told if trusted
+        self._newest_channel: int | None = None  # channel of the trigger heard last
+        self._shown_channel: int | None = None  # channel of the caption delivered last
         self._fetcher: CaptionFetcher | None = None
         self._live: Any = None
 
@@ -206,6 +240,7 @@ class ReceiverApp:
                 self.settings,
                 on_caption=lambda c: self._events.put(("live", c)),
                 on_status=self._status,
+                on_rejected=lambda ch, msg: self._events.put(("live_rejected", (ch, msg))),
             )
             if self.current_channel is not None:
                 self._live.follow(self.current_channel)
@@ -240,7 +275,13 @@ class ReceiverApp:
         self._events.put(("tick", None))
 
     def _finished(self) -> bool:
-        return not self._order and self.display.pending == 0
+        # a dropped untrusted trigger's fetch is waited for too (bounded by the give-up), so
+        # it is counted before a file's run ends
+        return (
+            not self._order
+            and self.display.pending == 0
+            and not any(h.dropped for h in self._heard.values())
+        )
 
     def _handle(self, kind: str, payload: Any) -> None:
         if kind == "det":
@@ -249,6 +290,8 @@ class ReceiverApp:
             self._on_fetched(payload)
         elif kind == "live":
             self._on_live(payload)
+        elif kind == "live_rejected":
+            self._tell(payload[0], payload[1])
         elif kind == "status":
             for o in self.outputs:
                 o.status(payload)
@@ -267,17 +310,21 @@ class ReceiverApp:
         if self.settings.channel is not None and ch != self.settings.channel:
             self.ignored_other_channel += 1
             return
+        self._newest_channel = ch
+        if ch not in self._trusted:
+            self._hearings[ch] = self._hearings.get(ch, 0) + 1
+            if self._hearings[ch] >= 2:
+                self._trust(ch, seq)  # heard twice: no false ID
         if (ch, seq) in self._heard:
             return  # a repeat of the same trigger costs nothing
-        if ch != self.current_channel:
-            if self.current_channel is not None:
-                for o in self.outputs:
-                    o.status(f"now following channel {ch} (was {self.current_channel})")
-            self.current_channel = ch
-            if self._live is not None:
-                # joined at this trigger: the stream starts with its caption as it stands, so
-                # the first words show now (a held GET would answer at the next revision)
-                self._live.follow(ch, from_seq=seq)
+        if self.current_channel is None:
+            # the first channel heard: joined at once at this trigger, so the stream starts with
+            # its caption as it stands and the first words show now (a held GET would answer at
+            # the next revision); a refusal is told only if the channel is heard again
+            self._follow(ch, seq)
+        elif ch != self.current_channel and ch in self._trusted:
+            self._follow(ch, seq)
+        # else: another channel not trusted yet: followed once the archive confirms it
         heard = TriggerHeard(
             ch,
             seq,
@@ -304,9 +351,49 @@ class ReceiverApp:
             heard.resolve(FetchResult(ch, seq, cached, "partial", 0), self.clock())
         self._fetcher.request(ch, seq)
 
+    def _follow(self, ch: int, seq: int) -> None:
+        """Follow channel ``ch``, joining its live stream at the trigger ``seq``."""
+        if ch == self.current_channel:
+            return
+        self.current_channel = ch
+        if self._live is not None:
+            self._live.follow(ch, from_seq=seq)
+
+    def _trust(self, ch: int, seq: int) -> None:
+        """Trust channel ``ch`` (the archive has a caption of it, or it was heard twice).
+
+        It is followed (joined at its trigger ``seq``) if the newest trigger heard is on it, and
+        its failures held back so far are told.
+        """
+        if ch in self._trusted:
+            return
+        self._trusted.add(ch)
+        self._hearings.pop(ch, None)
+        if self._newest_channel == ch:  # not when the viewer has already moved on from it
+            self._follow(ch, seq)
+        for msg in self._untold.pop(ch, []):
+            for o in self.outputs:
+                o.status(msg)
+
+    def _tell(self, ch: int, msg: str) -> None:
+        """Tell the viewer ``msg`` about channel ``ch`` now if trusted, else once it is."""
+        if ch in self._trusted:
+            for o in self.outputs:
+                o.status(msg)
+        else:
+            self._untold.setdefault(ch, []).append(msg)
+
     def _on_fetched(self, result: FetchResult) -> None:
         heard = self._heard.get((result.channel, result.seq))
         if heard is None:
+            return
+        if result.caption is not None:
+            self._trust(result.channel, result.seq)
+        if heard.dropped:
+            # left the order untrusted: shown now if the archive has it, else counted
+            heard.dropped = False
+            heard.resolve(result, self.clock())
+            self._deliver(heard, result)
             return
         if heard.result is not None:
             # It was shown early from a live partial; the fetched final text replaces it.
@@ -328,6 +415,8 @@ class ReceiverApp:
         assert self._fetcher is not None
         key = (int(caption.channel), int(caption.seq))
         self._fetcher.cache.put(key, caption)
+        if key[0] == self.current_channel:
+            self._trust(key[0], key[1])  # the live join succeeded: the channel exists
         heard = self._heard.get(key)
         if heard is None:
             return  # not heard yet: the cache makes its trigger resolve without a request
@@ -347,6 +436,15 @@ class ReceiverApp:
             head = self._order[0]
             if head.result is None:
                 later_done = any(h.result is not None for h in self._order[1:])
+                if (
+                    later_done
+                    and self.order_hold_s is not None
+                    and head.channel not in self._trusted
+                ):
+                    # an untrusted trigger (perhaps a false ID) holds nothing
+                    self._order.pop(0)
+                    head.dropped = True
+                    continue
                 if not (
                     later_done
                     and self.order_hold_s is not None
@@ -379,13 +477,16 @@ class ReceiverApp:
     def _deliver(self, heard: TriggerHeard, result: FetchResult) -> None:
         cap = result.caption
         if cap is None:
-            self.missing += 1
+            if heard.channel not in self._trusted and result.reason != "unreachable":
+                self.unconfirmed_triggers += 1
+            else:
+                self.missing += 1
             why = {
                 "unreachable": "the archive stayed unreachable",
                 "missing": "the archive has no caption for it",
+                "unknown_channel": "the archive has no such channel",
             }.get(result.reason, result.reason)
-            for o in self.outputs:
-                o.status(f"no caption for channel {heard.channel} #{heard.seq}: {why}")
+            self._tell(heard.channel, f"no caption for channel {heard.channel} #{heard.seq}: {why}")
             return
         if self._is_stale(cap) and not self.settings.timeshift:
             self.stale_suppressed += 1
@@ -397,6 +498,12 @@ class ReceiverApp:
                     "trigger); use --timeshift to show recorded programmes' captions"
                 )
             return
+        if self._shown_channel is not None and heard.channel != self._shown_channel:
+            # said when the screen changes channel (in trigger order), so never of a channel
+            # only a false ID was heard on
+            for o in self.outputs:
+                o.status(f"now following channel {heard.channel} (was {self._shown_channel})")
+        self._shown_channel = heard.channel
         self._emit(self.display.offer(self._item(cap), self.clock()))
 
     def _emit(self, events: list[DisplayEvent]) -> None:

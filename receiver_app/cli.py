@@ -227,4 +227,7 @@ def _run_app(args: argparse.Namespace, settings: object, source: object) -> int:
             web.stop()
     if app.error is not None and use_tui:  # the other outputs already printed it
         print(f"jimaku receive: {app.error}", file=sys.stderr)
+    if app.unconfirmed_triggers:
+        # for the test engineer, at exit: triggers heard once that the archive did not confirm
+        print(f"jimaku receive: unconfirmed_triggers={app.unconfirmed_triggers}", file=sys.stderr)
     return code

@@ -44,7 +44,8 @@ class FetchResult:
     caption : Any or None
         The :class:`archive_client.Caption`, or None when it never came.
     reason : str
-        ``"ok"``, ``"cached"``, ``"missing"`` (404 until give-up) or ``"unreachable"``.
+        ``"ok"``, ``"cached"``, ``"missing"`` (404 until give-up), ``"unknown_channel"``
+        (the archive has no such channel), ``"refused"`` or ``"unreachable"``.
     attempts : int
         Requests made.
     """
@@ -184,7 +185,11 @@ class CaptionFetcher:
                     backoff = min(s.retry_max_s, backoff * 2)
                     continue
                 except ArchiveError as exc:
-                    # A refusal (4xx other than 404) will not change by retrying.
+                    # A refusal will not change by retrying. No such channel is the app's to
+                    # tell (it may be a false ID: receiver_app.app says it only if heard again).
+                    if getattr(exc, "code", "") == "channel_not_found":
+                        reason = "unknown_channel"
+                        break
                     self._on_status(f"archive refused caption {channel}/{seq}: {exc}")
                     reason = "refused"
                     break

@@ -35,6 +35,10 @@ class LiveFollower:
         Called (from the follower's thread) with each event's ``Caption``.
     on_status : callable
         Called with one-line statuses (connection lost / restored).
+    on_rejected : callable, optional
+        Called with (channel, one-line message) when the archive refuses the channel (no such
+        channel): the app decides whether to tell it (a false ID's channel is not told). Without
+        it the message goes to ``on_status``.
     """
 
     def __init__(
@@ -42,8 +46,10 @@ class LiveFollower:
         settings: ReceiverSettings,
         on_caption: Callable[[Any], None],
         on_status: Callable[[str], None],
+        on_rejected: Callable[[int, str], None] | None = None,
     ) -> None:
         self.settings = settings
+        self._on_rejected = on_rejected
         self._on_caption = on_caption
         self._on_status = on_status
         self._loop = asyncio.new_event_loop()
@@ -102,7 +108,11 @@ class LiveFollower:
                     self.events += 1
                     self._on_caption(ev.caption)
         except ArchiveRejected as exc:
-            self._on_status(f"no live captions for channel {channel}: {exc}")
+            msg = f"no live captions for channel {channel}: {exc}"
+            if self._on_rejected is not None:
+                self._on_rejected(channel, msg)
+            else:
+                self._on_status(msg)
 
     def close(self) -> None:
         """Stop following and end the thread."""

@@ -3,6 +3,15 @@
 // one holds later ones at most ORDER_HOLD_S), live partials shown at once and replaced in place,
 // stale captions (on air over STALE_AFTER_S ago) not shown as live unless asked for, marked.
 // No DOM here: the view gets display events through `onEvents`, messages through `onMessage`.
+//
+// False IDs (the decoder very rarely reports an ID nobody broadcast) never show or disturb
+// anything, by the rule receiver_app/app.py keeps too (docs/receiver.md): a channel is *trusted*
+// once the archive confirmed it (a fetch or the live socket brought a caption of it) or one of its
+// triggers was heard twice (real triggers repeat every 2.5 s; a false ID does not); a pinned one
+// from the start. A trigger on a channel not trusted does not switch the followed channel (except
+// the first channel heard, joined at once so the first caption is fast: a refusal is then not
+// told), does not hold later captions, and, when the archive has no caption or no such channel,
+// is counted (`unconfirmedTriggers`) and told only once the channel is heard again.
 
 import { CaptionDisplay } from "./display.mjs";
 import { GIVE_UP_S, Link, LiveFollower, fetchCaption } from "./archive.mjs";
@@ -24,6 +33,7 @@ const CACHE_SIZE = 512;
  * @property {number|null} lastSampleMs  wall clock (timeOrigin + now) of the trigger's last sample
  * @property {{caption: Caption|null, reason: string}|null} result
  * @property {boolean} delivered
+ * @property {boolean} [dropped]  left the order unresolved, untrusted: delivered when it resolves
  */
 
 export class Receiver {
@@ -57,6 +67,18 @@ export class Receiver {
     this.timer = null;
     this.ignoredOtherChannel = 0;
     this.staleSuppressed = 0;
+    /** triggers of an untrusted channel the archive had no caption for (likely false IDs) */
+    this.unconfirmedTriggers = 0;
+    /** @type {Set<number>} channels not a false ID's (see the top of this file) */
+    this.trusted = new Set();
+    /** @type {Map<number, number>} triggers heard (repeats included) per untrusted channel */
+    this.hearings = new Map();
+    /** @type {Map<number, Message[]>} messages about an untrusted channel, told once trusted */
+    this.untold = new Map();
+    /** @type {number|null} channel of the trigger heard last */
+    this.newestChannel = null;
+    /** @type {number|null} channel of the caption delivered last */
+    this.shownChannel = null;
     /** seconds after a trigger before its caption counts as never coming (a test shortens it) */
     this.giveUpS = GIVE_UP_S;
   }
@@ -64,7 +86,10 @@ export class Receiver {
   /** Pin to a channel (null: follow the triggers). @param {number|null} ch */
   setPin(ch) {
     this.pin = ch;
-    if (ch !== null) this.setChannel(ch);
+    if (ch !== null) {
+      this.trusted.add(ch); // the viewer's choice: what the archive says of it is told at once
+      this.setChannel(ch);
+    }
   }
 
   /**
@@ -74,7 +99,6 @@ export class Receiver {
    */
   setChannel(ch, seq = null) {
     if (ch === this.channel) return;
-    if (this.channel !== null) this.hooks.onMessage({ level: "info", key: "following", vars: { ch } });
     this.channel = ch;
     this.live.follow(ch, seq);
     this.hooks.onChannel?.(ch);
@@ -93,9 +117,17 @@ export class Receiver {
       return;
     }
     if (this.unknown.has(channel)) return;
+    this.newestChannel = channel;
+    if (!this.trusted.has(channel)) {
+      const n = (this.hearings.get(channel) ?? 0) + 1;
+      this.hearings.set(channel, n);
+      if (n >= 2) this.trust(channel, seq); // heard twice: no false ID
+      if (this.unknown.has(channel)) return;
+    }
     const key = `${channel}/${seq}`;
     if (this.heard.has(key)) return;
-    this.setChannel(channel, seq);
+    // the first channel heard is joined at once; another one once it is trusted
+    if (this.channel === null || this.trusted.has(channel)) this.setChannel(channel, seq);
     /** @type {Heard} */
     const h = { channel, seq, heardAt: performance.now(), lastSampleMs, result: null, delivered: false };
     this.heard.set(key, h);
@@ -120,20 +152,60 @@ export class Receiver {
     if (r.reason === "unknown_channel") {
       this.unknownChannel(h.channel);
     }
-    if (r.caption) this.remember(r.caption);
+    if (r.caption) {
+      this.remember(r.caption);
+      this.trust(h.channel, h.seq);
+    }
     const newest = r.caption ? this.cache.get(`${h.channel}/${h.seq}`) ?? r.caption : null;
     if (h.result !== null && h.delivered) {
       if (newest) this.update(newest);
       return;
     }
     h.result = newest ? { caption: newest, reason: r.reason } : h.result?.caption ? h.result : { caption: null, reason: r.reason };
+    if (h.dropped) {
+      h.dropped = false;
+      this.deliver(h);
+      return;
+    }
     this.release();
+  }
+
+  /**
+   * Channel `ch` is real (the archive has a caption of it, or it was heard twice): followed if
+   * the newest trigger heard is on it; what was held back about it is told now.
+   * @param {number} ch @param {number} seq
+   */
+  trust(ch, seq) {
+    if (this.trusted.has(ch)) return;
+    this.trusted.add(ch);
+    this.hearings.delete(ch);
+    if (this.newestChannel === ch && !this.unknown.has(ch)) this.setChannel(ch, seq);
+    const held = this.untold.get(ch) ?? [];
+    this.untold.delete(ch);
+    for (const m of held) this.tell(ch, m);
+  }
+
+  /**
+   * Tell the viewer `m` about channel `ch`: now if it is trusted, else once it is.
+   * @param {number} ch @param {Message} m
+   */
+  tell(ch, m) {
+    if (!this.trusted.has(ch)) {
+      const held = this.untold.get(ch) ?? [];
+      if (!held.some((x) => x.key === m.key)) held.push(m);
+      this.untold.set(ch, held);
+      return;
+    }
+    if (m.key === "unknown_channel") {
+      if (this.unknown.has(ch)) return;
+      this.unknown.add(ch);
+    }
+    this.hooks.onMessage(m);
   }
 
   /** @param {number} ch */
   unknownChannel(ch) {
-    if (!this.unknown.has(ch)) this.hooks.onMessage({ level: "warn", key: "unknown_channel", vars: { ch } });
-    this.unknown.add(ch);
+    this.tell(ch, { level: "warn", key: "unknown_channel", vars: { ch } });
   }
 
   /** @param {Caption} c */
@@ -149,6 +221,7 @@ export class Receiver {
   /** A message of the live WebSocket. @param {Caption} c */
   onLive(c) {
     this.remember(c);
+    if (c.channel === this.channel) this.trust(c.channel, c.seq); // the live join succeeded
     const h = this.heard.get(`${c.channel}/${c.seq}`);
     if (!h) return;
     if (!h.delivered) {
@@ -188,6 +261,12 @@ export class Receiver {
         // A late answer holds later captions at most ORDER_HOLD_S, counted while the archive is
         // reachable: after an outage every fetch retries at once and gets its turn.
         const laterDone = this.order.slice(1).some((h) => h.result !== null);
+        if (laterDone && !this.trusted.has(head.channel)) {
+          // an untrusted trigger (perhaps a false ID) holds nothing
+          this.order.shift();
+          head.dropped = true;
+          continue;
+        }
         const since = Math.max(head.heardAt, this.link.upSince);
         if (!(laterDone && !this.link.down && now - since > ORDER_HOLD_S * 1000)) break;
       }
@@ -203,7 +282,8 @@ export class Receiver {
     const c = /** @type {{caption: Caption|null, reason: string}} */ (h.result).caption;
     if (!c) {
       const reason = /** @type {{reason: string}} */ (h.result).reason;
-      if (reason !== "unknown_channel") this.hooks.onMessage({ level: "warn", key: "caption_missing", vars: { ch: h.channel, seq: h.seq } });
+      if (!this.trusted.has(h.channel) && reason !== "unreachable") this.unconfirmedTriggers += 1;
+      if (reason !== "unknown_channel") this.tell(h.channel, { level: "warn", key: "caption_missing", vars: { ch: h.channel, seq: h.seq } });
       return;
     }
     if (this.isStale(c) && !this.showRecorded) {
@@ -211,6 +291,10 @@ export class Receiver {
       this.hooks.onMessage({ level: "info", key: "stale", vars: { ch: h.channel, seq: h.seq, s: STALE_AFTER_S } });
       return;
     }
+    // said when the screen changes channel (in trigger order), so never of a channel only a
+    // false ID was heard on
+    if (this.shownChannel !== null && h.channel !== this.shownChannel) this.hooks.onMessage({ level: "info", key: "following", vars: { ch: h.channel } });
+    this.shownChannel = h.channel;
     this.emit(this.display.offer(this.item(c), this.now()));
   }
 
