@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -133,6 +134,10 @@ def test_out_of_range_ids_422_and_unknown_404(app_client: tuple[TestClient, str,
     assert r.status_code == 404 and r.json()["code"] == "channel_not_found"
     r = tc.get("/v1/channels/7/captions/1")
     assert r.status_code == 404 and r.json()["code"] == "not_found"
+    t0 = time.monotonic()
+    r = tc.get("/v1/channels/8/captions/1?wait=10")  # not held: the channel does not exist
+    assert r.status_code == 404 and r.json()["code"] == "channel_not_found"
+    assert time.monotonic() - t0 < 5, "a long-poll on a channel that does not exist was held"
 
 
 def test_etag_304_and_cache_headers(app_client: tuple[TestClient, str, str]) -> None:

@@ -115,6 +115,10 @@ async def get_caption(
     wait = min(wait, s.max_wait_s)
     cap = await store.get_rendered(channel, seq)
     waited = False
+    if cap is None and wait > 0 and not await store.channel_exists(channel):
+        # no wait for a channel that does not exist (a wrong URL, or a false trigger ID): it
+        # would hold a long-poll slot for nothing and answer the same 404 at the end
+        raise ChannelNotFound(f"no channel {channel}")
     if (cap is None or not cap.caption.final) and wait > 0:
         # Joining a wait that is already open costs one event, not a database read: a crowd
         # behind one address (carrier-grade NAT) asking for the same caption is not refused.
