@@ -515,39 +515,25 @@ def test_first_caption_heard_shows_its_first_words_at_once(
         )
 
     put("最初の", final=False)  # stored before the receiver runs: it can only be replayed
-    err_path = tmp_path / "receiver.stderr"
-    with err_path.open("w") as err_file:
-        proc = subprocess.Popen(
-            [JIMAKU, "receive", "--json", "--input", str(wav), "--archive", archive.url],
-            stdout=subprocess.PIPE,
-            stderr=err_file,
-            text=True,
-        )
-    lines: list[dict[str, Any]] = []
-    got = threading.Event()
-
-    def read() -> None:
-        assert proc.stdout is not None
-        for raw in proc.stdout:
-            if raw.startswith("{") and json.loads(raw)["type"] != "listening":
-                lines.append(json.loads(raw))
-                got.set()
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
+    proc = subprocess.Popen(
+        [JIMAKU, "receive", "--json", "--input", str(wav), "--archive", archive.url],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    reader = EventReader(proc)
     try:
-        assert got.wait(120.0), "nothing was shown"
+        reader.wait_for(
+            "a caption shown", lambda ev: any(e["type"] != "listening" for e in ev), 120.0
+        )
         put("最初の言葉です。", final=True)
         proc.wait(timeout=40)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    reader.join(timeout=5)
-    if proc.stdout is not None:
-        proc.stdout.close()
-    err = err_path.read_text()
-    assert proc.returncode == 0, err
+        code = reader.stop(timeout=10)
+    except BaseException:
+        reader.kill()
+        raise
+    err = reader.stderr
+    lines = reader.events
+    assert code == 0, err
     mine = [r for r in lines if r.get("seq") == 81]
     assert [(r["type"], r["text"], r["final"]) for r in mine] == [
         ("shown", "最初の", False),
