@@ -177,9 +177,8 @@ class ReceiverApp:
         self._trusted: set[int] = (
             set() if self.settings.channel is None else {self.settings.channel}
         )
-        self._hearings: dict[
-            int, int
-        ] = {}  # triggers heard (repeats included) per untrusted channel
+        # triggers heard (repeats included) per untrusted channel
+        self._hearings: dict[int, int] = {}
         self._untold: dict[int, list[str]] = {}  # failures of untrusted channels, told if trusted
         self._newest_channel: int | None = None  # channel of the trigger heard last
         self._shown_channel: int | None = None  # channel of the caption delivered last
